@@ -1,0 +1,113 @@
+// Runs on both sides of a thread boundary: a group's cancellation flag and reason live in its
+// header, so `cancelled` is a single shared-memory read in any thread, and each thread that asked
+// for `signal` watches the flag with Atomics.waitAsync (which never keeps a thread alive).
+import { threadId } from 'node:worker_threads';
+import { decodeFailure, encodeFailure } from './envelope.js';
+import { describe } from './errors.js';
+import {
+  CANCEL_DONE,
+  CANCEL_NONE,
+  CANCEL_WRITING,
+  H_CANCEL,
+  H_REASON_KIND,
+  H_REASON_REF,
+  REASON_BYTES,
+  REASON_FAILURE,
+  REASON_INLINE,
+  REASON_NONE,
+  REASON_OFFSET,
+} from './layout.js';
+
+/** The reason a group cancelled without one gives, as `AbortController.abort()` does. */
+export function defaultReason(group: string): DOMException {
+  return new DOMException(`wait group "${group}" was cancelled`, 'AbortError');
+}
+
+/**
+ * Marks the group cancelled, once: the first caller in any thread wins and stores its reason.
+ * @param failure - ordinal of the failure that is the reason (cancelOnError), if it was kept in the log
+ * @returns true if this call cancelled the group, false if it was already cancelled
+ */
+export function markCancelled(header: Int32Array, group: string, reason: unknown, failure: number | undefined): boolean {
+  if (Atomics.load(header, H_CANCEL) !== CANCEL_NONE) return false;
+  // Encoded before claiming the flag, so other threads never wait on our serializer.
+  let bytes: Uint8Array | undefined;
+  if (failure === undefined && reason !== undefined) {
+    bytes = encodeFailure(reason, { threadId, group });
+    if (bytes.length > REASON_BYTES) {
+      bytes = encodeFailure(`[cancellation reason too large to share] ${describe(reason).slice(0, 200)}`, { threadId, group });
+    }
+  }
+  // Claim first so two cancellers never interleave their reason bytes.
+  if (Atomics.compareExchange(header, H_CANCEL, CANCEL_NONE, CANCEL_WRITING) !== CANCEL_NONE) return false;
+  if (failure !== undefined) {
+    header[H_REASON_KIND] = REASON_FAILURE;
+    header[H_REASON_REF] = failure;
+  } else if (bytes !== undefined) {
+    new Uint8Array(header.buffer, REASON_OFFSET, REASON_BYTES).set(bytes);
+    header[H_REASON_KIND] = REASON_INLINE;
+    header[H_REASON_REF] = bytes.length;
+  } else {
+    header[H_REASON_KIND] = REASON_NONE;
+  }
+  // Published after the reason: a thread that sees CANCEL_DONE can read the reason written above.
+  Atomics.store(header, H_CANCEL, CANCEL_DONE);
+  Atomics.notify(header, H_CANCEL);
+  return true;
+}
+
+/**
+ * The reason stored by `markCancelled`, rebuilt in the calling thread.
+ * @param failureAt - rebuilds a failure of the tree's log by ordinal
+ */
+export function readReason(header: Int32Array, group: string, failureAt: (ordinal: number) => unknown): unknown {
+  switch (header[H_REASON_KIND]) {
+    case REASON_FAILURE:
+      return failureAt(header[H_REASON_REF] ?? 0);
+    case REASON_INLINE: {
+      const bytes = new Uint8Array(header.buffer, REASON_OFFSET, header[H_REASON_REF] ?? 0).slice();
+      return decodeFailure(bytes).value;
+    }
+    default:
+      return defaultReason(group);
+  }
+}
+
+const wakeOnCollect = new FinalizationRegistry<Int32Array>((header) => {
+  // Settles this thread's pending watcher of a collected group, so it stops holding the memory.
+  // Watchers of live groups in other threads wake too, see the flag unchanged and wait again.
+  Atomics.notify(header, H_CANCEL);
+});
+
+/**
+ * Calls `onCancel` in this thread once the group is cancelled by any thread, for as long as `owner` lives.
+ * @param owner - the group object; once it is collected the watch ends
+ */
+export function watchCancel(header: Int32Array, owner: object, onCancel: () => void): void {
+  const ref = new WeakRef(owner);
+  wakeOnCollect.register(owner, header);
+  const arm = (): void => {
+    const state = Atomics.load(header, H_CANCEL);
+    if (state === CANCEL_DONE) {
+      onCancel();
+      return;
+    }
+    if (ref.deref() === undefined) return;
+    // Waiting on the value just read closes the gap between the load and the wait: a cancel in
+    // between makes waitAsync return 'not-equal' at once instead of sleeping through it.
+    const result = Atomics.waitAsync(header, H_CANCEL, state);
+    if (result.async) void result.value.then(arm);
+    else queueMicrotask(arm);
+  };
+  arm();
+}
+
+/** True when the header says the group is cancelled (or a canceller is storing its reason). */
+export function isCancelled(header: Int32Array): boolean {
+  return Atomics.load(header, H_CANCEL) !== CANCEL_NONE;
+}
+
+/** Waits, briefly spinning, for a canceller that has claimed the flag to finish writing its reason. */
+export function settleCancel(header: Int32Array): void {
+  while (Atomics.load(header, H_CANCEL) === CANCEL_WRITING) Atomics.wait(header, H_CANCEL, CANCEL_WRITING, 1);
+}

@@ -1,0 +1,185 @@
+// The error classes of the library and the argument checks that throw them.
+import { inspect } from 'node:util';
+
+/** Stable codes of every error this library throws. */
+export type WaitGroupErrorCode =
+  | 'ERR_CAPACITY_EXCEEDED'
+  | 'ERR_GROUP_LIMIT_EXCEEDED'
+  | 'ERR_PENDING_OVERFLOW'
+  | 'ERR_INVALID_SHARED_VALUE'
+  | 'ERR_LAYOUT_VERSION'
+  | 'ERR_LINK_CYCLE'
+  | 'ERR_LINK_NOT_SHARED'
+  | 'ERR_WAIT_TIMEOUT';
+
+/** A printable rendering of any value, for messages. Never throws. */
+export function describe(value: unknown): string {
+  try {
+    return inspect(value, { depth: 1, breakLength: Infinity, maxStringLength: 80, maxArrayLength: 5 });
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** An operation on a wait group that cannot proceed; `code` says why. */
+export class WaitGroupError extends Error {
+  /** A stable identifier of the failure, e.g. `ERR_CAPACITY_EXCEEDED`. */
+  readonly code: WaitGroupErrorCode;
+
+  /**
+   * @param code - stable identifier of the failure
+   * @param message - what was received and what was expected
+   * @param options - standard error options (`cause`)
+   */
+  constructor(code: WaitGroupErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  static {
+    this.prototype.name = 'WaitGroupError';
+  }
+}
+
+/** An argument of the wrong type. Code `ERR_INVALID_ARG_TYPE`, as Node's own. */
+export class InvalidArgumentTypeError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_TYPE';
+  static {
+    this.prototype.name = 'InvalidArgumentTypeError';
+  }
+}
+
+/** A number outside the accepted range. Code `ERR_OUT_OF_RANGE`, as Node's own. */
+export class OutOfRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+  static {
+    this.prototype.name = 'OutOfRangeError';
+  }
+}
+
+/** A pending task as reported by `pendingTasks()` and `WaitTimeoutError`. */
+export interface PendingTask {
+  /** The label given to `add()` or `go()`, truncated to 17 UTF-16 units with a trailing '…'. */
+  readonly label?: string;
+  /** Thread that holds the task: the last one to create it or rebuild it with `Task.from()`. */
+  readonly threadId: number;
+  /** When the task was added, in ms since the epoch (`Date.now()`). */
+  readonly since: number;
+  /** Units still to be done. */
+  readonly remaining: number;
+}
+
+/** A wait that ran out of time; `pending` lists what it was still waiting for. Code `ERR_WAIT_TIMEOUT`. */
+export class WaitTimeoutError extends WaitGroupError {
+  /** The pending tasks when the timeout expired, oldest first. */
+  readonly pending: readonly PendingTask[];
+
+  /**
+   * @param timeout - the timeout that expired, in ms
+   * @param pending - the tasks still pending
+   */
+  constructor(timeout: number, pending: readonly PendingTask[]) {
+    const now = Date.now();
+    const shown = pending
+      .slice(0, 10)
+      .map((t) => `${t.label ?? '(no label)'} on thread ${t.threadId}, ${now - t.since} ms old`)
+      .join('; ');
+    const more = pending.length > 10 ? `; and ${pending.length - 10} more` : '';
+    super('ERR_WAIT_TIMEOUT', `wait timed out after ${timeout} ms with ${pending.length} tasks pending: ${shown}${more}`);
+    this.pending = pending;
+  }
+
+  static {
+    this.prototype.name = 'WaitTimeoutError';
+  }
+}
+
+/** Where a failure was recorded. */
+export interface FailureOrigin {
+  /** Thread that recorded the failure. */
+  readonly threadId: number;
+  /** Name of the group the task belonged to. */
+  readonly group: string;
+  /** Label of the failed task, if it had one. */
+  readonly label?: string;
+}
+
+/**
+ * The outcome of a wait on a group where tasks failed: every failure in `.errors`, in the order they
+ * were recorded, and the first as `.cause`. Code `ERR_TASKS_FAILED`.
+ */
+export class TaskGroupError extends AggregateError {
+  readonly code = 'ERR_TASKS_FAILED';
+  /** Failures counted but not kept in full (past the group's `maxFailures` or byte budget). */
+  readonly omitted: number;
+  /** Where each entry of `.errors` came from, index for index. */
+  readonly origins: readonly FailureOrigin[];
+
+  /**
+   * @param errors - the failures, oldest first
+   * @param origins - where each failure was recorded
+   * @param omitted - failures that were counted but not kept
+   * @param group - the name of the group waited for
+   */
+  constructor(errors: readonly unknown[], origins: readonly FailureOrigin[], omitted: number, group: string) {
+    const total = errors.length + omitted;
+    super(errors, `${total} task${total === 1 ? '' : 's'} of group "${group}" failed`, { cause: errors[0] });
+    this.omitted = omitted;
+    this.origins = origins;
+  }
+
+  static {
+    this.prototype.name = 'TaskGroupError';
+  }
+}
+
+/** @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when `value` is neither a string nor undefined */
+export function checkLabel(value: unknown, name = 'label'): asserts value is string | undefined {
+  if (value !== undefined && typeof value !== 'string') {
+    throw new InvalidArgumentTypeError(`${name} must be a string or undefined; received ${describe(value)}`);
+  }
+}
+
+/**
+ * Checks an integer argument.
+ * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when `value` is not a number
+ * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when it is not an integer in [min, max]
+ */
+export function checkInteger(value: unknown, name: string, min: number, max: number): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new InvalidArgumentTypeError(`${name} must be a number; received ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new OutOfRangeError(`${name} must be an integer from ${min} to ${max}; received ${describe(value)}`);
+  }
+}
+
+/**
+ * Checks a timeout in ms: a number >= 0, or Infinity, or undefined for none.
+ * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when it is not a number
+ * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when it is negative or NaN
+ */
+export function checkTimeout(value: unknown): number {
+  if (value === undefined) return Infinity;
+  if (typeof value !== 'number') {
+    throw new InvalidArgumentTypeError(`timeout must be a number of ms or undefined; received ${describe(value)}`);
+  }
+  if (Number.isNaN(value) || value < 0) {
+    throw new OutOfRangeError(`timeout must be >= 0 ms (or Infinity); received ${describe(value)}`);
+  }
+  return value;
+}
+
+/** @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when `value` is not an AbortSignal or undefined */
+export function checkSignal(value: unknown, name = 'signal'): asserts value is AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw new InvalidArgumentTypeError(`${name} must be an AbortSignal or undefined; received ${describe(value)}`);
+  }
+}
+
+/** @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when `value` is not a function */
+export function checkFunction(value: unknown, name: string): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') {
+    throw new InvalidArgumentTypeError(`${name} must be a function; received ${describe(value)}`);
+  }
+}

@@ -1,0 +1,75 @@
+// Runs on both sides of a thread boundary: recording failures into a tree's shared log, and the
+// aggregator that rebuilds a group's failures, in order, in whichever thread waits.
+import { decodeFailure, encodeFailure } from './envelope.js';
+import { describe, type FailureOrigin } from './errors.js';
+import type { Tree } from './tree.js';
+
+/** A failure as a waiter sees it. */
+export interface Failure {
+  readonly value: unknown;
+  readonly origin: FailureOrigin;
+}
+
+/**
+ * Writes a failure to the tree's log (before its unit is completed, so no waiter can miss it).
+ * @returns the failure's ordinal in the tree
+ */
+export function recordFailure(tree: Tree, group: number, value: unknown, origin: FailureOrigin): number {
+  const bytes = encodeFailure(value, origin);
+  const fallback = (): Uint8Array =>
+    encodeFailure(`[failure too large for the remaining failure log] ${describe(value).slice(0, 500)}`, origin);
+  const ordinal = tree.log.record(group, bytes, fallback);
+  if (ordinal < tree.log.maxFailures) tree.originals.set(ordinal, { value, origin });
+  return ordinal;
+}
+
+/** The failure with `ordinal`, as this thread sees it: the original if it was recorded here, else rebuilt once. */
+export function failureAt(tree: Tree, ordinal: number): Failure | undefined {
+  const known = tree.originals.get(ordinal) ?? tree.rebuilt.get(ordinal);
+  if (known !== undefined) return known;
+  const entry = tree.log.entry(ordinal);
+  if (entry?.bytes === undefined) return undefined;
+  const failure = decodeFailure(entry.bytes);
+  tree.rebuilt.set(ordinal, failure);
+  return failure;
+}
+
+/** The kept failures of one group (its sub-groups' included), gathered incrementally. */
+export class FailureView {
+  readonly #tree: Tree;
+  readonly #group: number;
+  /** Ordinals below this were all published when last looked at. */
+  #scanned = 0;
+  readonly #mine: number[] = [];
+
+  /**
+   * @param tree - the group's tree
+   * @param group - the group's id
+   */
+  constructor(tree: Tree, group: number) {
+    this.#tree = tree;
+    this.#group = group;
+  }
+
+  /**
+   * The group's failures, oldest first, up to `count` (its failure counter when the wait completed).
+   * @returns the failures kept in full, and how many of the `count` were not kept
+   */
+  collect(count: number): { failures: Failure[]; omitted: number } {
+    const log = this.#tree.log;
+    const end = Math.min(log.recorded(), log.maxFailures);
+    // Stop at the first entry not yet published: a failure of a later round still being written.
+    while (this.#scanned < end) {
+      const entry = log.entry(this.#scanned);
+      if (entry === undefined) break;
+      if (this.#tree.isWithin(entry.group, this.#group)) this.#mine.push(this.#scanned);
+      this.#scanned++;
+    }
+    const failures: Failure[] = [];
+    for (const ordinal of this.#mine.slice(0, count)) {
+      const failure = failureAt(this.#tree, ordinal);
+      if (failure !== undefined) failures.push(failure);
+    }
+    return { failures, omitted: count - failures.length };
+  }
+}

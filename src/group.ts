@@ -1,0 +1,538 @@
+// Runs on both sides of a thread boundary: a WaitGroup object is one thread's handle on a group
+// whose state lives in shared memory. Every thread that holds the group, whether it created it,
+// got it from `WaitGroup.from()` or made it with `sub()`, has the same powers over it.
+import { threadId } from 'node:worker_threads';
+import { defaultReason, isCancelled, markCancelled, readReason, settleCancel, watchCancel } from './cancel.js';
+import {
+  InvalidArgumentTypeError,
+  TaskGroupError,
+  WaitGroupError,
+  checkFunction,
+  checkInteger,
+  checkLabel,
+  checkSignal,
+  checkTimeout,
+  describe,
+  type FailureOrigin,
+  type PendingTask,
+} from './errors.js';
+import { FailureView, failureAt, recordFailure } from './failures.js';
+import * as L from './layout.js';
+import { Limiter } from './limit.js';
+import { checkSharedGroup, type SharedWaitGroup } from './share.js';
+import { Task, type TaskHost } from './task.js';
+import { Tree } from './tree.js';
+import { RETRY, waitAsync, waitSync, type Blocker, type Waitable } from './wait.js';
+
+/** Options of `new WaitGroup()`. */
+export interface WaitGroupOptions {
+  /** Name used in messages and failure origins. Default `'wait-group'`. */
+  readonly name?: string;
+  /** Cancels the group when it aborts. */
+  readonly signal?: AbortSignal;
+  /** Most `go()` functions running at once, across all threads. Default: no limit. */
+  readonly limit?: number;
+  /** Cancel the group on its first failure, with that failure as the reason. Default false. */
+  readonly cancelOnError?: boolean;
+  /** Most tasks pending at once in the group and its sub-groups. Default 65 536 (4 MiB of shared memory at most, committed as used). */
+  readonly capacity?: number;
+  /** Most groups (this one and every sub-group ever made) in the tree. Default 65 536. */
+  readonly maxGroups?: number;
+  /** Failures kept in full; later ones are counted in `TaskGroupError#omitted`. Default 1000. */
+  readonly maxFailures?: number;
+  /** Bytes of serialized failures kept at most. Default 16 MiB. */
+  readonly failureBytes?: number;
+}
+
+/** Options of `wait()`. */
+export interface WaitOptions {
+  /** Give up after this many ms with a `WaitTimeoutError`. Default: no timeout. */
+  readonly timeout?: number;
+  /** Give up when it aborts, with its reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** Counters of a group, in units, sub-groups included (linked groups are not). */
+export interface WaitGroupStats {
+  readonly added: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly pending: number;
+}
+
+/** What the internal constructor path attaches instead of creating. */
+interface Attach {
+  tree: Tree;
+  header: SharedArrayBuffer;
+  name: string;
+  parent: WaitGroup | undefined;
+}
+let attaching: Attach | undefined;
+
+/** This thread's group objects, so one group has one object per thread. */
+const groups = new Map<string, WeakRef<WaitGroup>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (groups.get(key)?.deref() === undefined) groups.delete(key);
+});
+
+function boolOption(value: unknown, name: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentTypeError(`${name} must be a boolean or undefined; received ${describe(value)}`);
+  }
+  return value ?? false;
+}
+
+function intOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  checkInteger(value, name, min, max);
+  return value;
+}
+
+function newHeader(tree: Tree, parent: number, flags: number, limit: number): SharedArrayBuffer {
+  const header = new SharedArrayBuffer(L.HEADER_BYTES);
+  const words = new Int32Array(header);
+  words[L.H_MAGIC] = L.HEADER_MAGIC;
+  words[L.H_VERSION] = L.LAYOUT_VERSION;
+  words[L.H_GROUP_ID] = tree.addGroup(parent);
+  words[L.H_PARENT_ID] = parent;
+  words[L.H_FLAGS] = flags;
+  words[L.H_LIMIT] = limit;
+  words[L.H_CREATOR] = threadId;
+  return header;
+}
+
+/**
+ * A wait group shared by every thread that holds it: Go's `sync.WaitGroup` and `errgroup.Group` in one.
+ * Register work with `add()` or `go()` in any thread, and `wait()` (or `waitSync()`) in any thread.
+ */
+export class WaitGroup implements Waitable {
+  /** Name used in messages and failure origins. */
+  readonly name: string;
+  readonly #tree: Tree;
+  readonly #header: Int32Array;
+  readonly #shared: SharedArrayBuffer;
+  readonly #id: number;
+  readonly #parent: WaitGroup | undefined;
+  /** This group's header and its ancestors': every add and done counts in all of them. */
+  readonly #chain: WaitGroup[];
+  readonly #links: WaitGroup[] = [];
+  readonly #failures: FailureView;
+  readonly #host: TaskHost & { capacity: number };
+  #limiter: Limiter | undefined;
+  #controller: AbortController | undefined;
+  #signal: AbortSignal | undefined;
+  /** The reason given to `cancel()` in this thread: this thread's signal gets it as is, not a copy. */
+  readonly #reason: { value?: unknown } = {};
+
+  /**
+   * Creates a group and its shared memory.
+   * @param options - see `WaitGroupOptions`
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for an option of the wrong type
+   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for `limit`, `capacity`, `maxGroups`, `maxFailures` or `failureBytes` out of range
+   */
+  constructor(options: WaitGroupOptions = {}) {
+    const attach = attaching;
+    attaching = undefined;
+    if (attach !== undefined) {
+      ({ tree: this.#tree, name: this.name, parent: this.#parent } = attach);
+      this.#shared = attach.header;
+    } else {
+      const raw: unknown = options;
+      if (typeof raw !== 'object' || raw === null) {
+        throw new InvalidArgumentTypeError(`options must be an object; received ${describe(options)}`);
+      }
+      checkLabel(options.name, 'options.name');
+      checkSignal(options.signal, 'options.signal');
+      const limit = intOption(options.limit, 'options.limit', 1, L.MAX_UNITS, 0);
+      const flags = boolOption(options.cancelOnError, 'options.cancelOnError') ? L.FLAG_CANCEL_ON_ERROR : 0;
+      this.#tree = Tree.create({
+        capacity: intOption(options.capacity, 'options.capacity', 1, L.MAX_CAPACITY, L.DEFAULT_CAPACITY),
+        maxGroups: intOption(options.maxGroups, 'options.maxGroups', 1, 1 << 24, L.DEFAULT_MAX_GROUPS),
+        maxFailures: intOption(options.maxFailures, 'options.maxFailures', 0, 1 << 20, L.DEFAULT_MAX_FAILURES),
+        failureBytes: intOption(options.failureBytes, 'options.failureBytes', 0, 1 << 30, L.DEFAULT_FAILURE_BYTES),
+      });
+      this.name = options.name ?? 'wait-group';
+      this.#parent = undefined;
+      this.#shared = newHeader(this.#tree, 0, flags, limit);
+    }
+    this.#header = new Int32Array(this.#shared);
+    this.#id = this.#header[L.H_GROUP_ID] ?? 0;
+    this.#chain = this.#parent ? [this, ...this.#parent.#chain] : [this];
+    this.#failures = new FailureView(this.#tree, this.#id);
+    const tree = this.#tree;
+    this.#host = {
+      slots: tree.slots,
+      capacity: tree.words[L.T_CAPACITY] ?? 0,
+      settle: (units, failed, error, label) => {
+        this.#settle(units, failed, error, label);
+      },
+      share: () => this.share(),
+    };
+    const key = `${tree.key}/${this.#id}`;
+    groups.set(key, new WeakRef(this));
+    forget.register(this, key);
+    const signal = attach === undefined ? options.signal : undefined;
+    if (signal?.aborted) this.cancel(signal.reason);
+    else signal?.addEventListener('abort', () => this.cancel(signal.reason), { once: true });
+  }
+
+  /**
+   * Registers a task of one unit (`add(label?)`) or of `count` units (`add(count, label?)`).
+   * @returns the task; call its `done()` once per unit, in any thread
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when count is not a number or label not a string
+   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when count is not an integer from 1 to 2^31 - 1
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED when `capacity` tasks are pending; ERR_PENDING_OVERFLOW when a pending count would pass 2^31 - 1
+   */
+  add(label?: string): Task;
+  add(count: number, label?: string): Task;
+  add(countOrLabel?: number | string, maybeLabel?: string): Task {
+    let count = 1;
+    let label: unknown = countOrLabel;
+    if (typeof countOrLabel === 'number') {
+      checkInteger(countOrLabel, 'count', 1, L.MAX_UNITS);
+      count = countOrLabel;
+      label = maybeLabel;
+    } else if (maybeLabel !== undefined) {
+      throw new InvalidArgumentTypeError(`count must be a number when a label follows it; received ${describe(countOrLabel)}`);
+    }
+    checkLabel(label);
+    return this.#add(count, label);
+  }
+
+  #add(count: number, label: string | undefined): Task {
+    const slots = this.#tree.slots;
+    const claim = slots.claim(count, this.#id, label);
+    if (claim === undefined) {
+      throw new WaitGroupError('ERR_CAPACITY_EXCEEDED', `cannot add task ${describe(label)}: all ${this.#host.capacity} task slots of the group are pending (the capacity option)`);
+    }
+    // Pending counts rise before `added`: a concurrent stats() may then see done lag, never lead.
+    for (const [i, group] of this.#chain.entries()) {
+      if (!raisePending(group.#header, count)) {
+        for (const raised of this.#chain.slice(0, i)) lowerPending(raised.#header, count);
+        slots.take(claim.index, claim.state, Infinity);
+        throw new WaitGroupError('ERR_PENDING_OVERFLOW', `cannot add ${count} units: group "${group.name}" would have more than ${L.MAX_UNITS} pending`);
+      }
+    }
+    for (const group of this.#chain) addCounter64(group.#header, L.H_ADDED_LO, count);
+    return Task.create(this.#host, claim.index, claim.state, label);
+  }
+
+  #settle(units: number, failed: boolean, error: unknown, label: string | undefined): void {
+    if (failed) this.#fail(error, label);
+    // After the failure is published: whoever wakes on the zero below finds it in the log.
+    for (const group of this.#chain) lowerPending(group.#header, units);
+  }
+
+  #fail(error: unknown, label: string | undefined): void {
+    const origin = label === undefined ? { threadId, group: this.name } : { threadId, group: this.name, label };
+    const ordinal = recordFailure(this.#tree, this.#id, error, origin);
+    const kept = ordinal < this.#tree.log.maxFailures ? ordinal : undefined;
+    for (const group of this.#chain) {
+      Atomics.add(group.#header, L.H_FAILED, 1);
+      if ((Atomics.load(group.#header, L.H_FLAGS) & L.FLAG_CANCEL_ON_ERROR) !== 0) group.#cancel(error, kept);
+    }
+  }
+
+  /**
+   * Runs `fn` as a task of the group. A synchronous throw or a rejection fails the task (even with
+   * `undefined`). With `limit`, waits in this thread's queue for a free slot.
+   * @param fn - receives the group's `signal`
+   * @param label - label of the task
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
+   */
+  go(fn: (signal: AbortSignal) => unknown, label?: string): void {
+    checkFunction(fn, 'fn');
+    checkLabel(label);
+    const task = this.#add(1, label);
+    const limiter = this.#limit();
+    if (limiter === undefined) this.#run(fn, task, undefined);
+    else if (limiter.queued === 0 && limiter.tryAcquire()) this.#run(fn, task, limiter);
+    else limiter.enqueue(() => this.#run(fn, task, limiter));
+  }
+
+  /**
+   * Like `go()`, but returns false instead of queueing when `limit` functions are running.
+   * @returns true if `fn` was started
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
+   */
+  tryGo(fn: (signal: AbortSignal) => unknown, label?: string): boolean {
+    checkFunction(fn, 'fn');
+    checkLabel(label);
+    const limiter = this.#limit();
+    if (limiter !== undefined && (limiter.queued > 0 || !limiter.tryAcquire())) return false;
+    let task: Task;
+    try {
+      task = this.#add(1, label);
+    } catch (error) {
+      limiter?.release();
+      throw error;
+    }
+    this.#run(fn, task, limiter);
+    return true;
+  }
+
+  #limit(): Limiter | undefined {
+    if (Atomics.load(this.#header, L.H_LIMIT) === 0) return undefined;
+    return (this.#limiter ??= new Limiter(this.#header));
+  }
+
+  #run(fn: (signal: AbortSignal) => unknown, task: Task, limiter: Limiter | undefined): void {
+    const finish = (failed: boolean, error: unknown): void => {
+      // The slot is given back before the task completes, so no wait() resolves while it is held.
+      limiter?.release();
+      task.settle(1, failed, error);
+    };
+    let result: unknown;
+    try {
+      result = fn(this.signal);
+    } catch (error) {
+      finish(true, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => finish(false, undefined),
+        (error: unknown) => finish(true, error),
+      );
+    } else {
+      finish(false, undefined);
+    }
+  }
+
+  /**
+   * A child group: its units count in this group's `pending`, its failures in this group's wait,
+   * and it is cancelled with this group. Any thread holding this group sees its work at once.
+   * @param label - the child's name is this group's name, '/', and the label
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when label is not a string
+   * @throws {WaitGroupError} ERR_GROUP_LIMIT_EXCEEDED when the tree has `maxGroups` groups
+   */
+  sub(label?: string): WaitGroup {
+    checkLabel(label);
+    const header = newHeader(this.#tree, this.#id, 0, 0);
+    const id = new Int32Array(header)[L.H_GROUP_ID] ?? 0;
+    attaching = { tree: this.#tree, header, name: `${this.name}/${label ?? `sub-${id}`}`, parent: this };
+    return new WaitGroup();
+  }
+
+  /**
+   * Makes every wait on this group also wait for `other` (and report its failures). The link is
+   * known to this thread and to every thread that gets this group from a `share()` made after it;
+   * a wait in a thread holding an older copy throws `ERR_LINK_NOT_SHARED` rather than ignore it.
+   * `other`'s units are not counted in this group's `stats()`. Linking twice is a no-op.
+   * @param other - the group to wait for
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when other is not a WaitGroup
+   * @throws {WaitGroupError} ERR_LINK_CYCLE when `other` is this group or already waits for it
+   */
+  link(other: WaitGroup): void {
+    if (!(other instanceof WaitGroup)) {
+      throw new InvalidArgumentTypeError(`other must be a WaitGroup; received ${describe(other)}`);
+    }
+    if (this.#links.includes(other)) return;
+    if (other.#reaches(this)) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `linking group "${other.name}" into "${this.name}" would make a group wait for itself`);
+    }
+    this.#links.push(other);
+    Atomics.add(this.#header, L.H_LINKS, 1);
+  }
+
+  #reaches(target: WaitGroup): boolean {
+    return this === target || this.#links.some((link) => link.#reaches(target));
+  }
+
+  /**
+   * Resolves once nothing is pending in the group, its sub-groups and its links.
+   * @param options - `timeout` in ms, `signal` to give up
+   * @returns a promise that rejects with `TaskGroupError` (ERR_TASKS_FAILED) when any task failed,
+   *   `WaitTimeoutError` (ERR_WAIT_TIMEOUT) on timeout, or the signal's reason when it aborts
+   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE (as a rejection) for a negative or NaN timeout
+   */
+  async wait(options: WaitOptions = {}): Promise<void> {
+    const timeout = checkTimeout(options.timeout);
+    checkSignal(options.signal, 'options.signal');
+    await waitAsync(this, timeout, options.signal);
+  }
+
+  /**
+   * Blocks the calling thread (Atomics.wait) until nothing is pending; meant for worker threads.
+   * @param options - `timeout` in ms
+   * @throws {TaskGroupError} ERR_TASKS_FAILED when any task failed
+   * @throws {WaitTimeoutError} ERR_WAIT_TIMEOUT on timeout
+   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
+   */
+  waitSync(options: { readonly timeout?: number } = {}): void {
+    waitSync(this, checkTimeout(options.timeout));
+  }
+
+  /** @internal Part of `Waitable`. */
+  blocker(): Blocker | undefined {
+    const value = Atomics.load(this.#header, L.H_PENDING);
+    if (value !== 0) return { header: this.#header, value };
+    const linked = Atomics.load(this.#header, L.H_LINKS);
+    if (linked > this.#links.length) {
+      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${this.name}" has ${linked} links but this thread knows ${this.#links.length}: share the group again after link()`);
+    }
+    for (const link of this.#links) {
+      const blocker = link.blocker();
+      if (blocker !== undefined) return blocker;
+    }
+    return undefined;
+  }
+
+  /** @internal Part of `Waitable`. */
+  outcome(): Error | undefined | typeof RETRY {
+    const before = this.#addedSignature();
+    const failures = this.#collect();
+    // Tasks added while we looked: the failures may belong to a later round; look again.
+    if (this.blocker() !== undefined || this.#addedSignature() !== before) return RETRY;
+    if (failures.errors.length === 0 && failures.omitted === 0) return undefined;
+    return new TaskGroupError(failures.errors, failures.origins, failures.omitted, this.name);
+  }
+
+  #addedSignature(): string {
+    return [this, ...this.#links].map((g) => `${Atomics.load(g.#header, L.H_ADDED_HI)}.${Atomics.load(g.#header, L.H_ADDED_LO)}`).join();
+  }
+
+  #collect(): { errors: unknown[]; origins: FailureOrigin[]; omitted: number } {
+    const { failures, omitted } = this.#failures.collect(Atomics.load(this.#header, L.H_FAILED));
+    const result = { errors: failures.map((f) => f.value), origins: failures.map((f) => f.origin), omitted };
+    for (const link of this.#links) {
+      const more = link.#collect();
+      result.errors.push(...more.errors);
+      result.origins.push(...more.origins);
+      result.omitted += more.omitted;
+    }
+    return result;
+  }
+
+  /**
+   * Cancels the group in every thread: `cancelled` becomes true at once, `signal` aborts in each
+   * thread within a turn of its event loop. Tasks are not completed: `wait()` still waits for them.
+   * Only the first cancellation counts.
+   * @param reason - the signal's reason; default an `AbortError` DOMException
+   */
+  cancel(reason?: unknown): void {
+    this.#cancel(reason, undefined);
+  }
+
+  #cancel(reason: unknown, failure: number | undefined): void {
+    if (!markCancelled(this.#header, this.name, reason, failure)) return;
+    this.#reason.value = reason ?? defaultReason(this.name);
+    this.#controller?.abort(this.#reason.value);
+  }
+
+  /** True once this group or an ancestor is cancelled, in any thread. One shared-memory read per level. */
+  get cancelled(): boolean {
+    return isCancelled(this.#header) || (this.#parent?.cancelled ?? false);
+  }
+
+  /** Aborts, in this thread, when the group or an ancestor is cancelled in any thread. */
+  get signal(): AbortSignal {
+    if (this.#signal !== undefined) return this.#signal;
+    const controller = (this.#controller = new AbortController());
+    const header = this.#header;
+    const tree = this.#tree;
+    const name = this.name;
+    const local = this.#reason;
+    // The watcher holds what it needs to abort, never the group, so the group stays collectable.
+    watchCancel(header, this, () => {
+      settleCancel(header);
+      controller.abort('value' in local ? local.value : readReason(header, name, (ordinal) => failureAt(tree, ordinal)?.value));
+    });
+    this.#signal = this.#parent ? AbortSignal.any([controller.signal, this.#parent.signal]) : controller.signal;
+    return this.#signal;
+  }
+
+  /** Counters of the group in units, sub-groups included. Consistent when no add or done is in flight. */
+  stats(): WaitGroupStats {
+    for (;;) {
+      const hi = Atomics.load(this.#header, L.H_ADDED_HI);
+      const lo = Atomics.load(this.#header, L.H_ADDED_LO);
+      const pending = Atomics.load(this.#header, L.H_PENDING);
+      const failed = Atomics.load(this.#header, L.H_FAILED);
+      if (Atomics.load(this.#header, L.H_ADDED_HI) !== hi || Atomics.load(this.#header, L.H_ADDED_LO) !== lo) continue;
+      const added = hi * 2 ** 32 + (lo >>> 0);
+      return { added, done: added - pending, failed, pending };
+    }
+  }
+
+  /** The pending tasks of the group, its sub-groups and links, oldest first, read from shared memory. */
+  pendingTasks(): PendingTask[] {
+    const tasks = this.#tree.slots
+      .occupied((group) => this.#tree.isWithin(group, this.#id))
+      .map(({ label, threadId: owner, since, remaining }): PendingTask => (label === undefined ? { threadId: owner, since, remaining } : { label, threadId: owner, since, remaining }));
+    for (const link of this.#links) tasks.push(...link.pendingTasks());
+    return tasks.sort((a, b) => a.since - b.since);
+  }
+
+  /**
+   * A structured-cloneable value carrying this group to another thread (no transferList needed).
+   * @returns a plain value for `WaitGroup.from()`
+   */
+  share(): SharedWaitGroup {
+    return {
+      kind: 'shared-waitgroup',
+      version: L.LAYOUT_VERSION,
+      name: this.name,
+      header: this.#shared,
+      tree: this.#tree.shared,
+      parent: this.#parent?.share() ?? null,
+      links: this.#links.map((link) => link.share()),
+    };
+  }
+
+  /**
+   * This thread's object for a group shared by `share()`: the same object for the same group.
+   * @param shared - a value made by `WaitGroup#share()` in any thread
+   * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE, ERR_LAYOUT_VERSION when `shared` is not such a value
+   */
+  static from(shared: SharedWaitGroup): WaitGroup {
+    checkSharedGroup(shared);
+    const tree = Tree.attach(shared.tree);
+    const header = new Int32Array(shared.header);
+    const known = groups.get(`${tree.key}/${header[L.H_GROUP_ID]}`)?.deref();
+    const group = known ?? WaitGroup.#attach(tree, shared);
+    for (const link of shared.links) {
+      const other = WaitGroup.from(link);
+      if (!group.#links.includes(other)) group.#links.push(other);
+    }
+    return group;
+  }
+
+  static #attach(tree: Tree, shared: SharedWaitGroup): WaitGroup {
+    const parent = shared.parent === null ? undefined : WaitGroup.from(shared.parent);
+    attaching = { tree, header: shared.header, name: shared.name, parent };
+    return new WaitGroup();
+  }
+
+  /** @internal What `Task.from()` needs. */
+  taskHost(): TaskHost & { capacity: number } {
+    return this.#host;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** Raises a pending count unless that would pass MAX_UNITS. */
+function raisePending(header: Int32Array, units: number): boolean {
+  for (;;) {
+    const pending = Atomics.load(header, L.H_PENDING);
+    if (pending > L.MAX_UNITS - units) return false;
+    if (Atomics.compareExchange(header, L.H_PENDING, pending, pending + units) === pending) return true;
+  }
+}
+
+/** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */
+function lowerPending(header: Int32Array, units: number): void {
+  if (Atomics.sub(header, L.H_PENDING, units) === units) Atomics.notify(header, L.H_PENDING);
+}
+
+/** Adds to a 64-bit counter kept as two Int32 words (low, then high). */
+function addCounter64(header: Int32Array, low: number, units: number): void {
+  const before = Atomics.add(header, low, units) >>> 0;
+  if (before + units > 0xffffffff) Atomics.add(header, low + 1, 1);
+}
+

@@ -1,0 +1,21 @@
+/**
+ * shared-waitgroup: one wait group shared by every worker thread of a Node.js process.
+ * Its state lives in SharedArrayBuffers changed with Atomics, so tasks are added and completed in
+ * any thread and any thread can wait, asynchronously or by blocking.
+ * @packageDocumentation
+ */
+export { WaitGroup, type WaitGroupOptions, type WaitOptions, type WaitGroupStats } from './group.js';
+export { Task } from './task.js';
+export type { SharedWaitGroup, SharedTask } from './share.js';
+export type { SharedTree } from './tree.js';
+export {
+  WaitGroupError,
+  TaskGroupError,
+  WaitTimeoutError,
+  InvalidArgumentTypeError,
+  OutOfRangeError,
+  type WaitGroupErrorCode,
+  type PendingTask,
+  type FailureOrigin,
+} from './errors.js';
+export { LAYOUT_VERSION, DEFAULT_CAPACITY, DEFAULT_MAX_FAILURES } from './layout.js';

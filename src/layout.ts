@@ -1,0 +1,145 @@
+// Runs on both sides of a thread boundary: every thread that holds a group reads and writes
+// the shared memory described here, so this module is the single source of truth for it.
+//
+// A group tree (a root WaitGroup and its sub-groups) owns three growable SharedArrayBuffers:
+//   tree  - tree-wide counters and the parent table of every group in the tree (Int32 words);
+//   slots - one 64-byte record per task, allocated from this arena by every group of the tree;
+//   log   - the failure log: a fixed index of records, then the serialized envelopes.
+// Each group, root or sub, has its own fixed-size header SharedArrayBuffer with its counters.
+
+/** Bumped whenever the meaning of any index or size below changes. */
+export const LAYOUT_VERSION = 1;
+
+/** Tags written at word 0 so `from()` can reject a buffer of another kind. ('WGH1', 'WGT1') */
+export const HEADER_MAGIC = 0x57474831;
+export const TREE_MAGIC = 0x57475431;
+
+// ---- group header (Int32 words of the header buffer) ----
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+/** Id of this group within its tree (1 for the root). */
+export const H_GROUP_ID = 2;
+/** Id of the parent group, 0 for a root. */
+export const H_PARENT_ID = 3;
+/** Units not yet done, sub-groups' units included. Waiters sleep on this word. */
+export const H_PENDING = 4;
+/** Units ever added (low and high 32 bits of a 64-bit count). */
+export const H_ADDED_LO = 5;
+export const H_ADDED_HI = 6;
+/** Failed units recorded in this group or a descendant. */
+export const H_FAILED = 7;
+/** 0: live; CANCEL_WRITING: a canceller is writing the reason; CANCEL_DONE: cancelled. */
+export const H_CANCEL = 8;
+/** How the reason is stored: one of the REASON_* values. */
+export const H_REASON_KIND = 9;
+/** REASON_FAILURE: the failure ordinal; REASON_INLINE: the byte length of the inline envelope. */
+export const H_REASON_REF = 10;
+export const H_FLAGS = 11;
+/** Most `go()` functions running at once in all threads; 0 for no limit. */
+export const H_LIMIT = 12;
+/** `go()` functions running now, in all threads. */
+export const H_RUNNING = 13;
+/** Threads that have `go()` functions queued for a free slot (so a release knows to notify). */
+export const H_LIMIT_WAITERS = 14;
+/** Number of `link()` calls made on this group, in any thread. */
+export const H_LINKS = 15;
+/** Thread that created the group: its aggregator. */
+export const H_CREATOR = 16;
+export const HEADER_WORDS = 32;
+/** Byte offset and size of the inline cancellation-reason envelope. */
+export const REASON_OFFSET = HEADER_WORDS * 4;
+export const REASON_BYTES = 1024;
+export const HEADER_BYTES = REASON_OFFSET + REASON_BYTES;
+
+export const FLAG_CANCEL_ON_ERROR = 1;
+
+export const CANCEL_NONE = 0;
+export const CANCEL_WRITING = 1;
+export const CANCEL_DONE = 2;
+
+export const REASON_NONE = 0;
+export const REASON_INLINE = 1;
+export const REASON_FAILURE = 2;
+
+// ---- tree (Int32 words of the tree buffer) ----
+export const T_MAGIC = 0;
+export const T_VERSION = 1;
+/** Random 64-bit identity of the tree, so each thread keeps one object per tree and group. */
+export const T_ID_LO = 2;
+export const T_ID_HI = 3;
+/** Last group id handed out. */
+export const T_GROUP_SEQ = 4;
+export const T_MAX_GROUPS = 5;
+/** Slots ever handed out fresh: slots at and above this index have never held a task. */
+export const T_SLOT_HIGH = 6;
+/** Most slots: the capacity of the tree. */
+export const T_CAPACITY = 7;
+/** Where the next scan for a free slot starts, when no fresh slot is left. */
+export const T_SLOT_CURSOR = 8;
+/** Failures ever recorded in the tree: the next failure's ordinal. */
+export const T_FAIL_SEQ = 9;
+/** Failures kept in full; later ones are only counted. */
+export const T_MAX_FAILURES = 10;
+/** Bytes of envelope data reserved so far in the log's data area. */
+export const T_LOG_TAIL = 11;
+/** Most bytes of envelope data the log may hold. */
+export const T_LOG_MAX = 12;
+export const TREE_WORDS = 16;
+/** `tree[TREE_WORDS + id]` is the parent id of group `id`. */
+export const TREE_PARENTS = TREE_WORDS;
+export const TREE_INITIAL_GROUPS = 64;
+
+// ---- slots: one record of SLOT_BYTES per task ----
+// bytes 0-7:   state, a 64-bit word: generation (high 32 bits) and remaining units (low 32 bits).
+//              Remaining 0 means free. Every change is a compare-and-exchange on the whole word, so a
+//              handle whose generation is stale can never touch the slot's next occupant.
+// bytes 8-11:  owner thread id (the last thread to create or rebuild the task)
+// bytes 12-15: group id
+// bytes 16-23: time the task was added (ms since the epoch, float64)
+// bytes 24-27: ready: low 31 bits of the generation whose metadata (owner, group, time, label) is written
+// bytes 28-29: label length in UTF-16 units (uint16), bytes 30-63: label
+export const SLOT_BYTES = 64;
+export const SLOT_WORDS32 = SLOT_BYTES / 4;
+export const SLOT_WORDS64 = SLOT_BYTES / 8;
+export const S_OWNER = 2;
+export const S_GROUP = 3;
+/** Index of the time in a Float64Array view, relative to the slot's first float64. */
+export const S_SINCE64 = 2;
+export const S_READY = 6;
+/** Index of the label length in a Uint16Array view, relative to the slot's first uint16. */
+export const S_LABEL_LEN16 = 14;
+export const S_LABEL16 = 15;
+export const LABEL_UNITS = (SLOT_BYTES - S_LABEL16 * 2) / 2;
+/** Slots the arena starts with and grows by; it never grows past the capacity. */
+export const SLOT_CHUNK = 64;
+
+/** Remaining units live in the low 32 bits of a slot's state. */
+export const REMAINING_MASK = 0xffffffffn;
+export const GENERATION_UNIT = 0x100000000n;
+
+// ---- failure log ----
+// An index of LOG_ENTRY_WORDS Int32 words per kept failure, then the data area.
+export const LOG_ENTRY_WORDS = 4;
+/** Entry word: LOG_READY once the envelope is written; LOG_OMITTED when no room was left for it. */
+export const L_STATE = 0;
+export const L_OFFSET = 1;
+export const L_LENGTH = 2;
+export const L_GROUP = 3;
+export const LOG_EMPTY = 0;
+export const LOG_READY = 1;
+export const LOG_OMITTED = 2;
+export const LOG_DATA_CHUNK = 64 * 1024;
+
+// ---- defaults ----
+/** Default `capacity`: tasks pending at once in a tree. Memory is committed as slots are used. */
+export const DEFAULT_CAPACITY = 65_536;
+/** Largest `capacity`: 64 MiB of slots. */
+export const MAX_CAPACITY = 1 << 20;
+/** Default most groups (root and sub-groups) a tree can ever create. */
+export const DEFAULT_MAX_GROUPS = 65_536;
+/** Default failures kept in full per tree; later ones are counted. */
+export const DEFAULT_MAX_FAILURES = 1000;
+/** Default bytes of serialized failures kept per tree. */
+export const DEFAULT_FAILURE_BYTES = 16 * 1024 * 1024;
+/** Largest units one task, or one group's pending count, may hold. */
+export const MAX_UNITS = 0x7fffffff;

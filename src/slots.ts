@@ -1,0 +1,241 @@
+// Runs on both sides of a thread boundary: the task slot arena, shared by every thread of a tree.
+// A slot's 64-bit state word is only ever changed by compare-and-exchange, so exactly one of any
+// number of racing `done()` calls wins a unit, and a stale handle (older generation) never matches.
+import { threadId } from 'node:worker_threads';
+import {
+  GENERATION_UNIT,
+  LABEL_UNITS,
+  REMAINING_MASK,
+  S_GROUP,
+  S_LABEL16,
+  S_LABEL_LEN16,
+  S_OWNER,
+  S_READY,
+  S_SINCE64,
+  SLOT_BYTES,
+  SLOT_CHUNK,
+  SLOT_WORDS32,
+  SLOT_WORDS64,
+  T_CAPACITY,
+  T_SLOT_CURSOR,
+  T_SLOT_HIGH,
+} from './layout.js';
+
+/**
+ * Makes `buffer` at least `bytes` long, growing it by at least half again to keep grows rare.
+ * Safe to race: whichever thread grows first wins, and a smaller grow that loses is not an error.
+ * @returns false when `bytes` exceeds the buffer's maximum length
+ */
+export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean {
+  if (buffer.byteLength >= bytes) return true;
+  if (bytes > buffer.maxByteLength) return false;
+  const target = Math.min(buffer.maxByteLength, Math.max(bytes, Math.ceil(buffer.byteLength * 1.5)));
+  try {
+    buffer.grow(target);
+  } catch {
+    // Another thread grew the buffer past `target` between our length check and grow().
+  }
+  return buffer.byteLength >= bytes;
+}
+
+/** A claimed slot: its index and the state word its claimant wrote. */
+export interface Claim {
+  readonly index: number;
+  readonly state: bigint;
+}
+
+/** A snapshot of one occupied slot, as `pendingTasks()` reports it. */
+export interface SlotSnapshot {
+  readonly group: number;
+  readonly label: string | undefined;
+  readonly threadId: number;
+  readonly since: number;
+  readonly remaining: number;
+}
+
+/** Free slots this thread released lately, with the state it left them in: the cheapest ones to claim. */
+const HINTS = 64;
+
+/** One thread's view of a tree's slot arena. */
+export class Slots {
+  readonly buffer: SharedArrayBuffer;
+  readonly #tree: Int32Array;
+  readonly #state: BigUint64Array;
+  readonly #i32: Int32Array;
+  readonly #f64: Float64Array;
+  readonly #u16: Uint16Array;
+  readonly #hints: number[] = [];
+  readonly #hintStates: bigint[] = [];
+
+  /**
+   * @param buffer - the growable slots buffer of the tree
+   * @param tree - Int32 view of the tree buffer (capacity and allocation cursors)
+   */
+  constructor(buffer: SharedArrayBuffer, tree: Int32Array) {
+    this.buffer = buffer;
+    this.#tree = tree;
+    // Length-tracking views: they see the buffer grow in any thread.
+    this.#state = new BigUint64Array(buffer);
+    this.#i32 = new Int32Array(buffer);
+    this.#f64 = new Float64Array(buffer);
+    this.#u16 = new Uint16Array(buffer);
+  }
+
+  /** Initial byte length and maximum byte length of a slots buffer for `capacity` slots. */
+  static sizes(capacity: number): { initial: number; max: number } {
+    return { initial: Math.min(capacity, SLOT_CHUNK) * SLOT_BYTES, max: capacity * SLOT_BYTES };
+  }
+
+  /**
+   * Claims a free slot for a task of `count` units and writes its metadata.
+   * @returns the claim, or undefined when every slot is occupied
+   */
+  claim(count: number, group: number, label: string | undefined): Claim | undefined {
+    const claim = this.#claimHint(count) ?? this.#claimFresh(count) ?? this.#claimScan(count);
+    if (claim === undefined) return undefined;
+    const base = claim.index * SLOT_WORDS32;
+    this.#i32[base + S_OWNER] = threadId;
+    this.#i32[base + S_GROUP] = group;
+    this.#f64[claim.index * SLOT_WORDS64 + S_SINCE64] = Date.now();
+    this.#writeLabel(claim.index, label);
+    // Published last: a reader that sees this generation here knows the fields above belong to it,
+    // not to the slot's previous occupant.
+    Atomics.store(this.#i32, base + S_READY, generationTag(claim.state));
+    return claim;
+  }
+
+  #claimHint(count: number): Claim | undefined {
+    const index = this.#hints.pop();
+    if (index === undefined) return undefined;
+    const free = this.#hintStates.pop() ?? 0n;
+    const next = BigInt.asUintN(64, free + GENERATION_UNIT) + BigInt(count);
+    // Fails when another thread's scan claimed the slot since we freed it: then try elsewhere.
+    if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, free, next) !== free) return this.#claimHint(count);
+    return { index, state: next };
+  }
+
+  #claimFresh(count: number): Claim | undefined {
+    const capacity = this.#tree[T_CAPACITY] ?? 0;
+    for (;;) {
+      const high = Atomics.load(this.#tree, T_SLOT_HIGH);
+      if (high >= capacity) return undefined;
+      // Claim the index first so no two threads take the same fresh slot, then make sure it exists.
+      if (Atomics.compareExchange(this.#tree, T_SLOT_HIGH, high, high + 1) !== high) continue;
+      ensureLength(this.buffer, (high + 1) * SLOT_BYTES);
+      const next = GENERATION_UNIT + BigInt(count);
+      // A scan may already have taken this never-used slot (it reads as free): then look further.
+      if (Atomics.compareExchange(this.#state, high * SLOT_WORDS64, 0n, next) !== 0n) continue;
+      return { index: high, state: next };
+    }
+  }
+
+  #claimScan(count: number): Claim | undefined {
+    const high = this.#highWater();
+    if (high === 0) return undefined;
+    const start = (Atomics.add(this.#tree, T_SLOT_CURSOR, 1) >>> 0) % high;
+    for (let k = 0; k < high; k++) {
+      const index = (start + k) % high;
+      const state = Atomics.load(this.#state, index * SLOT_WORDS64);
+      if ((state & REMAINING_MASK) !== 0n) continue;
+      const next = BigInt.asUintN(64, state + GENERATION_UNIT) + BigInt(count);
+      if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, state, next) === state) {
+        Atomics.store(this.#tree, T_SLOT_CURSOR, index + 1);
+        return { index, state: next };
+      }
+    }
+    return undefined;
+  }
+
+  #writeLabel(index: number, label: string | undefined): void {
+    const base = index * (SLOT_BYTES / 2);
+    if (label === undefined) {
+      this.#u16[base + S_LABEL_LEN16] = 0xffff;
+      return;
+    }
+    const length = Math.min(label.length, LABEL_UNITS);
+    this.#u16[base + S_LABEL_LEN16] = length;
+    for (let i = 0; i < length; i++) this.#u16[base + S_LABEL16 + i] = label.charCodeAt(i);
+    if (label.length > LABEL_UNITS) this.#u16[base + S_LABEL16 + LABEL_UNITS - 1] = 0x2026; // '…'
+  }
+
+  /** The current state word of slot `index`. */
+  load(index: number): bigint {
+    return Atomics.load(this.#state, index * SLOT_WORDS64);
+  }
+
+  /**
+   * Takes units from slot `index` if it still holds the task whose state was `expected`, retrying
+   * while other threads take units of the same task.
+   * @param units - units to take, or Infinity for all that remain
+   * @returns units taken (0 when the task is complete or the slot belongs to a newer task), and the new state
+   */
+  take(index: number, expected: bigint, units: number): { taken: number; state: bigint } {
+    const generation = expected >> 32n;
+    let current = expected;
+    for (;;) {
+      const remaining = Number(current & REMAINING_MASK);
+      if (remaining === 0 || current >> 32n !== generation) return { taken: 0, state: current };
+      const taken = Math.min(units, remaining);
+      const next = current - BigInt(taken);
+      const seen = Atomics.compareExchange(this.#state, index * SLOT_WORDS64, current, next);
+      if (seen === current) {
+        if (taken === remaining) this.#release(index, next);
+        return { taken, state: next };
+      }
+      current = seen;
+    }
+  }
+
+  #release(index: number, free: bigint): void {
+    if (this.#hints.length >= HINTS) return;
+    this.#hints.push(index);
+    this.#hintStates.push(free);
+  }
+
+  /** Makes the calling thread the owner of slot `index` while it holds the task with `state`. */
+  adopt(index: number, state: bigint): void {
+    if (this.load(index) >> 32n === state >> 32n) Atomics.store(this.#i32, index * SLOT_WORDS32 + S_OWNER, threadId);
+  }
+
+  /** Snapshots of every occupied slot whose group passes `belongs`. */
+  occupied(belongs: (group: number) => boolean): SlotSnapshot[] {
+    const high = this.#highWater();
+    const found: SlotSnapshot[] = [];
+    for (let index = 0; index < high; index++) {
+      const snapshot = this.#snapshot(index);
+      if (snapshot !== undefined && belongs(snapshot.group)) found.push(snapshot);
+    }
+    return found;
+  }
+
+  /** Slots that may hold a task: handed out, and already inside the (possibly still growing) buffer. */
+  #highWater(): number {
+    const handedOut = Math.min(Atomics.load(this.#tree, T_SLOT_HIGH), this.#tree[T_CAPACITY] ?? 0);
+    return Math.min(handedOut, Math.floor(this.#state.length / SLOT_WORDS64));
+  }
+
+  #snapshot(index: number): SlotSnapshot | undefined {
+    const state = this.load(index);
+    const remaining = Number(state & REMAINING_MASK);
+    const base = index * SLOT_WORDS32;
+    // Metadata not yet written for this generation, or the slot is free.
+    if (remaining === 0 || Atomics.load(this.#i32, base + S_READY) !== generationTag(state)) return undefined;
+    const labelBase = index * (SLOT_BYTES / 2);
+    const length = this.#u16[labelBase + S_LABEL_LEN16] ?? 0;
+    const label = length === 0xffff ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + length));
+    const snapshot = {
+      group: this.#i32[base + S_GROUP] ?? 0,
+      label,
+      threadId: this.#i32[base + S_OWNER] ?? -1,
+      since: this.#f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0,
+      remaining,
+    };
+    // If the slot changed hands while we read, the fields may mix two tasks: report neither.
+    return this.load(index) >> 32n === state >> 32n ? snapshot : undefined;
+  }
+}
+
+/** The low 31 bits of a state's generation, as written to a slot's ready word. */
+function generationTag(state: bigint): number {
+  return Number((state >> 32n) & 0x7fffffffn);
+}

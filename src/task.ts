@@ -1,0 +1,103 @@
+// Runs on both sides of a thread boundary: a handle on one task's slot. Handles of the same task
+// in several threads all complete units through compare-and-exchange on the slot, so each unit is
+// done exactly once, whoever races.
+import { WaitGroupError, describe } from './errors.js';
+import { LAYOUT_VERSION, REMAINING_MASK } from './layout.js';
+import { checkSharedTask, type SharedTask } from './share.js';
+import type { Slots } from './slots.js';
+import { WaitGroup } from './group.js';
+
+/** What a task needs from its group: hidden from users, present in every thread. */
+export interface TaskHost {
+  readonly slots: Slots;
+  /** Records the failure (if any) and then completes `units` of the group, in that order. */
+  settle(units: number, failed: boolean, error: unknown, label: string | undefined): void;
+  share(): import('./share.js').SharedWaitGroup;
+}
+
+/** Lets group.ts construct tasks while `new Task()` stays closed to users. */
+const token = Symbol('task');
+
+/**
+ * One unit of work (or `count` units) registered with a `WaitGroup` by `add()`. `done()` completes a
+ * unit exactly once: calls after the last unit change nothing and return false, in any thread.
+ */
+export class Task {
+  /** The label given to `add()`, if any. */
+  readonly label: string | undefined;
+  readonly #host: TaskHost;
+  readonly #slot: number;
+  /** The state this handle last saw: the expected value of its next compare-and-exchange. */
+  #state: bigint;
+
+  /** @internal */
+  constructor(key: symbol, host: TaskHost, slot: number, state: bigint, label: string | undefined) {
+    if (key !== token) throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
+    this.#host = host;
+    this.#slot = slot;
+    this.#state = state;
+    this.label = label;
+  }
+
+  /** @internal */
+  static create(host: TaskHost, slot: number, state: bigint, label: string | undefined): Task {
+    return new Task(token, host, slot, state, label);
+  }
+
+  /** Units still to be done, as seen in shared memory now; 0 once the task is complete. */
+  get remaining(): number {
+    const state = this.#host.slots.load(this.#slot);
+    return state >> 32n === this.#state >> 32n ? Number(state & REMAINING_MASK) : 0;
+  }
+
+  /**
+   * Completes one unit of the task.
+   * @param error - `undefined` or `null` for success; any other value fails the unit with that value
+   * @returns true if a unit was completed; false if the task was already complete (nothing changed)
+   */
+  done(error?: unknown): boolean {
+    return this.settle(1, error !== undefined && error !== null, error);
+  }
+
+  /**
+   * Completes `units` units (Infinity: all that remain), failed or not. Used by `go()`, where a
+   * thrown `undefined` is still a failure.
+   * @internal
+   */
+  settle(units: number, failed: boolean, error: unknown): boolean {
+    const { taken, state } = this.#host.slots.take(this.#slot, this.#state, units);
+    if (taken === 0) return false;
+    this.#state = state;
+    this.#host.settle(taken, failed, error, this.label);
+    return true;
+  }
+
+  /** Same as `done()`, for `using task = wg.add()`. */
+  [Symbol.dispose](): void {
+    this.done();
+  }
+
+  /**
+   * A structured-cloneable copy of this handle, for another thread's `Task.from()`.
+   * @returns a plain value holding the group's shared memory and the task's slot
+   */
+  share(): SharedTask {
+    return { kind: 'shared-waitgroup/task', version: LAYOUT_VERSION, group: this.#host.share(), slot: this.#slot, state: this.#state, label: this.label };
+  }
+
+  /**
+   * Rebuilds a task shared by another thread. The calling thread becomes its owner: if it dies
+   * holding the task, the task fails. A task already complete gives a handle whose `done()` returns false.
+   * @param shared - a value made by `Task#share()`
+   * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE, ERR_LAYOUT_VERSION when `shared` is not such a value
+   */
+  static from(shared: SharedTask): Task {
+    checkSharedTask(shared);
+    const host = WaitGroup.from(shared.group).taskHost();
+    if (shared.slot >= host.capacity) {
+      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(shared.slot)} is outside the group's capacity ${host.capacity}`);
+    }
+    host.slots.adopt(shared.slot, shared.state);
+    return new Task(token, host, shared.slot, shared.state, shared.label);
+  }
+}

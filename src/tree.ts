@@ -1,0 +1,161 @@
+// Runs on both sides of a thread boundary: one thread's view of a group tree's shared memory
+// (tree counters and parent table, task slots, failure log). Each thread keeps at most one Tree
+// object per tree, so its slot hints and decoded failures are shared by all its groups.
+import { randomInt } from 'node:crypto';
+import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
+import { FailureLog } from './failure-log.js';
+import {
+  LAYOUT_VERSION,
+  T_CAPACITY,
+  T_GROUP_SEQ,
+  T_ID_HI,
+  T_ID_LO,
+  T_LOG_MAX,
+  T_MAGIC,
+  T_MAX_FAILURES,
+  T_MAX_GROUPS,
+  T_VERSION,
+  TREE_INITIAL_GROUPS,
+  TREE_MAGIC,
+  TREE_PARENTS,
+  TREE_WORDS,
+} from './layout.js';
+import { Slots, ensureLength } from './slots.js';
+
+/** The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. */
+export interface SharedTree {
+  readonly tree: SharedArrayBuffer;
+  readonly slots: SharedArrayBuffer;
+  readonly log: SharedArrayBuffer;
+}
+
+/** Sizes fixed when a root group is created. */
+export interface TreeLimits {
+  readonly capacity: number;
+  readonly maxGroups: number;
+  readonly maxFailures: number;
+  readonly failureBytes: number;
+}
+
+const trees = new Map<string, WeakRef<Tree>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (trees.get(key)?.deref() === undefined) trees.delete(key);
+});
+
+function invalid(message: string): WaitGroupError {
+  return new WaitGroupError('ERR_INVALID_SHARED_VALUE', message);
+}
+
+function growable(value: unknown, name: string): SharedArrayBuffer {
+  if (!(value instanceof SharedArrayBuffer) || !value.growable) {
+    throw invalid(`${name} must be a growable SharedArrayBuffer made by share(); received ${describe(value)}`);
+  }
+  return value;
+}
+
+/** One thread's view of a tree. */
+export class Tree {
+  readonly shared: SharedTree;
+  readonly words: Int32Array;
+  readonly slots: Slots;
+  readonly log: FailureLog;
+  /** Identity of the tree, the same in every thread. */
+  readonly key: string;
+  /** Failures recorded by this thread, by ordinal: waiters here get the original value, not a copy. */
+  readonly originals = new Map<number, { value: unknown; origin: FailureOrigin }>();
+  /** Failures of other threads already rebuilt here, by ordinal. */
+  readonly rebuilt = new Map<number, { value: unknown; origin: FailureOrigin }>();
+
+  private constructor(shared: SharedTree) {
+    this.shared = shared;
+    this.words = new Int32Array(shared.tree);
+    this.slots = new Slots(shared.slots, this.words);
+    this.log = new FailureLog(shared.log, this.words);
+    this.key = `${this.words[T_ID_HI]}:${this.words[T_ID_LO]}`;
+  }
+
+  /** Allocates the shared memory of a new tree. */
+  static create(limits: TreeLimits): Tree {
+    const treeWords = TREE_WORDS + 1 + limits.maxGroups;
+    const tree = new SharedArrayBuffer((TREE_WORDS + 1 + Math.min(limits.maxGroups, TREE_INITIAL_GROUPS)) * 4, {
+      maxByteLength: treeWords * 4,
+    });
+    const words = new Int32Array(tree);
+    words[T_MAGIC] = TREE_MAGIC;
+    words[T_VERSION] = LAYOUT_VERSION;
+    words[T_ID_LO] = randomInt(2 ** 31);
+    words[T_ID_HI] = randomInt(2 ** 31);
+    words[T_CAPACITY] = limits.capacity;
+    words[T_MAX_GROUPS] = limits.maxGroups;
+    words[T_MAX_FAILURES] = limits.maxFailures;
+    words[T_LOG_MAX] = limits.failureBytes;
+    const slotSizes = Slots.sizes(limits.capacity);
+    const logSizes = FailureLog.sizes(limits.maxFailures, limits.failureBytes);
+    const shared = {
+      tree,
+      slots: new SharedArrayBuffer(slotSizes.initial, { maxByteLength: slotSizes.max }),
+      log: new SharedArrayBuffer(logSizes.initial, { maxByteLength: logSizes.max }),
+    };
+    return Tree.#remember(new Tree(shared));
+  }
+
+  /**
+   * The calling thread's view of a shared tree, made once per thread.
+   * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE, ERR_LAYOUT_VERSION when `shared` is not a tree made by this library
+   */
+  static attach(shared: SharedTree): Tree {
+    const tree = growable(shared.tree, 'tree');
+    const slots = growable(shared.slots, 'slots');
+    const log = growable(shared.log, 'log');
+    if (tree.byteLength < (TREE_WORDS + 1) * 4) throw invalid(`tree buffer of ${tree.byteLength} bytes is too small`);
+    const words = new Int32Array(tree);
+    if (words[T_MAGIC] !== TREE_MAGIC) throw invalid(`tree buffer has tag ${describe(words[T_MAGIC])}, expected ${TREE_MAGIC}`);
+    if (words[T_VERSION] !== LAYOUT_VERSION) {
+      throw new WaitGroupError('ERR_LAYOUT_VERSION', `tree has layout version ${describe(words[T_VERSION])}; this copy of shared-waitgroup reads version ${LAYOUT_VERSION}`);
+    }
+    const capacity = words[T_CAPACITY] ?? 0;
+    const maxFailures = words[T_MAX_FAILURES] ?? 0;
+    if (slots.maxByteLength !== Slots.sizes(capacity).max || log.maxByteLength !== FailureLog.sizes(maxFailures, words[T_LOG_MAX] ?? 0).max) {
+      throw invalid(`slots or log buffer does not match the tree's capacity ${capacity} and failure limits`);
+    }
+    const key = `${words[T_ID_HI]}:${words[T_ID_LO]}`;
+    const known = trees.get(key)?.deref();
+    if (known !== undefined) return known;
+    return Tree.#remember(new Tree({ tree, slots, log }));
+  }
+
+  static #remember(tree: Tree): Tree {
+    trees.set(tree.key, new WeakRef(tree));
+    forget.register(tree, tree.key);
+    return tree;
+  }
+
+  /**
+   * Registers a new group of the tree under `parent` (0 for the root).
+   * @returns the new group's id
+   * @throws {WaitGroupError} ERR_GROUP_LIMIT_EXCEEDED when the tree already has `maxGroups` groups
+   */
+  addGroup(parent: number): number {
+    const max = this.words[T_MAX_GROUPS] ?? 0;
+    for (;;) {
+      const last = Atomics.load(this.words, T_GROUP_SEQ);
+      if (last >= max) {
+        throw new WaitGroupError('ERR_GROUP_LIMIT_EXCEEDED', `a tree holds at most ${max} groups (the maxGroups option); sub() was called once too often`);
+      }
+      if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
+      const id = last + 1;
+      ensureLength(this.shared.tree, (TREE_PARENTS + id + 1) * 4);
+      Atomics.store(this.words, TREE_PARENTS + id, parent);
+      return id;
+    }
+  }
+
+  /** True when group `id` is `ancestor` or one of its descendants. */
+  isWithin(id: number, ancestor: number): boolean {
+    for (let at = id, hops = 0; at !== 0 && hops <= (this.words[T_MAX_GROUPS] ?? 0); hops++) {
+      if (at === ancestor) return true;
+      at = Atomics.load(this.words, TREE_PARENTS + at);
+    }
+    return false;
+  }
+}

@@ -1,0 +1,94 @@
+// Waiting for a group, asynchronously (Atomics.waitAsync) or by blocking (Atomics.wait).
+// Both loops sleep on a pending-count word and re-check everything after every wake, so spurious
+// or early wakes are harmless; only the zero transition of a pending count notifies.
+import { WaitTimeoutError, type PendingTask } from './errors.js';
+import { H_PENDING } from './layout.js';
+
+/** A pending-count word to sleep on and the value it held when checked. */
+export interface Blocker {
+  readonly header: Int32Array;
+  readonly value: number;
+}
+
+/** What a wait needs from a group. */
+export interface Waitable {
+  /** A pending word that is not zero yet, or undefined when the group and its links have nothing pending. */
+  blocker(): Blocker | undefined;
+  /**
+   * Called when `blocker()` found nothing pending: the outcome, or RETRY when tasks were added
+   * meanwhile so that nothing pending could not be confirmed.
+   */
+  outcome(): Error | undefined | typeof RETRY;
+  /** The tasks still pending, for a timeout's report. */
+  pendingTasks(): PendingTask[];
+}
+
+/** Returned by `outcome()` when the group changed while it was being checked. */
+export const RETRY = Symbol('retry');
+
+/** Longest single timer Node accepts; a wait without timeout re-arms its keep-alive timer. */
+const MAX_TIMER = 0x7fffffff;
+
+/**
+ * Resolves when the group has nothing pending and no failure; rejects with the failure, a
+ * `WaitTimeoutError`, or the signal's reason. Keeps the thread alive while it waits (a bare
+ * Atomics.waitAsync does not).
+ */
+export async function waitAsync(target: Waitable, timeout: number, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted();
+  const deadline = performance.now() + timeout;
+  let keepAlive: NodeJS.Timeout | undefined;
+  let blocker: Blocker | undefined;
+  let abort: (() => void) | undefined;
+  const aborted =
+    signal &&
+    new Promise<never>((_, reject) => {
+      abort = () => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the user's reason, passed on as is
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+    });
+  try {
+    for (;;) {
+      blocker = target.blocker();
+      if (blocker === undefined) {
+        const outcome = target.outcome();
+        if (outcome === RETRY) continue;
+        if (outcome !== undefined) throw outcome;
+        return;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
+      keepAlive ??= setInterval(() => undefined, Math.min(MAX_TIMER, Math.ceil(left)));
+      const result = Atomics.waitAsync(blocker.header, H_PENDING, blocker.value, left === Infinity ? undefined : left);
+      if (result.async) await (aborted ? Promise.race([result.value, aborted]) : result.value);
+    }
+  } finally {
+    clearInterval(keepAlive);
+    if (abort) signal?.removeEventListener('abort', abort);
+    // An abort leaves our waitAsync registered on the word: wake it so it lets go of the memory.
+    // Other waiters on the word wake too, find nothing changed and sleep again.
+    if (signal?.aborted && blocker) Atomics.notify(blocker.header, H_PENDING);
+  }
+}
+
+/**
+ * Blocks the calling thread until the group has nothing pending; throws the failure or a
+ * `WaitTimeoutError`. Works while every other thread is blocked too: all it reads is shared memory.
+ */
+export function waitSync(target: Waitable, timeout: number): void {
+  const deadline = performance.now() + timeout;
+  for (;;) {
+    const blocker = target.blocker();
+    if (blocker === undefined) {
+      const outcome = target.outcome();
+      if (outcome === RETRY) continue;
+      if (outcome !== undefined) throw outcome;
+      return;
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
+    Atomics.wait(blocker.header, H_PENDING, blocker.value, left);
+  }
+}
