@@ -206,21 +206,24 @@ export class WaitGroup implements Waitable {
       throw new WaitGroupError('ERR_CAPACITY_EXCEEDED', `cannot add task ${describe(label)}: all ${this.#host.capacity} task slots of the group are pending (the capacity option)`);
     }
     // Pending counts rise before `added`: a concurrent stats() may then see done lag, never lead.
-    for (const [i, group] of this.#chain.entries()) {
+    const chain = this.#chain;
+    for (let i = 0; i < chain.length; i++) {
+      const group = chain[i] as WaitGroup;
       if (!raisePending(group.#header, count)) {
-        for (const raised of this.#chain.slice(0, i)) lowerPending(raised.#header, count);
-        slots.take(claim.index, claim.state, Infinity);
+        for (let j = 0; j < i; j++) lowerPending((chain[j] as WaitGroup).#header, count);
+        slots.take(claim.index, claim.state, count, claim.generation, Infinity);
         throw new WaitGroupError('ERR_PENDING_OVERFLOW', `cannot add ${count} units: group "${group.name}" would have more than ${L.MAX_UNITS} pending`);
       }
     }
-    for (const group of this.#chain) addCounter64(group.#header, L.H_ADDED_LO, count);
-    return Task.create(this.#host, claim.index, claim.state, label);
+    for (let i = 0; i < chain.length; i++) addCounter64((chain[i] as WaitGroup).#header, L.H_ADDED_LO, count);
+    return Task.create(this.#host, claim, count, label);
   }
 
   #settle(units: number, failed: boolean, error: unknown, label: string | undefined): void {
     if (failed) this.#fail(error, label);
     // After the failure is published: whoever wakes on the zero below finds it in the log.
-    for (const group of this.#chain) lowerPending(group.#header, units);
+    const chain = this.#chain;
+    for (let i = 0; i < chain.length; i++) lowerPending((chain[i] as WaitGroup).#header, units);
   }
 
   #fail(error: unknown, label: string | undefined): void {
@@ -527,7 +530,12 @@ function raisePending(header: Int32Array, units: number): boolean {
 
 /** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */
 function lowerPending(header: Int32Array, units: number): void {
-  if (Atomics.sub(header, L.H_PENDING, units) === units) Atomics.notify(header, L.H_PENDING);
+  // A waiter counts itself in H_WAITERS before it sleeps on the value it read; so either this
+  // load sees it, or its sleep sees our new count and does not start. Skipping notify() when
+  // nobody waits saves most of the cost of a done().
+  if (Atomics.sub(header, L.H_PENDING, units) === units && Atomics.load(header, L.H_WAITERS) > 0) {
+    Atomics.notify(header, L.H_PENDING);
+  }
 }
 
 /** Adds to a 64-bit counter kept as two Int32 words (low, then high). */

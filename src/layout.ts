@@ -45,6 +45,8 @@ export const H_LIMIT_WAITERS = 14;
 export const H_LINKS = 15;
 /** Thread that created the group: its aggregator. */
 export const H_CREATOR = 16;
+/** Threads sleeping on H_PENDING now: a completion notifies only when some thread waits. */
+export const H_WAITERS = 17;
 export const HEADER_WORDS = 32;
 /** Byte offset and size of the inline cancellation-reason envelope. */
 export const REASON_OFFSET = HEADER_WORDS * 4;

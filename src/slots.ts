@@ -2,6 +2,7 @@
 // A slot's 64-bit state word is only ever changed by compare-and-exchange, so exactly one of any
 // number of racing `done()` calls wins a unit, and a stale handle (older generation) never matches.
 import { threadId } from 'node:worker_threads';
+import { now } from './clock.js';
 import {
   GENERATION_UNIT,
   LABEL_UNITS,
@@ -29,7 +30,8 @@ import {
 export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean {
   if (buffer.byteLength >= bytes) return true;
   if (bytes > buffer.maxByteLength) return false;
-  const target = Math.min(buffer.maxByteLength, Math.max(bytes, Math.ceil(buffer.byteLength * 1.5)));
+  // Whole multiples of 64 bytes, so every view of a whole number of records stays aligned.
+  const target = Math.min(buffer.maxByteLength, Math.ceil(Math.max(bytes, buffer.byteLength * 1.5) / 64) * 64);
   try {
     buffer.grow(target);
   } catch {
@@ -38,11 +40,21 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
   return buffer.byteLength >= bytes;
 }
 
-/** A claimed slot: its index and the state word its claimant wrote. */
+/** A claimed slot: its index, the state word its claimant wrote, and that state's generation. */
 export interface Claim {
   readonly index: number;
   readonly state: bigint;
+  readonly generation: number;
 }
+
+/** The state of a new task of `count` units in a slot whose free state was `free`, of generation `generation`. */
+function occupy(free: bigint, generation: number, count: number): bigint {
+  const step = count === 1 ? ONE_UNIT_TASK : GENERATION_UNIT + BigInt(count);
+  // The generation wraps from 2^32 - 1 to 0, and the sum must not carry out of 64 bits.
+  return generation === 0xffffffff ? BigInt.asUintN(64, free + step) : free + step;
+}
+
+const ONE_UNIT_TASK = GENERATION_UNIT + 1n;
 
 /** A snapshot of one occupied slot, as `pendingTasks()` reports it. */
 export interface SlotSnapshot {
@@ -60,12 +72,17 @@ const HINTS = 64;
 export class Slots {
   readonly buffer: SharedArrayBuffer;
   readonly #tree: Int32Array;
-  readonly #state: BigUint64Array;
-  readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
-  readonly #u16: Uint16Array;
+  // Fixed-length views, remade when the buffer has grown: V8 accesses length-tracking views of a
+  // growable buffer about three times slower.
+  #state!: BigUint64Array;
+  #i32!: Int32Array;
+  #f64!: Float64Array;
+  #u16!: Uint16Array;
+  /** Slots the views cover. */
+  #covered = 0;
   readonly #hints: number[] = [];
   readonly #hintStates: bigint[] = [];
+  readonly #hintGenerations: number[] = [];
 
   /**
    * @param buffer - the growable slots buffer of the tree
@@ -74,11 +91,21 @@ export class Slots {
   constructor(buffer: SharedArrayBuffer, tree: Int32Array) {
     this.buffer = buffer;
     this.#tree = tree;
-    // Length-tracking views: they see the buffer grow in any thread.
-    this.#state = new BigUint64Array(buffer);
-    this.#i32 = new Int32Array(buffer);
-    this.#f64 = new Float64Array(buffer);
-    this.#u16 = new Uint16Array(buffer);
+    this.#refresh();
+  }
+
+  #refresh(): void {
+    this.#covered = Math.floor(this.buffer.byteLength / SLOT_BYTES);
+    const bytes = this.#covered * SLOT_BYTES;
+    this.#state = new BigUint64Array(this.buffer, 0, bytes / 8);
+    this.#i32 = new Int32Array(this.buffer, 0, bytes / 4);
+    this.#f64 = new Float64Array(this.buffer, 0, bytes / 8);
+    this.#u16 = new Uint16Array(this.buffer, 0, bytes / 2);
+  }
+
+  /** Makes sure the views reach slot `index`, which another thread may have grown the buffer for. */
+  #cover(index: number): void {
+    if (index >= this.#covered) this.#refresh();
   }
 
   /** Initial byte length and maximum byte length of a slots buffer for `capacity` slots. */
@@ -96,11 +123,11 @@ export class Slots {
     const base = claim.index * SLOT_WORDS32;
     this.#i32[base + S_OWNER] = threadId;
     this.#i32[base + S_GROUP] = group;
-    this.#f64[claim.index * SLOT_WORDS64 + S_SINCE64] = Date.now();
+    this.#f64[claim.index * SLOT_WORDS64 + S_SINCE64] = now();
     this.#writeLabel(claim.index, label);
     // Published last: a reader that sees this generation here knows the fields above belong to it,
     // not to the slot's previous occupant.
-    Atomics.store(this.#i32, base + S_READY, generationTag(claim.state));
+    Atomics.store(this.#i32, base + S_READY, claim.generation & 0x7fffffff);
     return claim;
   }
 
@@ -108,10 +135,11 @@ export class Slots {
     const index = this.#hints.pop();
     if (index === undefined) return undefined;
     const free = this.#hintStates.pop() ?? 0n;
-    const next = BigInt.asUintN(64, free + GENERATION_UNIT) + BigInt(count);
+    const generation = this.#hintGenerations.pop() ?? 0;
+    const next = occupy(free, generation, count);
     // Fails when another thread's scan claimed the slot since we freed it: then try elsewhere.
     if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, free, next) !== free) return this.#claimHint(count);
-    return { index, state: next };
+    return { index, state: next, generation: (generation + 1) >>> 0 };
   }
 
   #claimFresh(count: number): Claim | undefined {
@@ -122,10 +150,11 @@ export class Slots {
       // Claim the index first so no two threads take the same fresh slot, then make sure it exists.
       if (Atomics.compareExchange(this.#tree, T_SLOT_HIGH, high, high + 1) !== high) continue;
       ensureLength(this.buffer, (high + 1) * SLOT_BYTES);
+      this.#cover(high);
       const next = GENERATION_UNIT + BigInt(count);
       // A scan may already have taken this never-used slot (it reads as free): then look further.
       if (Atomics.compareExchange(this.#state, high * SLOT_WORDS64, 0n, next) !== 0n) continue;
-      return { index: high, state: next };
+      return { index: high, state: next, generation: 1 };
     }
   }
 
@@ -137,10 +166,11 @@ export class Slots {
       const index = (start + k) % high;
       const state = Atomics.load(this.#state, index * SLOT_WORDS64);
       if ((state & REMAINING_MASK) !== 0n) continue;
-      const next = BigInt.asUintN(64, state + GENERATION_UNIT) + BigInt(count);
+      const generation = Number(state >> 32n);
+      const next = occupy(state, generation, count);
       if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, state, next) === state) {
         Atomics.store(this.#tree, T_SLOT_CURSOR, index + 1);
-        return { index, state: next };
+        return { index, state: next, generation: (generation + 1) >>> 0 };
       }
     }
     return undefined;
@@ -160,36 +190,49 @@ export class Slots {
 
   /** The current state word of slot `index`. */
   load(index: number): bigint {
+    this.#cover(index);
     return Atomics.load(this.#state, index * SLOT_WORDS64);
   }
 
   /**
    * Takes units from slot `index` if it still holds the task whose state was `expected`, retrying
    * while other threads take units of the same task.
+   * @param remaining - the remaining units that `expected` holds
+   * @param generation - the generation that `expected` holds
    * @param units - units to take, or Infinity for all that remain
    * @returns units taken (0 when the task is complete or the slot belongs to a newer task), and the new state
    */
-  take(index: number, expected: bigint, units: number): { taken: number; state: bigint } {
-    const generation = expected >> 32n;
-    let current = expected;
+  take(index: number, expected: bigint, remaining: number, generation: number, units: number): { taken: number; state: bigint; remaining: number } {
+    this.#cover(index);
+    if (units === 1 && remaining > 0) {
+      // The common case, one unit of a task no other thread touched: one CAS, no decoding.
+      const next = expected - 1n;
+      if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, expected, next) === expected) {
+        if (remaining === 1) this.#release(index, next, generation);
+        return { taken: 1, state: next, remaining: remaining - 1 };
+      }
+    }
+    const mine = expected >> 32n;
+    let current = this.load(index);
     for (;;) {
-      const remaining = Number(current & REMAINING_MASK);
-      if (remaining === 0 || current >> 32n !== generation) return { taken: 0, state: current };
-      const taken = Math.min(units, remaining);
+      const left = Number(current & REMAINING_MASK);
+      if (left === 0 || current >> 32n !== mine) return { taken: 0, state: current, remaining: 0 };
+      const taken = Math.min(units, left);
       const next = current - BigInt(taken);
       const seen = Atomics.compareExchange(this.#state, index * SLOT_WORDS64, current, next);
       if (seen === current) {
-        if (taken === remaining) this.#release(index, next);
-        return { taken, state: next };
+        if (taken === left) this.#release(index, next, generation);
+        return { taken, state: next, remaining: left - taken };
       }
       current = seen;
     }
   }
 
-  #release(index: number, free: bigint): void {
+  #release(index: number, free: bigint, generation: number): void {
     if (this.#hints.length >= HINTS) return;
     this.#hints.push(index);
     this.#hintStates.push(free);
+    this.#hintGenerations.push(generation);
   }
 
   /** Makes the calling thread the owner of slot `index` while it holds the task with `state`. */
@@ -211,7 +254,8 @@ export class Slots {
   /** Slots that may hold a task: handed out, and already inside the (possibly still growing) buffer. */
   #highWater(): number {
     const handedOut = Math.min(Atomics.load(this.#tree, T_SLOT_HIGH), this.#tree[T_CAPACITY] ?? 0);
-    return Math.min(handedOut, Math.floor(this.#state.length / SLOT_WORDS64));
+    if (handedOut > 0) this.#cover(handedOut - 1);
+    return Math.min(handedOut, this.#covered);
   }
 
   #snapshot(index: number): SlotSnapshot | undefined {
@@ -219,7 +263,7 @@ export class Slots {
     const remaining = Number(state & REMAINING_MASK);
     const base = index * SLOT_WORDS32;
     // Metadata not yet written for this generation, or the slot is free.
-    if (remaining === 0 || Atomics.load(this.#i32, base + S_READY) !== generationTag(state)) return undefined;
+    if (remaining === 0 || Atomics.load(this.#i32, base + S_READY) !== Number((state >> 32n) & 0x7fffffffn)) return undefined;
     const labelBase = index * (SLOT_BYTES / 2);
     const length = this.#u16[labelBase + S_LABEL_LEN16] ?? 0;
     const label = length === 0xffff ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + length));
@@ -233,9 +277,4 @@ export class Slots {
     // If the slot changed hands while we read, the fields may mix two tasks: report neither.
     return this.load(index) >> 32n === state >> 32n ? snapshot : undefined;
   }
-}
-
-/** The low 31 bits of a state's generation, as written to a slot's ready word. */
-function generationTag(state: bigint): number {
-  return Number((state >> 32n) & 0x7fffffffn);
 }

@@ -4,7 +4,7 @@
 import { WaitGroupError, describe } from './errors.js';
 import { LAYOUT_VERSION, REMAINING_MASK } from './layout.js';
 import { checkSharedTask, type SharedTask } from './share.js';
-import type { Slots } from './slots.js';
+import type { Claim, Slots } from './slots.js';
 import { WaitGroup } from './group.js';
 
 /** What a task needs from its group: hidden from users, present in every thread. */
@@ -27,21 +27,26 @@ export class Task {
   readonly label: string | undefined;
   readonly #host: TaskHost;
   readonly #slot: number;
+  readonly #generation: number;
   /** The state this handle last saw: the expected value of its next compare-and-exchange. */
   #state: bigint;
+  /** Remaining units in `#state`, kept as a number so the common path decodes nothing. */
+  #remaining: number;
 
   /** @internal */
-  constructor(key: symbol, host: TaskHost, slot: number, state: bigint, label: string | undefined) {
+  constructor(key: symbol, host: TaskHost, slot: number, state: bigint, generation: number, remaining: number, label: string | undefined) {
     if (key !== token) throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
     this.#host = host;
     this.#slot = slot;
     this.#state = state;
+    this.#generation = generation;
+    this.#remaining = remaining;
     this.label = label;
   }
 
   /** @internal */
-  static create(host: TaskHost, slot: number, state: bigint, label: string | undefined): Task {
-    return new Task(token, host, slot, state, label);
+  static create(host: TaskHost, claim: Claim, count: number, label: string | undefined): Task {
+    return new Task(token, host, claim.index, claim.state, claim.generation, count, label);
   }
 
   /** Units still to be done, as seen in shared memory now; 0 once the task is complete. */
@@ -65,9 +70,10 @@ export class Task {
    * @internal
    */
   settle(units: number, failed: boolean, error: unknown): boolean {
-    const { taken, state } = this.#host.slots.take(this.#slot, this.#state, units);
+    const { taken, state, remaining } = this.#host.slots.take(this.#slot, this.#state, this.#remaining, this.#generation, units);
     if (taken === 0) return false;
     this.#state = state;
+    this.#remaining = remaining;
     this.#host.settle(taken, failed, error, this.label);
     return true;
   }
@@ -98,6 +104,6 @@ export class Task {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(shared.slot)} is outside the group's capacity ${host.capacity}`);
     }
     host.slots.adopt(shared.slot, shared.state);
-    return new Task(token, host, shared.slot, shared.state, shared.label);
+    return new Task(token, host, shared.slot, shared.state, Number(shared.state >> 32n), Number(shared.state & REMAINING_MASK), shared.label);
   }
 }

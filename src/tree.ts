@@ -68,7 +68,8 @@ export class Tree {
 
   private constructor(shared: SharedTree) {
     this.shared = shared;
-    this.words = new Int32Array(shared.tree);
+    // Fixed length: the counters never move, and fixed views are faster than length-tracking ones.
+    this.words = new Int32Array(shared.tree, 0, TREE_WORDS);
     this.slots = new Slots(shared.slots, this.words);
     this.log = new FailureLog(shared.log, this.words);
     this.key = `${this.words[T_ID_HI]}:${this.words[T_ID_LO]}`;
@@ -145,16 +146,17 @@ export class Tree {
       if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
       const id = last + 1;
       ensureLength(this.shared.tree, (TREE_PARENTS + id + 1) * 4);
-      Atomics.store(this.words, TREE_PARENTS + id, parent);
+      Atomics.store(new Int32Array(this.shared.tree), TREE_PARENTS + id, parent);
       return id;
     }
   }
 
   /** True when group `id` is `ancestor` or one of its descendants. */
   isWithin(id: number, ancestor: number): boolean {
+    const parents = new Int32Array(this.shared.tree);
     for (let at = id, hops = 0; at !== 0 && hops <= (this.words[T_MAX_GROUPS] ?? 0); hops++) {
       if (at === ancestor) return true;
-      at = Atomics.load(this.words, TREE_PARENTS + at);
+      at = Atomics.load(parents, TREE_PARENTS + at);
     }
     return false;
   }

@@ -1,8 +1,9 @@
 // Waiting for a group, asynchronously (Atomics.waitAsync) or by blocking (Atomics.wait).
 // Both loops sleep on a pending-count word and re-check everything after every wake, so spurious
 // or early wakes are harmless; only the zero transition of a pending count notifies.
+import { expireClock } from './clock.js';
 import { WaitTimeoutError, type PendingTask } from './errors.js';
-import { H_PENDING } from './layout.js';
+import { H_PENDING, H_WAITERS } from './layout.js';
 
 /** A pending-count word to sleep on and the value it held when checked. */
 export interface Blocker {
@@ -61,8 +62,14 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
       const left = deadline - performance.now();
       if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
       keepAlive ??= setInterval(() => undefined, Math.min(MAX_TIMER, Math.ceil(left)));
-      const result = Atomics.waitAsync(blocker.header, H_PENDING, blocker.value, left === Infinity ? undefined : left);
-      if (result.async) await (aborted ? Promise.race([result.value, aborted]) : result.value);
+      const { header, value } = blocker;
+      Atomics.add(header, H_WAITERS, 1);
+      try {
+        const result = Atomics.waitAsync(header, H_PENDING, value, left === Infinity ? undefined : left);
+        if (result.async) await (aborted ? Promise.race([result.value, aborted]) : result.value);
+      } finally {
+        Atomics.sub(header, H_WAITERS, 1);
+      }
     }
   } finally {
     clearInterval(keepAlive);
@@ -89,6 +96,12 @@ export function waitSync(target: Waitable, timeout: number): void {
     }
     const left = deadline - performance.now();
     if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
-    Atomics.wait(blocker.header, H_PENDING, blocker.value, left);
+    expireClock();
+    Atomics.add(blocker.header, H_WAITERS, 1);
+    try {
+      Atomics.wait(blocker.header, H_PENDING, blocker.value, left);
+    } finally {
+      Atomics.sub(blocker.header, H_WAITERS, 1);
+    }
   }
 }
