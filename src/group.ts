@@ -206,24 +206,23 @@ export class WaitGroup implements Waitable {
       throw new WaitGroupError('ERR_CAPACITY_EXCEEDED', `cannot add task ${describe(label)}: all ${this.#host.capacity} task slots of the group are pending (the capacity option)`);
     }
     // Pending counts rise before `added`: a concurrent stats() may then see done lag, never lead.
-    const chain = this.#chain;
-    for (let i = 0; i < chain.length; i++) {
-      const group = chain[i] as WaitGroup;
+    let raised = 0;
+    for (const group of this.#chain) {
       if (!raisePending(group.#header, count)) {
-        for (let j = 0; j < i; j++) lowerPending((chain[j] as WaitGroup).#header, count);
+        for (const undo of this.#chain.slice(0, raised)) lowerPending(undo.#header, count);
         slots.take(claim.index, claim.state, count, claim.generation, Infinity);
         throw new WaitGroupError('ERR_PENDING_OVERFLOW', `cannot add ${count} units: group "${group.name}" would have more than ${L.MAX_UNITS} pending`);
       }
+      raised++;
     }
-    for (let i = 0; i < chain.length; i++) addCounter64((chain[i] as WaitGroup).#header, L.H_ADDED_LO, count);
+    for (const group of this.#chain) addCounter64(group.#header, L.H_ADDED_LO, count);
     return Task.create(this.#host, claim, count, label);
   }
 
   #settle(units: number, failed: boolean, error: unknown, label: string | undefined): void {
     if (failed) this.#fail(error, label);
     // After the failure is published: whoever wakes on the zero below finds it in the log.
-    const chain = this.#chain;
-    for (let i = 0; i < chain.length; i++) lowerPending((chain[i] as WaitGroup).#header, units);
+    for (const group of this.#chain) lowerPending(group.#header, units);
   }
 
   #fail(error: unknown, label: string | undefined): void {
