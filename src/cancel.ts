@@ -4,18 +4,19 @@
 import { threadId } from 'node:worker_threads';
 import { decodeFailure, encodeFailure } from './envelope.js';
 import { describe } from './errors.js';
+import type { FailureLog } from './failure-log.js';
 import {
   CANCEL_DONE,
   CANCEL_NONE,
   CANCEL_WRITING,
   H_CANCEL,
   H_REASON_KIND,
+  H_REASON_LENGTH,
   H_REASON_REF,
-  REASON_BYTES,
   REASON_FAILURE,
-  REASON_INLINE,
+  REASON_MAX_BYTES,
   REASON_NONE,
-  REASON_OFFSET,
+  REASON_STORED,
 } from './layout.js';
 
 /** The reason a group cancelled without one gives, as `AbortController.abort()` does. */
@@ -25,28 +26,31 @@ export function defaultReason(group: string): DOMException {
 
 /**
  * Marks the group cancelled, once: the first caller in any thread wins and stores its reason.
+ * @param log - where a reason that is not a failure is stored, in the tree's failure-data budget
  * @param failure - ordinal of the failure that is the reason (cancelOnError), if it was kept in the log
  * @returns true if this call cancelled the group, false if it was already cancelled
  */
-export function markCancelled(header: Int32Array, group: string, reason: unknown, failure: number | undefined): boolean {
+export function markCancelled(header: Int32Array, log: FailureLog, group: string, reason: unknown, failure: number | undefined): boolean {
   if (Atomics.load(header, H_CANCEL) !== CANCEL_NONE) return false;
-  // Encoded before claiming the flag, so other threads never wait on our serializer.
-  let bytes: Uint8Array | undefined;
+  // Stored before claiming the flag, so other threads never wait on our serializer (a lost race
+  // wastes the bytes, which is rare and bounded by the log's budget).
+  let stored: { offset: number; length: number } | undefined;
   if (failure === undefined && reason !== undefined) {
-    bytes = encodeFailure(reason, { threadId, group });
-    if (bytes.length > REASON_BYTES) {
+    let bytes = encodeFailure(reason, { threadId, group });
+    if (bytes.length > REASON_MAX_BYTES) {
       bytes = encodeFailure(`[cancellation reason too large to share] ${describe(reason).slice(0, 200)}`, { threadId, group });
     }
+    stored = log.store(bytes);
   }
-  // Claim first so two cancellers never interleave their reason bytes.
+  // Claim first so two cancellers never interleave their reason fields.
   if (Atomics.compareExchange(header, H_CANCEL, CANCEL_NONE, CANCEL_WRITING) !== CANCEL_NONE) return false;
   if (failure !== undefined) {
     header[H_REASON_KIND] = REASON_FAILURE;
     header[H_REASON_REF] = failure;
-  } else if (bytes !== undefined) {
-    new Uint8Array(header.buffer, REASON_OFFSET, REASON_BYTES).set(bytes);
-    header[H_REASON_KIND] = REASON_INLINE;
-    header[H_REASON_REF] = bytes.length;
+  } else if (stored !== undefined) {
+    header[H_REASON_KIND] = REASON_STORED;
+    header[H_REASON_REF] = stored.offset;
+    header[H_REASON_LENGTH] = stored.length;
   } else {
     header[H_REASON_KIND] = REASON_NONE;
   }
@@ -60,14 +64,12 @@ export function markCancelled(header: Int32Array, group: string, reason: unknown
  * The reason stored by `markCancelled`, rebuilt in the calling thread.
  * @param failureAt - rebuilds a failure of the tree's log by ordinal
  */
-export function readReason(header: Int32Array, group: string, failureAt: (ordinal: number) => unknown): unknown {
+export function readReason(header: Int32Array, log: FailureLog, group: string, failureAt: (ordinal: number) => unknown): unknown {
   switch (header[H_REASON_KIND]) {
     case REASON_FAILURE:
       return failureAt(header[H_REASON_REF] ?? 0);
-    case REASON_INLINE: {
-      const bytes = new Uint8Array(header.buffer, REASON_OFFSET, header[H_REASON_REF] ?? 0).slice();
-      return decodeFailure(bytes).value;
-    }
+    case REASON_STORED:
+      return decodeFailure(log.read(header[H_REASON_REF] ?? 0, header[H_REASON_LENGTH] ?? 0)).value;
     default:
       return defaultReason(group);
   }

@@ -67,7 +67,7 @@ export class FailureLog {
     if (ordinal >= (this.#tree[T_MAX_FAILURES] ?? 0)) return ordinal;
     const base = ordinal * LOG_ENTRY_WORDS;
     this.#index[base + L_GROUP] = group;
-    const kept = this.#reserve(bytes) ?? this.#reserve(fallback());
+    const kept = this.store(bytes) ?? this.store(fallback());
     if (kept === undefined) {
       Atomics.store(this.#index, base + L_STATE, LOG_OMITTED);
       return ordinal;
@@ -79,7 +79,11 @@ export class FailureLog {
     return ordinal;
   }
 
-  #reserve(bytes: Uint8Array): { offset: number; length: number } | undefined {
+  /**
+   * Appends bytes to the data area (failure envelopes, cancellation reasons).
+   * @returns where they were written, or undefined when the data area has no room left
+   */
+  store(bytes: Uint8Array): { offset: number; length: number } | undefined {
     const max = this.#tree[T_LOG_MAX] ?? 0;
     for (;;) {
       const tail = Atomics.load(this.#tree, T_LOG_TAIL);
@@ -112,8 +116,11 @@ export class FailureLog {
     if (state !== LOG_READY && state !== LOG_OMITTED) return undefined;
     const group = this.#index[base + L_GROUP] ?? 0;
     if (state === LOG_OMITTED) return { group, bytes: undefined };
-    const offset = this.#dataStart + (this.#index[base + L_OFFSET] ?? 0);
-    // A private copy: deserialization must not see bytes that another thread could be writing.
-    return { group, bytes: this.#bytes.slice(offset, offset + (this.#index[base + L_LENGTH] ?? 0)) };
+    return { group, bytes: this.read(this.#index[base + L_OFFSET] ?? 0, this.#index[base + L_LENGTH] ?? 0) };
+  }
+
+  /** A private copy of stored bytes: deserialization must never see memory another thread writes. */
+  read(offset: number, length: number): Uint8Array {
+    return this.#bytes.slice(this.#dataStart + offset, this.#dataStart + offset + length);
   }
 }

@@ -63,7 +63,7 @@ export interface WaitGroupStats {
 /** What the internal constructor path attaches instead of creating. */
 interface Attach {
   tree: Tree;
-  header: SharedArrayBuffer;
+  id: number;
   name: string;
   parent: WaitGroup | undefined;
 }
@@ -88,19 +88,6 @@ function intOption(value: unknown, name: string, min: number, max: number, fallb
   return value;
 }
 
-function newHeader(tree: Tree, parent: number, flags: number, limit: number): SharedArrayBuffer {
-  const header = new SharedArrayBuffer(L.HEADER_BYTES);
-  const words = new Int32Array(header);
-  words[L.H_MAGIC] = L.HEADER_MAGIC;
-  words[L.H_VERSION] = L.LAYOUT_VERSION;
-  words[L.H_GROUP_ID] = tree.addGroup(parent);
-  words[L.H_PARENT_ID] = parent;
-  words[L.H_FLAGS] = flags;
-  words[L.H_LIMIT] = limit;
-  words[L.H_CREATOR] = threadId;
-  return header;
-}
-
 /**
  * A wait group shared by every thread that holds it: Go's `sync.WaitGroup` and `errgroup.Group` in one.
  * Register work with `add()` or `go()` in any thread, and `wait()` (or `waitSync()`) in any thread.
@@ -110,7 +97,6 @@ export class WaitGroup implements Waitable {
   readonly name: string;
   readonly #tree: Tree;
   readonly #header: Int32Array;
-  readonly #shared: SharedArrayBuffer;
   readonly #id: number;
   readonly #parent: WaitGroup | undefined;
   /** This group's header and its ancestors': every add and done counts in all of them. */
@@ -134,8 +120,7 @@ export class WaitGroup implements Waitable {
     const attach = attaching;
     attaching = undefined;
     if (attach !== undefined) {
-      ({ tree: this.#tree, name: this.name, parent: this.#parent } = attach);
-      this.#shared = attach.header;
+      ({ tree: this.#tree, name: this.name, parent: this.#parent, id: this.#id } = attach);
     } else {
       const raw: unknown = options;
       if (typeof raw !== 'object' || raw === null) {
@@ -153,10 +138,9 @@ export class WaitGroup implements Waitable {
       });
       this.name = options.name ?? 'wait-group';
       this.#parent = undefined;
-      this.#shared = newHeader(this.#tree, 0, flags, limit);
+      this.#id = this.#tree.addGroup(0, flags, limit);
     }
-    this.#header = new Int32Array(this.#shared);
-    this.#id = this.#header[L.H_GROUP_ID] ?? 0;
+    this.#header = this.#tree.record(this.#id);
     this.#chain = this.#parent ? [this, ...this.#parent.#chain] : [this];
     this.#failures = new FailureView(this.#tree, this.#id);
     const tree = this.#tree;
@@ -312,9 +296,8 @@ export class WaitGroup implements Waitable {
    */
   sub(label?: string): WaitGroup {
     checkLabel(label);
-    const header = newHeader(this.#tree, this.#id, 0, 0);
-    const id = new Int32Array(header)[L.H_GROUP_ID] ?? 0;
-    attaching = { tree: this.#tree, header, name: `${this.name}/${label ?? `sub-${id}`}`, parent: this };
+    const id = this.#tree.addGroup(this.#id, 0, 0);
+    attaching = { tree: this.#tree, id, name: `${this.name}/${label ?? `sub-${id}`}`, parent: this };
     return new WaitGroup();
   }
 
@@ -419,7 +402,7 @@ export class WaitGroup implements Waitable {
   }
 
   #cancel(reason: unknown, failure: number | undefined): void {
-    if (!markCancelled(this.#header, this.name, reason, failure)) return;
+    if (!markCancelled(this.#header, this.#tree.log, this.name, reason, failure)) return;
     this.#reason.value = reason ?? defaultReason(this.name);
     this.#controller?.abort(this.#reason.value);
   }
@@ -440,7 +423,7 @@ export class WaitGroup implements Waitable {
     // The watcher holds what it needs to abort, never the group, so the group stays collectable.
     watchCancel(header, this, () => {
       settleCancel(header);
-      controller.abort('value' in local ? local.value : readReason(header, name, (ordinal) => failureAt(tree, ordinal)?.value));
+      controller.abort('value' in local ? local.value : readReason(header, tree.log, name, (ordinal) => failureAt(tree, ordinal)?.value));
     });
     this.#signal = this.#parent ? AbortSignal.any([controller.signal, this.#parent.signal]) : controller.signal;
     return this.#signal;
@@ -477,7 +460,7 @@ export class WaitGroup implements Waitable {
       kind: 'shared-waitgroup',
       version: L.LAYOUT_VERSION,
       name: this.name,
-      header: this.#shared,
+      group: this.#id,
       tree: this.#tree.shared,
       parent: this.#parent?.share() ?? null,
       links: this.#links.map((link) => link.share()),
@@ -492,8 +475,14 @@ export class WaitGroup implements Waitable {
   static from(shared: SharedWaitGroup): WaitGroup {
     checkSharedGroup(shared);
     const tree = Tree.attach(shared.tree);
-    const header = new Int32Array(shared.header);
-    const known = groups.get(`${tree.key}/${header[L.H_GROUP_ID]}`)?.deref();
+    const header = tree.record(shared.group);
+    if (header[L.H_MAGIC] !== L.HEADER_MAGIC || header[L.H_PARENT_ID] !== (shared.parent?.group ?? 0)) {
+      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `group ${describe(shared.name)} (id ${shared.group}) does not match the tree's record of it`);
+    }
+    if (shared.parent !== null && shared.parent.tree.tree !== shared.tree.tree) {
+      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `group ${describe(shared.name)} was shared with the parent of another tree`);
+    }
+    const known = groups.get(`${tree.key}/${shared.group}`)?.deref();
     const group = known ?? WaitGroup.#attach(tree, shared);
     for (const link of shared.links) {
       const other = WaitGroup.from(link);
@@ -504,7 +493,7 @@ export class WaitGroup implements Waitable {
 
   static #attach(tree: Tree, shared: SharedWaitGroup): WaitGroup {
     const parent = shared.parent === null ? undefined : WaitGroup.from(shared.parent);
-    attaching = { tree, header: shared.header, name: shared.name, parent };
+    attaching = { tree, id: shared.group, name: shared.name, parent };
     return new WaitGroup();
   }
 

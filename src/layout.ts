@@ -2,19 +2,20 @@
 // the shared memory described here, so this module is the single source of truth for it.
 //
 // A group tree (a root WaitGroup and its sub-groups) owns three growable SharedArrayBuffers:
-//   tree  - tree-wide counters and the parent table of every group in the tree (Int32 words);
+//   tree  - tree-wide counters, then one record of GROUP_WORDS Int32 words per group;
 //   slots - one 64-byte record per task, allocated from this arena by every group of the tree;
 //   log   - the failure log: a fixed index of records, then the serialized envelopes.
-// Each group, root or sub, has its own fixed-size header SharedArrayBuffer with its counters.
+// Whoever holds any group of a tree can read and repair every group of it: a thread that sweeps
+// up after a dead worker corrects the counters of groups it has never seen.
 
 /** Bumped whenever the meaning of any index or size below changes. */
 export const LAYOUT_VERSION = 1;
 
-/** Tags written at word 0 so `from()` can reject a buffer of another kind. ('WGH1', 'WGT1') */
+/** Tags written at word 0 so `from()` can reject memory of another kind. ('WGH1', 'WGT1') */
 export const HEADER_MAGIC = 0x57474831;
 export const TREE_MAGIC = 0x57475431;
 
-// ---- group header (Int32 words of the header buffer) ----
+// ---- group record (Int32 words, relative to the group's record in the tree buffer) ----
 export const H_MAGIC = 0;
 export const H_VERSION = 1;
 /** Id of this group within its tree (1 for the root). */
@@ -26,32 +27,30 @@ export const H_PENDING = 4;
 /** Units ever added (low and high 32 bits of a 64-bit count). */
 export const H_ADDED_LO = 5;
 export const H_ADDED_HI = 6;
-/** Failed units recorded in this group or a descendant. */
+/** Failures recorded in this group or a descendant. */
 export const H_FAILED = 7;
 /** 0: live; CANCEL_WRITING: a canceller is writing the reason; CANCEL_DONE: cancelled. */
 export const H_CANCEL = 8;
 /** How the reason is stored: one of the REASON_* values. */
 export const H_REASON_KIND = 9;
-/** REASON_FAILURE: the failure ordinal; REASON_INLINE: the byte length of the inline envelope. */
+/** REASON_FAILURE: the failure ordinal; REASON_STORED: the reason's offset in the log's data area. */
 export const H_REASON_REF = 10;
-export const H_FLAGS = 11;
+/** REASON_STORED: the reason's byte length. */
+export const H_REASON_LENGTH = 11;
+export const H_FLAGS = 12;
 /** Most `go()` functions running at once in all threads; 0 for no limit. */
-export const H_LIMIT = 12;
+export const H_LIMIT = 13;
 /** `go()` functions running now, in all threads. */
-export const H_RUNNING = 13;
+export const H_RUNNING = 14;
 /** Threads that have `go()` functions queued for a free slot (so a release knows to notify). */
-export const H_LIMIT_WAITERS = 14;
+export const H_LIMIT_WAITERS = 15;
 /** Number of `link()` calls made on this group, in any thread. */
-export const H_LINKS = 15;
-/** Thread that created the group: its aggregator. */
-export const H_CREATOR = 16;
+export const H_LINKS = 16;
+/** Thread that created the group. */
+export const H_CREATOR = 17;
 /** Threads sleeping on H_PENDING now: a completion notifies only when some thread waits. */
-export const H_WAITERS = 17;
-export const HEADER_WORDS = 32;
-/** Byte offset and size of the inline cancellation-reason envelope. */
-export const REASON_OFFSET = HEADER_WORDS * 4;
-export const REASON_BYTES = 1024;
-export const HEADER_BYTES = REASON_OFFSET + REASON_BYTES;
+export const H_WAITERS = 18;
+export const GROUP_WORDS = 32;
 
 export const FLAG_CANCEL_ON_ERROR = 1;
 
@@ -60,8 +59,10 @@ export const CANCEL_WRITING = 1;
 export const CANCEL_DONE = 2;
 
 export const REASON_NONE = 0;
-export const REASON_INLINE = 1;
+export const REASON_STORED = 1;
 export const REASON_FAILURE = 2;
+/** Largest cancellation reason kept as is; a larger one is replaced by a description. */
+export const REASON_MAX_BYTES = 64 * 1024;
 
 // ---- tree (Int32 words of the tree buffer) ----
 export const T_MAGIC = 0;
@@ -86,10 +87,12 @@ export const T_MAX_FAILURES = 10;
 export const T_LOG_TAIL = 11;
 /** Most bytes of envelope data the log may hold. */
 export const T_LOG_MAX = 12;
-export const TREE_WORDS = 16;
-/** `tree[TREE_WORDS + id]` is the parent id of group `id`. */
-export const TREE_PARENTS = TREE_WORDS;
-export const TREE_INITIAL_GROUPS = 64;
+/** Random words naming the tree's private channel (worker-exit notices). */
+export const T_SECRET = 13;
+export const T_SECRET_WORDS = 4;
+export const TREE_WORDS = 32;
+/** Group `id` has its record at Int32 word `TREE_WORDS + (id - 1) * GROUP_WORDS`. */
+export const TREE_INITIAL_GROUPS = 16;
 
 // ---- slots: one record of SLOT_BYTES per task ----
 // bytes 0-7:   state, a 64-bit word: generation (high 32 bits) and remaining units (low 32 bits).

@@ -1,7 +1,7 @@
 // Runs on both sides of a thread boundary: the plain, structured-cloneable values that carry a
 // group or a task to another thread, and their validation on arrival.
 import { WaitGroupError, describe } from './errors.js';
-import { H_GROUP_ID, H_MAGIC, H_PARENT_ID, H_VERSION, HEADER_BYTES, HEADER_MAGIC, LAYOUT_VERSION } from './layout.js';
+import { LAYOUT_VERSION } from './layout.js';
 import type { SharedTree } from './tree.js';
 
 /**
@@ -12,7 +12,8 @@ export interface SharedWaitGroup {
   readonly kind: 'shared-waitgroup';
   readonly version: number;
   readonly name: string;
-  readonly header: SharedArrayBuffer;
+  /** The group's id within its tree. */
+  readonly group: number;
   readonly tree: SharedTree;
   readonly parent: SharedWaitGroup | null;
   readonly links: readonly SharedWaitGroup[];
@@ -51,24 +52,14 @@ export function checkSharedGroup(value: unknown): asserts value is SharedWaitGro
     throw invalid(`expected a value made by WaitGroup#share(); received ${describe(value)}`);
   }
   checkVersion(value['version'], 'shared group');
-  const { header, tree, name, parent, links } = value;
-  if (!(header instanceof SharedArrayBuffer) || header.byteLength !== HEADER_BYTES) {
-    throw invalid(`group header must be a SharedArrayBuffer of ${HEADER_BYTES} bytes; received ${describe(header)}`);
+  const { group, tree, name, parent, links } = value;
+  if (typeof group !== 'number' || !Number.isInteger(group) || group < 1) {
+    throw invalid(`group id must be an integer >= 1; received ${describe(group)}`);
   }
-  const words = new Int32Array(header);
-  if (words[H_MAGIC] !== HEADER_MAGIC) throw invalid(`group header has tag ${describe(words[H_MAGIC])}, expected ${HEADER_MAGIC}`);
-  checkVersion(words[H_VERSION], 'group header');
   if (typeof name !== 'string') throw invalid(`group name must be a string; received ${describe(name)}`);
   if (!isRecord(tree)) throw invalid(`group tree must be an object; received ${describe(tree)}`);
   if (!Array.isArray(links)) throw invalid(`group links must be an array; received ${describe(links)}`);
-  if (parent !== null) {
-    checkSharedGroup(parent);
-    if (words[H_PARENT_ID] !== new Int32Array(parent.header)[H_GROUP_ID] || parent.tree.tree !== tree['tree']) {
-      throw invalid(`group ${describe(name)} does not belong to the parent it was shared with`);
-    }
-  } else if (words[H_PARENT_ID] !== 0) {
-    throw invalid(`group ${describe(name)} is a sub-group but was shared without its parent`);
-  }
+  if (parent !== null) checkSharedGroup(parent);
 }
 
 /**

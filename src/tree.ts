@@ -4,7 +4,17 @@
 import { randomInt } from 'node:crypto';
 import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
 import { FailureLog } from './failure-log.js';
+import { threadId } from 'node:worker_threads';
 import {
+  GROUP_WORDS,
+  H_CREATOR,
+  H_FLAGS,
+  H_GROUP_ID,
+  H_LIMIT,
+  H_MAGIC,
+  H_PARENT_ID,
+  H_VERSION,
+  HEADER_MAGIC,
   LAYOUT_VERSION,
   T_CAPACITY,
   T_GROUP_SEQ,
@@ -14,10 +24,11 @@ import {
   T_MAGIC,
   T_MAX_FAILURES,
   T_MAX_GROUPS,
+  T_SECRET,
+  T_SECRET_WORDS,
   T_VERSION,
   TREE_INITIAL_GROUPS,
   TREE_MAGIC,
-  TREE_PARENTS,
   TREE_WORDS,
 } from './layout.js';
 import { Slots, ensureLength } from './slots.js';
@@ -77,9 +88,8 @@ export class Tree {
 
   /** Allocates the shared memory of a new tree. */
   static create(limits: TreeLimits): Tree {
-    const treeWords = TREE_WORDS + 1 + limits.maxGroups;
-    const tree = new SharedArrayBuffer((TREE_WORDS + 1 + Math.min(limits.maxGroups, TREE_INITIAL_GROUPS)) * 4, {
-      maxByteLength: treeWords * 4,
+    const tree = new SharedArrayBuffer(Tree.#bytesFor(Math.min(limits.maxGroups, TREE_INITIAL_GROUPS)), {
+      maxByteLength: Tree.#bytesFor(limits.maxGroups),
     });
     const words = new Int32Array(tree);
     words[T_MAGIC] = TREE_MAGIC;
@@ -90,6 +100,7 @@ export class Tree {
     words[T_MAX_GROUPS] = limits.maxGroups;
     words[T_MAX_FAILURES] = limits.maxFailures;
     words[T_LOG_MAX] = limits.failureBytes;
+    for (let i = 0; i < T_SECRET_WORDS; i++) words[T_SECRET + i] = randomInt(2 ** 31);
     const slotSizes = Slots.sizes(limits.capacity);
     const logSizes = FailureLog.sizes(limits.maxFailures, limits.failureBytes);
     const shared = {
@@ -108,7 +119,7 @@ export class Tree {
     const tree = growable(shared.tree, 'tree');
     const slots = growable(shared.slots, 'slots');
     const log = growable(shared.log, 'log');
-    if (tree.byteLength < (TREE_WORDS + 1) * 4) throw invalid(`tree buffer of ${tree.byteLength} bytes is too small`);
+    if (tree.byteLength < Tree.#bytesFor(1)) throw invalid(`tree buffer of ${tree.byteLength} bytes is too small`);
     const words = new Int32Array(tree);
     if (words[T_MAGIC] !== TREE_MAGIC) throw invalid(`tree buffer has tag ${describe(words[T_MAGIC])}, expected ${TREE_MAGIC}`);
     if (words[T_VERSION] !== LAYOUT_VERSION) {
@@ -131,12 +142,26 @@ export class Tree {
     return tree;
   }
 
+  static #bytesFor(groups: number): number {
+    return (TREE_WORDS + groups * GROUP_WORDS) * 4;
+  }
+
+  /** Name of the tree's private BroadcastChannel: known only to code that holds the tree's memory. */
+  get secret(): string {
+    return `shared-waitgroup:${[...this.words.subarray(T_SECRET, T_SECRET + T_SECRET_WORDS)].join('-')}`;
+  }
+
+  /** Groups created in the tree so far; their ids are 1 to this. */
+  get groups(): number {
+    return Atomics.load(this.words, T_GROUP_SEQ);
+  }
+
   /**
-   * Registers a new group of the tree under `parent` (0 for the root).
+   * Registers a new group of the tree under `parent` (0 for the root) and writes its record.
    * @returns the new group's id
    * @throws {WaitGroupError} ERR_GROUP_LIMIT_EXCEEDED when the tree already has `maxGroups` groups
    */
-  addGroup(parent: number): number {
+  addGroup(parent: number, flags: number, limit: number): number {
     const max = this.words[T_MAX_GROUPS] ?? 0;
     for (;;) {
       const last = Atomics.load(this.words, T_GROUP_SEQ);
@@ -145,18 +170,41 @@ export class Tree {
       }
       if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
       const id = last + 1;
-      ensureLength(this.shared.tree, (TREE_PARENTS + id + 1) * 4);
-      Atomics.store(new Int32Array(this.shared.tree), TREE_PARENTS + id, parent);
+      ensureLength(this.shared.tree, Tree.#bytesFor(id));
+      const record = this.record(id);
+      record[H_VERSION] = LAYOUT_VERSION;
+      record[H_GROUP_ID] = id;
+      record[H_PARENT_ID] = parent;
+      record[H_FLAGS] = flags;
+      record[H_LIMIT] = limit;
+      record[H_CREATOR] = threadId;
+      // Published last: a record with its tag is completely written.
+      Atomics.store(record, H_MAGIC, HEADER_MAGIC);
       return id;
     }
   }
 
+  /**
+   * The record of group `id`: a fixed view of GROUP_WORDS words of the tree buffer.
+   * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE when no such group was created
+   */
+  record(id: number): Int32Array {
+    if (!Number.isInteger(id) || id < 1 || id > this.groups || this.shared.tree.byteLength < Tree.#bytesFor(id)) {
+      throw invalid(`group id ${describe(id)} is not a group of this tree (it has ${this.groups})`);
+    }
+    return new Int32Array(this.shared.tree, (TREE_WORDS + (id - 1) * GROUP_WORDS) * 4, GROUP_WORDS);
+  }
+
+  /** The parent id of group `id`, 0 for the root. */
+  parentOf(id: number): number {
+    return Atomics.load(new Int32Array(this.shared.tree), TREE_WORDS + (id - 1) * GROUP_WORDS + H_PARENT_ID);
+  }
+
   /** True when group `id` is `ancestor` or one of its descendants. */
   isWithin(id: number, ancestor: number): boolean {
-    const parents = new Int32Array(this.shared.tree);
-    for (let at = id, hops = 0; at !== 0 && hops <= (this.words[T_MAX_GROUPS] ?? 0); hops++) {
+    for (let at = id, hops = 0; at > 0 && hops <= this.groups; hops++) {
       if (at === ancestor) return true;
-      at = Atomics.load(parents, TREE_PARENTS + at);
+      at = this.parentOf(at);
     }
     return false;
   }
