@@ -4,6 +4,25 @@ import { decodeFailure, encodeFailure } from './envelope.js';
 import { describe, type FailureOrigin } from './errors.js';
 import type { Tree } from './tree.js';
 
+const origins = new WeakMap<object, FailureOrigin>();
+
+/**
+ * Where a failure reported by `TaskGroupError` was recorded: thread, group and task label.
+ * The failure itself is left as it was thrown: its message and properties are not changed.
+ * @param failure - an entry of `TaskGroupError#errors`
+ * @returns its origin, or undefined for a value that is not an object or did not come from a group
+ */
+export function failureOrigin(failure: unknown): FailureOrigin | undefined {
+  return typeof failure === 'object' && failure !== null ? origins.get(failure) : undefined;
+}
+
+function remember(failure: Failure): Failure {
+  if (typeof failure.value === 'object' && failure.value !== null && !origins.has(failure.value)) {
+    origins.set(failure.value, failure.origin);
+  }
+  return failure;
+}
+
 /** A failure as a waiter sees it. */
 export interface Failure {
   readonly value: unknown;
@@ -19,7 +38,7 @@ export function recordFailure(tree: Tree, group: number, value: unknown, origin:
   const fallback = (): Uint8Array =>
     encodeFailure(`[failure too large for the remaining failure log] ${describe(value).slice(0, 500)}`, origin);
   const ordinal = tree.log.record(group, bytes, fallback);
-  if (ordinal < tree.log.maxFailures) tree.originals.set(ordinal, { value, origin });
+  if (ordinal < tree.log.maxFailures) tree.originals.set(ordinal, remember({ value, origin }));
   return ordinal;
 }
 
@@ -29,7 +48,7 @@ export function failureAt(tree: Tree, ordinal: number): Failure | undefined {
   if (known !== undefined) return known;
   const entry = tree.log.entry(ordinal);
   if (entry?.bytes === undefined) return undefined;
-  const failure = decodeFailure(entry.bytes);
+  const failure = remember(decodeFailure(entry.bytes));
   tree.rebuilt.set(ordinal, failure);
   return failure;
 }

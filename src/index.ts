@@ -18,4 +18,6 @@ export {
   type PendingTask,
   type FailureOrigin,
 } from './errors.js';
+export { registerErrorClass } from './envelope.js';
+export { failureOrigin } from './failures.js';
 export { LAYOUT_VERSION, DEFAULT_CAPACITY, DEFAULT_MAX_FAILURES } from './layout.js';
