@@ -4,7 +4,16 @@
 // throws. The thrown value is flattened into a table of nodes that refer to each other by index,
 // so cause chains of any depth, shared errors and cycles cross intact, without recursion.
 import { deserialize, serialize } from 'node:v8';
-import { describe, type FailureOrigin } from './errors.js';
+import {
+  InvalidArgumentTypeError,
+  OutOfRangeError,
+  TaskGroupError,
+  WaitGroupError,
+  WaitTimeoutError,
+  WorkerExitedError,
+  describe,
+  type FailureOrigin,
+} from './errors.js';
 
 /** Version of the envelope format; a reader rejects envelopes of any other version. */
 export const ENVELOPE_VERSION = 1;
@@ -51,7 +60,10 @@ const BUILTINS = new Map<string, ErrorClass>([
   ['AggregateError', AggregateError],
   ['DOMException', DOMException],
 ]);
-const registered = new Map<string, ErrorClass>();
+/** This library's own classes come back as themselves in every thread. */
+const registered = new Map<string, ErrorClass>(
+  [WaitGroupError, TaskGroupError, WaitTimeoutError, WorkerExitedError, InvalidArgumentTypeError, OutOfRangeError].map((ctor) => [ctor.name, ctor]),
+);
 
 /**
  * Lets failures of class `ctor` thrown in other threads be rebuilt as that class in this thread

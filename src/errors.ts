@@ -10,7 +10,8 @@ export type WaitGroupErrorCode =
   | 'ERR_LAYOUT_VERSION'
   | 'ERR_LINK_CYCLE'
   | 'ERR_LINK_NOT_SHARED'
-  | 'ERR_WAIT_TIMEOUT';
+  | 'ERR_WAIT_TIMEOUT'
+  | 'ERR_WORKER_EXITED';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {
@@ -91,6 +92,37 @@ export class WaitTimeoutError extends WaitGroupError {
 
   static {
     this.prototype.name = 'WaitTimeoutError';
+  }
+}
+
+/**
+ * The failure of a task whose thread exited (crashed, was terminated, or ended) while holding it.
+ * Code `ERR_WORKER_EXITED`.
+ */
+export class WorkerExitedError extends WaitGroupError {
+  /** Id of the thread that exited. */
+  readonly threadId: number;
+  /** Its exit code, where known. */
+  readonly exitCode: number | undefined;
+  /** Units of the task that were still pending. */
+  readonly units: number;
+
+  /**
+   * @param threadId - the thread that exited
+   * @param exitCode - its exit code, if known
+   * @param label - the label of the task it held
+   * @param units - units of the task still pending
+   */
+  constructor(threadId: number, exitCode: number | undefined, label: string | undefined, units: number) {
+    const task = label === undefined ? 'a task' : `task ${describe(label)}`;
+    super('ERR_WORKER_EXITED', `thread ${threadId} exited${exitCode === undefined ? '' : ` with code ${exitCode}`} while holding ${task} (${units} unit${units === 1 ? '' : 's'} pending)`);
+    this.threadId = threadId;
+    this.exitCode = exitCode;
+    this.units = units;
+  }
+
+  static {
+    this.prototype.name = 'WorkerExitedError';
   }
 }
 

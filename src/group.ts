@@ -16,7 +16,8 @@ import {
   type FailureOrigin,
   type PendingTask,
 } from './errors.js';
-import { FailureView, failureAt, recordFailure } from './failures.js';
+import { addCounter64, lowerPending, raisePending, recordIn } from './counters.js';
+import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
 import { Limiter } from './limit.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
@@ -152,6 +153,7 @@ export class WaitGroup implements Waitable {
       },
       share: () => this.share(),
     };
+    tree.names.set(this.#id, this.name);
     const key = `${tree.key}/${this.#id}`;
     groups.set(key, new WeakRef(this));
     forget.register(this, key);
@@ -211,12 +213,11 @@ export class WaitGroup implements Waitable {
 
   #fail(error: unknown, label: string | undefined): void {
     const origin = label === undefined ? { threadId, group: this.name } : { threadId, group: this.name, label };
-    const ordinal = recordFailure(this.#tree, this.#id, error, origin);
-    const kept = ordinal < this.#tree.log.maxFailures ? ordinal : undefined;
-    for (const group of this.#chain) {
-      Atomics.add(group.#header, L.H_FAILED, 1);
-      if ((Atomics.load(group.#header, L.H_FLAGS) & L.FLAG_CANCEL_ON_ERROR) !== 0) group.#cancel(error, kept);
-    }
+    const chain = this.#chain;
+    recordIn(this.#tree, chain.map((group) => group.#header), this.#id, error, origin, (index, kept) => {
+      const group = chain[index];
+      if (group !== undefined) group.#cancel(error, kept);
+    });
   }
 
   /**
@@ -267,9 +268,14 @@ export class WaitGroup implements Waitable {
   #run(fn: (signal: AbortSignal) => unknown, task: Task, limiter: Limiter | undefined): void {
     const finish = (failed: boolean, error: unknown): void => {
       // The slot is given back before the task completes, so no wait() resolves while it is held.
-      limiter?.release();
+      if (limiter !== undefined) {
+        task.holdsLimit(false);
+        limiter.release();
+      }
       task.settle(1, failed, error);
     };
+    // Marked so that, should this thread die while fn runs, the sweep gives the slot back.
+    if (limiter !== undefined) task.holdsLimit(true);
     let result: unknown;
     try {
       result = fn(this.signal);
@@ -445,7 +451,7 @@ export class WaitGroup implements Waitable {
   /** The pending tasks of the group, its sub-groups and links, oldest first, read from shared memory. */
   pendingTasks(): PendingTask[] {
     const tasks = this.#tree.slots
-      .occupied((group) => this.#tree.isWithin(group, this.#id))
+      .occupied((slot) => this.#tree.isWithin(slot.group, this.#id))
       .map(({ label, threadId: owner, since, remaining }): PendingTask => (label === undefined ? { threadId: owner, since, remaining } : { label, threadId: owner, since, remaining }));
     for (const link of this.#links) tasks.push(...link.pendingTasks());
     return tasks.sort((a, b) => a.since - b.since);
@@ -506,29 +512,3 @@ export class WaitGroup implements Waitable {
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
-
-/** Raises a pending count unless that would pass MAX_UNITS. */
-function raisePending(header: Int32Array, units: number): boolean {
-  for (;;) {
-    const pending = Atomics.load(header, L.H_PENDING);
-    if (pending > L.MAX_UNITS - units) return false;
-    if (Atomics.compareExchange(header, L.H_PENDING, pending, pending + units) === pending) return true;
-  }
-}
-
-/** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */
-function lowerPending(header: Int32Array, units: number): void {
-  // A waiter counts itself in H_WAITERS before it sleeps on the value it read; so either this
-  // load sees it, or its sleep sees our new count and does not start. Skipping notify() when
-  // nobody waits saves most of the cost of a done().
-  if (Atomics.sub(header, L.H_PENDING, units) === units && Atomics.load(header, L.H_WAITERS) > 0) {
-    Atomics.notify(header, L.H_PENDING);
-  }
-}
-
-/** Adds to a 64-bit counter kept as two Int32 words (low, then high). */
-function addCounter64(header: Int32Array, low: number, units: number): void {
-  const before = Atomics.add(header, low, units) >>> 0;
-  if (before + units > 0xffffffff) Atomics.add(header, low + 1, 1);
-}
-

@@ -12,6 +12,7 @@ export {
   WaitGroupError,
   TaskGroupError,
   WaitTimeoutError,
+  WorkerExitedError,
   InvalidArgumentTypeError,
   OutOfRangeError,
   type WaitGroupErrorCode,

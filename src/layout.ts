@@ -101,7 +101,8 @@ export const TREE_INITIAL_GROUPS = 16;
 // bytes 8-11:  owner thread id (the last thread to create or rebuild the task)
 // bytes 12-15: group id
 // bytes 16-23: time the task was added (ms since the epoch, float64)
-// bytes 24-27: ready: low 31 bits of the generation whose metadata (owner, group, time, label) is written
+// bytes 24-27: ready: low 31 bits of the generation whose metadata (owner, group, time, label) is written;
+//              top bit: the task is a `go()` function holding one of its group's `limit` slots
 // bytes 28-29: label length in UTF-16 units (uint16), bytes 30-63: label
 export const SLOT_BYTES = 64;
 export const SLOT_WORDS32 = SLOT_BYTES / 4;

@@ -55,10 +55,18 @@ function occupy(free: bigint, generation: number, count: number): bigint {
 }
 
 const ONE_UNIT_TASK = GENERATION_UNIT + 1n;
+/** Top bit of a slot's ready word: the task holds one of its group's `limit` slots. */
+const LIMITED_BIT = 1 << 31;
 
 /** A snapshot of one occupied slot, as `pendingTasks()` reports it. */
 export interface SlotSnapshot {
+  readonly index: number;
+  /** The state word the snapshot was read from: the expected value to take units with. */
+  readonly state: bigint;
+  readonly generation: number;
   readonly group: number;
+  /** True for a `go()` task holding one of its group's `limit` slots. */
+  readonly limited: boolean;
   readonly label: string | undefined;
   readonly threadId: number;
   readonly since: number;
@@ -235,18 +243,28 @@ export class Slots {
     this.#hintGenerations.push(generation);
   }
 
+  /**
+   * Marks slot `index` as holding a `limit` slot of its group, so that if its thread dies the sweep
+   * gives the limit slot back. Uses the free top bit of the ready word.
+   */
+  markLimited(index: number, limited: boolean): void {
+    const word = index * SLOT_WORDS32 + S_READY;
+    if (limited) Atomics.or(this.#i32, word, LIMITED_BIT);
+    else Atomics.and(this.#i32, word, ~LIMITED_BIT);
+  }
+
   /** Makes the calling thread the owner of slot `index` while it holds the task with `state`. */
   adopt(index: number, state: bigint): void {
     if (this.load(index) >> 32n === state >> 32n) Atomics.store(this.#i32, index * SLOT_WORDS32 + S_OWNER, threadId);
   }
 
-  /** Snapshots of every occupied slot whose group passes `belongs`. */
-  occupied(belongs: (group: number) => boolean): SlotSnapshot[] {
+  /** Snapshots of every occupied slot that passes `belongs`. */
+  occupied(belongs: (slot: SlotSnapshot) => boolean): SlotSnapshot[] {
     const high = this.#highWater();
     const found: SlotSnapshot[] = [];
     for (let index = 0; index < high; index++) {
       const snapshot = this.#snapshot(index);
-      if (snapshot !== undefined && belongs(snapshot.group)) found.push(snapshot);
+      if (snapshot !== undefined && belongs(snapshot)) found.push(snapshot);
     }
     return found;
   }
@@ -263,12 +281,17 @@ export class Slots {
     const remaining = Number(state & REMAINING_MASK);
     const base = index * SLOT_WORDS32;
     // Metadata not yet written for this generation, or the slot is free.
-    if (remaining === 0 || Atomics.load(this.#i32, base + S_READY) !== Number((state >> 32n) & 0x7fffffffn)) return undefined;
+    const ready = Atomics.load(this.#i32, base + S_READY);
+    if (remaining === 0 || (ready & 0x7fffffff) !== Number((state >> 32n) & 0x7fffffffn)) return undefined;
     const labelBase = index * (SLOT_BYTES / 2);
     const length = this.#u16[labelBase + S_LABEL_LEN16] ?? 0;
     const label = length === 0xffff ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + length));
     const snapshot = {
+      index,
+      state,
+      generation: Number(state >> 32n),
       group: this.#i32[base + S_GROUP] ?? 0,
+      limited: ready < 0,
       label,
       threadId: this.#i32[base + S_OWNER] ?? -1,
       since: this.#f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0,

@@ -78,6 +78,14 @@ export class Task {
     return true;
   }
 
+  /**
+   * Records in shared memory whether this `go()` task holds a `limit` slot of its group.
+   * @internal
+   */
+  holdsLimit(held: boolean): void {
+    this.#host.slots.markLimited(this.#slot, held);
+  }
+
   /** Same as `done()`, for `using task = wg.add()`. */
   [Symbol.dispose](): void {
     this.done();

@@ -3,6 +3,7 @@
 // object per tree, so its slot hints and decoded failures are shared by all its groups.
 import { randomInt } from 'node:crypto';
 import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
+import { watchTree } from './exits.js';
 import { FailureLog } from './failure-log.js';
 import { threadId } from 'node:worker_threads';
 import {
@@ -74,6 +75,8 @@ export class Tree {
   readonly key: string;
   /** Failures recorded by this thread, by ordinal: waiters here get the original value, not a copy. */
   readonly originals = new Map<number, { value: unknown; origin: FailureOrigin }>();
+  /** Names of the groups of this tree that this thread has objects for, by id. */
+  readonly names = new Map<number, string>();
   /** Failures of other threads already rebuilt here, by ordinal. */
   readonly rebuilt = new Map<number, { value: unknown; origin: FailureOrigin }>();
 
@@ -139,6 +142,7 @@ export class Tree {
   static #remember(tree: Tree): Tree {
     trees.set(tree.key, new WeakRef(tree));
     forget.register(tree, tree.key);
+    watchTree(tree);
     return tree;
   }
 

@@ -1,0 +1,61 @@
+// Runs on both sides of a thread boundary: the changes to a group record's counters that every
+// path (add, done, a failure, the sweep after a worker's death) shares, in the order waiters need.
+import type { FailureOrigin } from './errors.js';
+import { recordFailure } from './failures.js';
+import { FLAG_CANCEL_ON_ERROR, H_FAILED, H_FLAGS, H_PENDING, H_WAITERS, MAX_UNITS } from './layout.js';
+import type { Tree } from './tree.js';
+
+/** Raises a pending count unless that would pass MAX_UNITS. */
+export function raisePending(record: Int32Array, units: number): boolean {
+  for (;;) {
+    const pending = Atomics.load(record, H_PENDING);
+    if (pending > MAX_UNITS - units) return false;
+    // A CAS rather than an add: an add would let the count wrap negative before we could undo it.
+    if (Atomics.compareExchange(record, H_PENDING, pending, pending + units) === pending) return true;
+  }
+}
+
+/** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */
+export function lowerPending(record: Int32Array, units: number): void {
+  // A waiter counts itself in H_WAITERS before it sleeps on the value it read; so either this
+  // load sees it, or its sleep sees our new count and does not start. Skipping notify() when
+  // nobody waits saves most of the cost of a done().
+  if (Atomics.sub(record, H_PENDING, units) === units && Atomics.load(record, H_WAITERS) > 0) {
+    Atomics.notify(record, H_PENDING);
+  }
+}
+
+/** Adds to a 64-bit counter kept as two Int32 words (low, then high). */
+export function addCounter64(record: Int32Array, low: number, units: number): void {
+  const before = Atomics.add(record, low, units) >>> 0;
+  if (before + units > 0xffffffff) Atomics.add(record, low + 1, 1);
+}
+
+/** The records of group `id` and of its ancestors, nearest first. */
+export function chainOf(tree: Tree, id: number): Int32Array[] {
+  const chain: Int32Array[] = [];
+  for (let at = id; at > 0 && chain.length <= tree.groups; at = tree.parentOf(at)) chain.push(tree.record(at));
+  return chain;
+}
+
+/**
+ * Records a failure of group `id` and counts it in `chain` (the group and its ancestors), before
+ * any unit is completed, so a waiter woken by that completion finds it.
+ * @param cancel - called for each group of the chain that cancels on error, with its index in `chain`
+ *   and the failure's ordinal if the log kept it
+ */
+export function recordIn(
+  tree: Tree,
+  chain: readonly Int32Array[],
+  id: number,
+  value: unknown,
+  origin: FailureOrigin,
+  cancel: (index: number, kept: number | undefined) => void,
+): void {
+  const ordinal = recordFailure(tree, id, value, origin);
+  const kept = ordinal < tree.log.maxFailures ? ordinal : undefined;
+  chain.forEach((record, index) => {
+    Atomics.add(record, H_FAILED, 1);
+    if ((Atomics.load(record, H_FLAGS) & FLAG_CANCEL_ON_ERROR) !== 0) cancel(index, kept);
+  });
+}
