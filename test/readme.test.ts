@@ -81,6 +81,6 @@ describe('README', () => {
       // Rejects on a non-zero exit; a warning or stray error print is a failure too.
       const { stderr } = await run(process.execPath, [entry], { cwd: dir, timeout: 60_000 });
       expect(stderr).toBe('');
-    });
+    }, 90_000); // above the 60 s given to the example itself, so execFile's timeout is the one that fires
   }
 });
