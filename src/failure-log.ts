@@ -106,6 +106,11 @@ export class FailureLog {
     return this.#tree[T_MAX_FAILURES] ?? 0;
   }
 
+  /** True when the envelope of failure `ordinal` is in the log (not only counted). */
+  holds(ordinal: number): boolean {
+    return ordinal < this.maxFailures && Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) === LOG_READY;
+  }
+
   /**
    * Reads a kept entry.
    * @returns the entry, or undefined while it is not yet published

@@ -38,7 +38,8 @@ export function recordFailure(tree: Tree, group: number, value: unknown, origin:
   const fallback = (): Uint8Array =>
     encodeFailure(`[failure too large for the remaining failure log] ${describe(value).slice(0, 500)}`, origin);
   const ordinal = tree.log.record(group, bytes, fallback);
-  if (ordinal < tree.log.maxFailures) tree.originals.set(ordinal, remember({ value, origin }));
+  // Only what every thread can read is kept here too, so that all waiters report the same failures.
+  if (tree.log.holds(ordinal)) tree.originals.set(ordinal, remember({ value, origin }));
   return ordinal;
 }
 
