@@ -1,0 +1,88 @@
+// The aggregator's robustness: the private exit channel ignores whatever is not a well-formed
+// notice about another thread, its name cannot be guessed, and a failure that cannot be rebuilt
+// never costs the others.
+import { BroadcastChannel, Worker, threadId } from 'node:worker_threads';
+import { afterEach, expect, it } from 'vitest';
+import { Task, TaskGroupError, WaitGroup, WorkerExitedError, type SharedTask } from '../src/index.js';
+import { L_LENGTH, L_OFFSET, LOG_ENTRY_WORDS, T_MAX_FAILURES } from '../src/layout.js';
+import { FailureLog } from '../src/failure-log.js';
+import { Tree } from '../src/tree.js';
+import { cases } from '../workers/fidelity-cases.js';
+
+const started: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((worker) => worker.terminate()));
+});
+
+function start(fixture: string, workerData: unknown): Worker {
+  const worker = new Worker(new URL(`../dist/workers/${fixture}.js`, import.meta.url), { workerData });
+  started.push(worker);
+  return worker;
+}
+
+it('ignores malformed notices on the exit channel and acts on a well-formed one', async () => {
+  const wg = new WaitGroup({ name: 'robust' });
+  const own = wg.add('own');
+  const worker = start('death', { group: wg.share(), cause: 'blocked', go: new Int32Array(new SharedArrayBuffer(4)) });
+  const alive = worker.threadId;
+  const { handedOver } = await new Promise<{ handedOver: SharedTask }>((resolve) => worker.once('message', resolve));
+  const rebuilt = Task.from(handedOver);
+  const channel = new BroadcastChannel(Tree.attach(wg.share().tree).secret);
+  const kind = 'shared-waitgroup/exit';
+  const garbage: unknown[] = [
+    'garbage',
+    42,
+    null,
+    {},
+    [kind, 1, alive],
+    { kind },
+    { kind, v: 2, threadId: alive },
+    { kind: 'other', v: 1, threadId: alive },
+    { kind, v: 1, threadId: String(alive) },
+    { kind, v: 1, threadId: alive + 0.5 },
+    { kind, v: 1, threadId: alive, exitCode: 'crashed' },
+    { kind, v: 1, threadId },
+    { kind, v: 1, threadId: 0 },
+  ];
+  for (const message of garbage) channel.postMessage(message);
+  // Delivered in order after the garbage: the one notice that may act.
+  channel.postMessage({ kind, v: 1, threadId: alive, exitCode: 99 });
+  own.done();
+  rebuilt.done();
+  const error = await wg.wait({ timeout: 20_000 }).catch((e: unknown) => e);
+  channel.close();
+  expect(error).toBeInstanceOf(TaskGroupError);
+  const failures = (error as TaskGroupError).errors;
+  expect(failures).toHaveLength(3);
+  for (const failure of failures) {
+    expect(failure).toBeInstanceOf(WorkerExitedError);
+    expect(failure).toMatchObject({ threadId: alive, exitCode: 99 });
+  }
+});
+
+it('names each tree channel with 124 random bits', () => {
+  const secrets = Array.from({ length: 50 }, () => Tree.attach(new WaitGroup().share().tree).secret);
+  expect(new Set(secrets).size).toBe(50);
+  for (const secret of secrets) expect(secret).toMatch(/^shared-waitgroup:(\d+-){3}\d+$/);
+});
+
+it('rebuilds every other failure when one envelope is corrupt', async () => {
+  const wg = new WaitGroup({ name: 'corrupt' });
+  const worker = start('fidelity', { mode: 'throw', group: wg.share() });
+  await new Promise((resolve) => worker.once('message', resolve));
+  // Overwrite the second failure's envelope in the shared log, as a stray writer could.
+  const { log, tree } = wg.share().tree;
+  const maxFailures = new Int32Array(tree)[T_MAX_FAILURES] ?? 0;
+  const index = new Int32Array(log);
+  const offset = FailureLog.indexBytes(maxFailures) + (index[LOG_ENTRY_WORDS + L_OFFSET] ?? 0);
+  new Uint8Array(log, offset, index[LOG_ENTRY_WORDS + L_LENGTH] ?? 0).fill(0xff);
+  const error = await wg.wait({ timeout: 20_000 }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TaskGroupError);
+  const { errors, origins } = error as TaskGroupError;
+  expect(errors[0]).toBeInstanceOf(Error);
+  expect(errors[1]).toMatch(/^\[unreadable failure envelope/);
+  expect(errors).toHaveLength(cases.length);
+  // The origin travels inside the envelope, so the corrupt one's is unknown; the others are intact.
+  expect(origins.map((o) => o.label)).toEqual(cases.map((c, i) => (i === 1 ? undefined : c.name)));
+  expect(errors[2]).toBeInstanceOf(RangeError);
+});
