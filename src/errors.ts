@@ -11,7 +11,10 @@ export type WaitGroupErrorCode =
   | 'ERR_LINK_CYCLE'
   | 'ERR_LINK_NOT_SHARED'
   | 'ERR_WAIT_TIMEOUT'
-  | 'ERR_WORKER_EXITED';
+  | 'ERR_WORKER_EXITED'
+  | 'ERR_PISCINA_ATOMICS_SYNC'
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_NOT_TRACKED';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {

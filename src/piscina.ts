@@ -1,0 +1,186 @@
+// The piscina integration (`shared-waitgroup/piscina`). Main-thread side: `TrackedPool` runs pool
+// tasks as tasks of a group and shuts the pool down gracefully. Worker side: `tracked()` wraps the
+// pool's task function so it gets the group and its own task. Both sides import this module; it
+// never loads piscina itself (piscina is an optional peer dependency: you pass your pool in).
+import type { Piscina } from 'piscina';
+import { threadId } from 'node:worker_threads';
+import { decodeFailure, encodeFailure } from './envelope.js';
+import { WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
+import { WaitGroup } from './group.js';
+import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
+import { Task } from './task.js';
+
+const ENVELOPE = 'shared-waitgroup/piscina-task';
+const FAILED = 'shared-waitgroup/piscina-failure';
+
+/** What `TrackedPool#run` sends to the worker in place of the bare payload. */
+interface TaskEnvelope<T> {
+  readonly kind: typeof ENVELOPE;
+  readonly group: SharedWaitGroup;
+  readonly task: SharedTask;
+  readonly payload: T;
+}
+
+/** What the worker side returns when the task function threw: the failure, encoded in full. */
+interface FailureEnvelope {
+  readonly kind: typeof FAILED;
+  readonly failure: Uint8Array;
+}
+
+/** What a tracked task function receives besides its payload. */
+export interface PoolTaskContext {
+  /** The group the pool task belongs to: `add()` or `go()` work that outlives the function here. */
+  readonly group: WaitGroup;
+  /** The pool task itself; completed when the function returns or throws, unless done before. */
+  readonly task: Task;
+  /** The group's signal: aborts when the group is cancelled. */
+  readonly signal: AbortSignal;
+}
+
+/** Options of `TrackedPool#run`: piscina's run options and a label for the group task. */
+export interface TrackedRunOptions extends NonNullable<Parameters<Piscina['run']>[1]> {
+  /** Label of the group task (`pendingTasks()`, failure origins). Default: the `name` option, else 'piscina task'. */
+  readonly label?: string;
+}
+
+/** Options of `TrackedPool#shutdown`. */
+export interface ShutdownOptions {
+  /** Most ms to wait for the group's tasks before forcing the pool down. Default: no deadline. */
+  readonly deadline?: number;
+  /** Cancel the group first (its signal reaches every worker). Default false. */
+  readonly cancel?: boolean;
+  /** The cancellation reason, with `cancel`. */
+  readonly reason?: unknown;
+}
+
+/** What a shutdown met. */
+export interface ShutdownReport {
+  /** True when the deadline expired and the pool was destroyed. */
+  readonly timedOut: boolean;
+  /** The tasks still pending when the deadline expired: label, thread, age. */
+  readonly pending: readonly PendingTask[];
+  /** Every failure of the group, if any task failed (those forced down included). */
+  readonly failure: TaskGroupError | undefined;
+}
+
+/** A pool of any task and result type, as far as tracking needs it. */
+type AnyPool = Pick<Piscina, 'run' | 'close' | 'destroy' | 'options'>;
+
+/**
+ * A piscina pool whose tasks are tasks of a group: the group's `wait()` covers them while they are
+ * queued and while they run, their failures are group failures, and `shutdown()` loses none of them.
+ */
+export class TrackedPool<T = unknown, R = unknown> {
+  readonly pool: AnyPool;
+  readonly group: WaitGroup;
+  #closing = false;
+
+  /**
+   * @param pool - a piscina pool created with `atomics: 'async'` or `'disabled'`
+   * @param group - the group its tasks join
+   * @throws {WaitGroupError} ERR_PISCINA_ATOMICS_SYNC when the pool uses piscina's default `atomics: 'sync'`,
+   *   under which a timer or immediate a task leaves behind never runs, so work it registers would never complete
+   */
+  constructor(pool: AnyPool, group: WaitGroup) {
+    if (pool.options.atomics === 'sync') {
+      throw new WaitGroupError(
+        'ERR_PISCINA_ATOMICS_SYNC',
+        "the pool uses atomics: 'sync', under which a worker sleeps between tasks without running its event loop: " +
+          "work a task leaves behind (a setImmediate flush, a timer) would never complete. Create the pool with atomics: 'async'",
+      );
+    }
+    this.pool = pool;
+    this.group = group;
+  }
+
+  /**
+   * Runs `payload` on the pool as a task of the group, registered now (while it is queued).
+   * @returns the task function's result; rejects with its failure rebuilt in full (class, code, cause)
+   * @throws {WaitGroupError} ERR_POOL_CLOSED (as a rejection) once `shutdown()` has begun
+   */
+  async run(payload: T, options: TrackedRunOptions = {}): Promise<R> {
+    if (this.#closing) throw new WaitGroupError('ERR_POOL_CLOSED', 'the pool is shutting down and takes no new tasks');
+    const { label = options.name ?? 'piscina task', ...runOptions } = options;
+    checkLabel(label);
+    const task = this.group.add(label);
+    const envelope: TaskEnvelope<T> = { kind: ENVELOPE, group: this.group.share(), task: task.share(), payload };
+    let result: unknown;
+    try {
+      result = await this.pool.run(envelope, runOptions);
+    } catch (error) {
+      // Never started (aborted, pool destroyed) or its worker died: a failure either way, once.
+      task.done(error);
+      throw error;
+    }
+    if (isFailure(result)) throw decodeFailure(result.failure).value;
+    // The worker side completed it; this only covers a task function that was not wrapped.
+    task.done();
+    return result as R;
+  }
+
+  /**
+   * Graceful shutdown: take no new tasks, cancel the group if asked, wait for every task of the group
+   * (queued pool tasks included) until the deadline, then close the pool. When the deadline expires,
+   * report what is pending and destroy the pool, which fails what it held.
+   */
+  async shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
+    this.#closing = true;
+    if (options.cancel === true) this.group.cancel(options.reason);
+    let pending: readonly PendingTask[] = [];
+    let outcome = await settle(this.group.wait({ timeout: options.deadline ?? Infinity }));
+    if (outcome instanceof WaitTimeoutError) {
+      pending = outcome.pending;
+      await this.pool.destroy();
+      outcome = await settle(this.group.wait());
+    } else {
+      await this.pool.close();
+    }
+    return { timedOut: pending.length > 0, pending, failure: outcome as TaskGroupError | undefined };
+  }
+}
+
+async function settle(wait: Promise<void>): Promise<unknown> {
+  try {
+    await wait;
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+function isFailure(value: unknown): value is FailureEnvelope {
+  return typeof value === 'object' && value !== null && (value as Partial<FailureEnvelope>).kind === FAILED;
+}
+
+function isEnvelope(value: unknown): value is TaskEnvelope<unknown> {
+  return typeof value === 'object' && value !== null && (value as Partial<TaskEnvelope<unknown>>).kind === ENVELOPE;
+}
+
+/**
+ * Wraps a piscina task function (worker side) so it runs as the group task `TrackedPool#run`
+ * registered: it gets the group, its own `Task` and the group's signal; its return completes the
+ * task, its throw fails it with full fidelity.
+ * @param fn - the task function
+ * @returns the function to export from the pool's worker module
+ * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send
+ */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the payload the user's function receives
+export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope> {
+  return async (envelope: unknown) => {
+    if (!isEnvelope(envelope)) {
+      throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
+    }
+    checkSharedGroup(envelope.group);
+    checkSharedTask(envelope.task);
+    const group = WaitGroup.from(envelope.group);
+    const task = Task.from(envelope.task);
+    try {
+      const result = await fn(envelope.payload as T, { group, task, signal: group.signal });
+      task.done();
+      return result;
+    } catch (error) {
+      task.settle(1, true, error);
+      return { kind: FAILED, failure: encodeFailure(error, { threadId, group: group.name }) };
+    }
+  };
+}
