@@ -7,12 +7,12 @@ import type { Tree } from './tree.js';
 
 /** Raises a pending count unless that would pass MAX_UNITS. */
 export function raisePending(record: Int32Array, units: number): boolean {
-  for (;;) {
-    const pending = Atomics.load(record, H_PENDING);
-    if (pending > MAX_UNITS - units) return false;
-    // A CAS rather than an add: an add would let the count wrap negative before we could undo it.
-    if (Atomics.compareExchange(record, H_PENDING, pending, pending + units) === pending) return true;
-  }
+  const before = Atomics.add(record, H_PENDING, units);
+  if (before <= MAX_UNITS - units) return true;
+  // Past the limit (2^31 - 1 units pending): undo. The count wrapped for an instant, which no waiter
+  // acts on: they wake only on a zero reached by lowerPending().
+  Atomics.sub(record, H_PENDING, units);
+  return false;
 }
 
 /** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */

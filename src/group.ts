@@ -187,22 +187,24 @@ export class WaitGroup implements Waitable {
 
   #add(count: number, label: string | undefined): Task {
     const slots = this.#tree.slots;
-    const claim = slots.claim(count, this.#id, label);
-    if (claim === undefined) {
+    const slot = slots.claim(count, this.#id, label);
+    if (slot < 0) {
       throw new WaitGroupError('ERR_CAPACITY_EXCEEDED', `cannot add task ${describe(label)}: all ${this.#host.capacity} task slots of the group are pending (the capacity option)`);
     }
+    const state = slots.claimedState;
+    const generation = slots.claimedGeneration;
     // Pending counts rise before `added`: a concurrent stats() may then see done lag, never lead.
     let raised = 0;
     for (const group of this.#chain) {
       if (!raisePending(group.#header, count)) {
         for (const undo of this.#chain.slice(0, raised)) lowerPending(undo.#header, count);
-        slots.take(claim.index, claim.state, count, claim.generation, Infinity);
+        slots.take(slot, state, count, generation, Infinity);
         throw new WaitGroupError('ERR_PENDING_OVERFLOW', `cannot add ${count} units: group "${group.name}" would have more than ${L.MAX_UNITS} pending`);
       }
       raised++;
     }
     for (const group of this.#chain) addCounter64(group.#header, L.H_ADDED_LO, count);
-    return Task.create(this.#host, claim, count, label);
+    return Task.create(this.#host, slot, count, label);
   }
 
   #settle(units: number, failed: boolean, error: unknown, label: string | undefined): void {

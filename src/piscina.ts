@@ -21,8 +21,8 @@ interface TaskEnvelope<T> {
   readonly payload: T;
 }
 
-/** What the worker side returns when the task function threw: the failure, encoded in full. */
-interface FailureEnvelope {
+/** What the worker side returns when the task function threw: the failure, encoded in full. Exported as a type only, so that declarations of `export default tracked(fn)` can name it. */
+export interface FailureEnvelope {
   readonly kind: typeof FAILED;
   readonly failure: Uint8Array;
 }

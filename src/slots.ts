@@ -40,12 +40,6 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
   return buffer.byteLength >= bytes;
 }
 
-/** A claimed slot: its index, the state word its claimant wrote, and that state's generation. */
-export interface Claim {
-  readonly index: number;
-  readonly state: bigint;
-  readonly generation: number;
-}
 
 /** The state of a new task of `count` units in a slot whose free state was `free`, of generation `generation`. */
 function occupy(free: bigint, generation: number, count: number): bigint {
@@ -88,6 +82,16 @@ export class Slots {
   #u16!: Uint16Array;
   /** Slots the views cover. */
   #covered = 0;
+  // Results of the last claim() and take() in this thread, read right after the call: returning
+  // them in objects would allocate on every add() and done().
+  /** State word written by the last successful claim(). */
+  claimedState = 0n;
+  /** Its generation. */
+  claimedGeneration = 0;
+  /** State word left by the last take() that took units (or seen by one that took none). */
+  tookState = 0n;
+  /** Units that state still holds. */
+  tookRemaining = 0;
   readonly #hints: number[] = [];
   readonly #hintStates: bigint[] = [];
   readonly #hintGenerations: number[] = [];
@@ -123,38 +127,47 @@ export class Slots {
 
   /**
    * Claims a free slot for a task of `count` units and writes its metadata.
-   * @returns the claim, or undefined when every slot is occupied
+   * @returns the slot's index (its state in `claimedState`, `claimedGeneration`), or -1 when every slot is occupied
    */
-  claim(count: number, group: number, label: string | undefined): Claim | undefined {
-    const claim = this.#claimHint(count) ?? this.#claimFresh(count) ?? this.#claimScan(count);
-    if (claim === undefined) return undefined;
-    const base = claim.index * SLOT_WORDS32;
+  claim(count: number, group: number, label: string | undefined): number {
+    let index = this.#claimHint(count);
+    if (index < 0) index = this.#claimFresh(count);
+    if (index < 0) index = this.#claimScan(count);
+    if (index < 0) return -1;
+    const base = index * SLOT_WORDS32;
     this.#i32[base + S_OWNER] = threadId;
     this.#i32[base + S_GROUP] = group;
-    this.#f64[claim.index * SLOT_WORDS64 + S_SINCE64] = now();
-    this.#writeLabel(claim.index, label);
-    // Published last: a reader that sees this generation here knows the fields above belong to it,
-    // not to the slot's previous occupant.
-    Atomics.store(this.#i32, base + S_READY, claim.generation & 0x7fffffff);
-    return claim;
+    this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
+    this.#writeLabel(index, label);
+    // Written last: a reader that sees this generation here (and the same state before and after
+    // reading) knows the fields above belong to it. A plain write: it only feeds diagnostics, and
+    // the atomic updates of the group's counters that follow publish it.
+    this.#i32[base + S_READY] = this.claimedGeneration & 0x7fffffff;
+    return index;
   }
 
-  #claimHint(count: number): Claim | undefined {
-    const index = this.#hints.pop();
-    if (index === undefined) return undefined;
-    const free = this.#hintStates.pop() ?? 0n;
-    const generation = this.#hintGenerations.pop() ?? 0;
-    const next = occupy(free, generation, count);
-    // Fails when another thread's scan claimed the slot since we freed it: then try elsewhere.
-    if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, free, next) !== free) return this.#claimHint(count);
-    return { index, state: next, generation: (generation + 1) >>> 0 };
+  #claimed(index: number, state: bigint, generation: number): number {
+    this.claimedState = state;
+    this.claimedGeneration = generation;
+    return index;
   }
 
-  #claimFresh(count: number): Claim | undefined {
+  #claimHint(count: number): number {
+    for (let index = this.#hints.pop(); index !== undefined; index = this.#hints.pop()) {
+      const free = this.#hintStates.pop() ?? 0n;
+      const generation = this.#hintGenerations.pop() ?? 0;
+      const next = occupy(free, generation, count);
+      // Fails when another thread's scan claimed the slot since we freed it: then try the next.
+      if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, free, next) === free) return this.#claimed(index, next, (generation + 1) >>> 0);
+    }
+    return -1;
+  }
+
+  #claimFresh(count: number): number {
     const capacity = this.#tree[T_CAPACITY] ?? 0;
     for (;;) {
       const high = Atomics.load(this.#tree, T_SLOT_HIGH);
-      if (high >= capacity) return undefined;
+      if (high >= capacity) return -1;
       // Claim the index first so no two threads take the same fresh slot, then make sure it exists.
       if (Atomics.compareExchange(this.#tree, T_SLOT_HIGH, high, high + 1) !== high) continue;
       ensureLength(this.buffer, (high + 1) * SLOT_BYTES);
@@ -162,13 +175,13 @@ export class Slots {
       const next = GENERATION_UNIT + BigInt(count);
       // A scan may already have taken this never-used slot (it reads as free): then look further.
       if (Atomics.compareExchange(this.#state, high * SLOT_WORDS64, 0n, next) !== 0n) continue;
-      return { index: high, state: next, generation: 1 };
+      return this.#claimed(high, next, 1);
     }
   }
 
-  #claimScan(count: number): Claim | undefined {
+  #claimScan(count: number): number {
     const high = this.#highWater();
-    if (high === 0) return undefined;
+    if (high === 0) return -1;
     const start = (Atomics.add(this.#tree, T_SLOT_CURSOR, 1) >>> 0) % high;
     for (let k = 0; k < high; k++) {
       const index = (start + k) % high;
@@ -178,10 +191,10 @@ export class Slots {
       const next = occupy(state, generation, count);
       if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, state, next) === state) {
         Atomics.store(this.#tree, T_SLOT_CURSOR, index + 1);
-        return { index, state: next, generation: (generation + 1) >>> 0 };
+        return this.#claimed(index, next, (generation + 1) >>> 0);
       }
     }
-    return undefined;
+    return -1;
   }
 
   #writeLabel(index: number, label: string | undefined): void {
@@ -208,32 +221,39 @@ export class Slots {
    * @param remaining - the remaining units that `expected` holds
    * @param generation - the generation that `expected` holds
    * @param units - units to take, or Infinity for all that remain
-   * @returns units taken (0 when the task is complete or the slot belongs to a newer task), and the new state
+   * @returns units taken (0 when the task is complete or the slot belongs to a newer task); the new
+   *   state and its remaining units are left in `tookState` and `tookRemaining`
    */
-  take(index: number, expected: bigint, remaining: number, generation: number, units: number): { taken: number; state: bigint; remaining: number } {
+  take(index: number, expected: bigint, remaining: number, generation: number, units: number): number {
     this.#cover(index);
     if (units === 1 && remaining > 0) {
       // The common case, one unit of a task no other thread touched: one CAS, no decoding.
       const next = expected - 1n;
       if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, expected, next) === expected) {
         if (remaining === 1) this.#release(index, next, generation);
-        return { taken: 1, state: next, remaining: remaining - 1 };
+        return this.#took(1, next, remaining - 1);
       }
     }
     const mine = expected >> 32n;
     let current = this.load(index);
     for (;;) {
       const left = Number(current & REMAINING_MASK);
-      if (left === 0 || current >> 32n !== mine) return { taken: 0, state: current, remaining: 0 };
+      if (left === 0 || current >> 32n !== mine) return this.#took(0, current, 0);
       const taken = Math.min(units, left);
       const next = current - BigInt(taken);
       const seen = Atomics.compareExchange(this.#state, index * SLOT_WORDS64, current, next);
       if (seen === current) {
         if (taken === left) this.#release(index, next, generation);
-        return { taken, state: next, remaining: left - taken };
+        return this.#took(taken, next, left - taken);
       }
       current = seen;
     }
+  }
+
+  #took(taken: number, state: bigint, remaining: number): number {
+    this.tookState = state;
+    this.tookRemaining = remaining;
+    return taken;
   }
 
   #release(index: number, free: bigint, generation: number): void {

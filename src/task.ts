@@ -4,7 +4,7 @@
 import { WaitGroupError, describe } from './errors.js';
 import { LAYOUT_VERSION, REMAINING_MASK } from './layout.js';
 import { checkSharedTask, type SharedTask } from './share.js';
-import type { Claim, Slots } from './slots.js';
+import type { Slots } from './slots.js';
 import { WaitGroup } from './group.js';
 
 /** What a task needs from its group: hidden from users, present in every thread. */
@@ -45,8 +45,8 @@ export class Task {
   }
 
   /** @internal */
-  static create(host: TaskHost, claim: Claim, count: number, label: string | undefined): Task {
-    return new Task(token, host, claim.index, claim.state, claim.generation, count, label);
+  static create(host: TaskHost, slot: number, count: number, label: string | undefined): Task {
+    return new Task(token, host, slot, host.slots.claimedState, host.slots.claimedGeneration, count, label);
   }
 
   /** Units still to be done, as seen in shared memory now; 0 once the task is complete. */
@@ -70,10 +70,11 @@ export class Task {
    * @internal
    */
   settle(units: number, failed: boolean, error: unknown): boolean {
-    const { taken, state, remaining } = this.#host.slots.take(this.#slot, this.#state, this.#remaining, this.#generation, units);
+    const slots = this.#host.slots;
+    const taken = slots.take(this.#slot, this.#state, this.#remaining, this.#generation, units);
     if (taken === 0) return false;
-    this.#state = state;
-    this.#remaining = remaining;
+    this.#state = slots.tookState;
+    this.#remaining = slots.tookRemaining;
     this.#host.settle(taken, failed, error, this.label);
     return true;
   }
