@@ -1,11 +1,11 @@
 // The comlink integration (`shared-waitgroup/comlink`). Runs on both sides of a thread boundary:
 // call `registerTransferHandlers()` in every thread that talks comlink. comlink is an optional peer
 // dependency, loaded only by code that imports this entry point.
-import { threadId, type Worker } from 'node:worker_threads';
+import { parentPort, threadId, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { decodeFailure, encodeFailure } from './envelope.js';
-import { WorkerExitedError } from './errors.js';
+import { WaitGroupError, WorkerExitedError } from './errors.js';
 import { WaitGroup } from './group.js';
 import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
 import { Task } from './task.js';
@@ -59,6 +59,18 @@ export function registerTransferHandlers(): void {
     },
   };
   Comlink.transferHandlers.set('throw', faithful);
+}
+
+/**
+ * `Comlink.expose()` of `value` to the thread that created this worker, over `parentPort`, with
+ * this library's transfer handlers registered: the worker side of `wrapWorker()`.
+ * @param value - the object whose methods the parent calls
+ * @throws {WaitGroupError} ERR_NOT_A_WORKER when called outside a worker thread
+ */
+export function exposeToParent(value: unknown): void {
+  if (parentPort === null) throw new WaitGroupError('ERR_NOT_A_WORKER', 'exposeToParent() runs in a worker thread; this is the main thread');
+  registerTransferHandlers();
+  Comlink.expose(value, nodeEndpoint(parentPort));
 }
 
 /**

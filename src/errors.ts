@@ -14,7 +14,8 @@ export type WaitGroupErrorCode =
   | 'ERR_WORKER_EXITED'
   | 'ERR_PISCINA_ATOMICS_SYNC'
   | 'ERR_POOL_CLOSED'
-  | 'ERR_NOT_TRACKED';
+  | 'ERR_NOT_TRACKED'
+  | 'ERR_NOT_A_WORKER';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {

@@ -73,6 +73,8 @@ describe('README', () => {
       const dir = join(work, name);
       mkdirSync(join(dir, 'node_modules'), { recursive: true });
       symlinkSync(root, join(dir, 'node_modules', 'shared-waitgroup'), 'dir');
+      // The optional peers an example may use, as a user would have installed them.
+      for (const peer of ['piscina', 'comlink']) symlinkSync(join(root, 'node_modules', peer), join(dir, 'node_modules', peer), 'dir');
       writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
       for (const [file, code] of example.files) writeFileSync(join(dir, file), code);
       expect(compile(dir, [...example.files.keys()])).toEqual([]);
