@@ -4,7 +4,8 @@
 // Block conventions (first line of a ```ts block):
 //   // example NAME: FILE.ts          a file of example NAME
 //   // example NAME: FILE.ts (run)    ... and the file `node` runs; it must exit with code 0
-// An example must exit 0 and print nothing to stderr. A block without that line is compiled on its own, not run. Each example gets a directory of its
+// An example must exit 0, print nothing to stderr, and print what its `console.log(...); // output`
+// comments say, in order. A block without that line is compiled on its own, not run. Each example gets a directory of its
 // own in the OS temp dir, with `shared-waitgroup` linked to this repository, so imports resolve
 // through package.json's `exports` to the built package, as they would for a user.
 import { execFile } from 'node:child_process';
@@ -81,8 +82,17 @@ describe('README', () => {
       if (example.entry === undefined) return;
       const entry = example.entry.replace(/\.ts$/, '.js');
       // Rejects on a non-zero exit; a warning or stray error print is a failure too.
-      const { stderr } = await run(process.execPath, [entry], { cwd: dir, timeout: 60_000 });
+      const { stdout, stderr } = await run(process.execPath, [entry], { cwd: dir, timeout: 60_000 });
       expect(stderr).toBe('');
+      // What the example says it prints (`console.log(...); // output`) is what it prints, in order.
+      const promised = [...(example.files.get(example.entry) ?? '').matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) => m[1] ?? '');
+      const printed = stdout.split('\n');
+      let at = 0;
+      for (const line of promised) {
+        const found = printed.indexOf(line, at);
+        expect(found, `expected the output to contain ${JSON.stringify(line)} after line ${at}`).toBeGreaterThanOrEqual(0);
+        at = found + 1;
+      }
     }, 90_000); // above the 60 s given to the example itself, so execFile's timeout is the one that fires
   }
 });
