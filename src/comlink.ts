@@ -25,6 +25,7 @@ let registered = false;
  * and other properties (comlink's own handler keeps only message, name and stack). Call it in every
  * thread that uses comlink; calling it again does nothing. comlink applies handlers to top-level
  * arguments and return values only (not to values nested in objects: share() those yourself).
+ * `exposeToParent()` calls it for you; on the other side, call it before the first `wrapWorker()` call.
  */
 export function registerTransferHandlers(): void {
   if (registered) return;
@@ -66,6 +67,20 @@ export function registerTransferHandlers(): void {
  * this library's transfer handlers registered: the worker side of `wrapWorker()`.
  * @param value - the object whose methods the parent calls
  * @throws {WaitGroupError} ERR_NOT_A_WORKER when called outside a worker thread
+ * @example
+ * ```ts
+ * // worker.ts
+ * import type { WaitGroup } from 'shared-waitgroup';
+ * import { exposeToParent } from 'shared-waitgroup/comlink';
+ *
+ * const api = {
+ *   crawl(group: WaitGroup, urls: string[]) {
+ *     for (const url of urls) group.go((signal) => fetch(url, { signal }), url);
+ *   },
+ * };
+ * export type Api = typeof api;
+ * exposeToParent(api);
+ * ```
  */
 export function exposeToParent(value: unknown): void {
   if (parentPort === null) throw new WaitGroupError('ERR_NOT_A_WORKER', 'exposeToParent() runs in a worker thread; this is the main thread');
@@ -77,8 +92,24 @@ export function exposeToParent(value: unknown): void {
  * `Comlink.wrap()` for a worker thread, whose pending calls reject with `WorkerExitedError`
  * (code `ERR_WORKER_EXITED`) if the worker exits, instead of never settling as comlink's do. A call
  * made inside `wg.go()` so fails its group task rather than hang the group.
- * @param worker - the worker that `expose()`s the object
+ * @param worker - the worker that `expose()`s the object (see `exposeToParent()`)
  * @returns comlink's remote proxy, guarded
+ * @example
+ * ```ts
+ * // main.ts
+ * import { Worker } from 'node:worker_threads';
+ * import { WaitGroup } from 'shared-waitgroup';
+ * import { registerTransferHandlers, wrapWorker } from 'shared-waitgroup/comlink';
+ * import type { Api } from './worker.js';
+ *
+ * registerTransferHandlers();
+ * const worker = new Worker(new URL('./worker.js', import.meta.url));
+ * const api = wrapWorker<Api>(worker);
+ * const group = new WaitGroup();
+ * await api.crawl(group, ['https://example.com/']); // the group travels as a live group
+ * await group.wait(); // waits for the fetches the worker started
+ * await worker.terminate();
+ * ```
  */
 export function wrapWorker<T>(worker: Worker): Comlink.Remote<T> {
   const id = worker.threadId;

@@ -9,9 +9,9 @@ import type { Tree } from './tree.js';
 export function raisePending(record: Int32Array, units: number): boolean {
   const before = Atomics.add(record, H_PENDING, units);
   if (before <= MAX_UNITS - units) return true;
-  // Past the limit (2^31 - 1 units pending): undo. The count wrapped for an instant, which no waiter
-  // acts on: they wake only on a zero reached by lowerPending().
-  Atomics.sub(record, H_PENDING, units);
+  // Past the limit (2^31 - 1 units pending): undo. The count wrapped for an instant; a done() in
+  // that instant saw no zero, so the undo is the one that may reach zero and must notify.
+  lowerPending(record, units);
   return false;
 }
 

@@ -47,6 +47,10 @@ interface Envelope {
   nodes: Node[];
 }
 
+/**
+ * Any error class: a constructor of `Error` objects, whatever its parameters.
+ * @inline
+ */
 type ErrorClass = new (...args: never[]) => Error;
 
 const BUILTINS = new Map<string, ErrorClass>([
@@ -71,6 +75,14 @@ const registered = new Map<string, ErrorClass>(
  * as their nearest built-in ancestor, with their `name`.
  * @param ctor - the error class
  * @param name - the name it is known by across threads; default `ctor.name`
+ * @example
+ * ```ts
+ * class QuotaError extends Error {}
+ * registerErrorClass(QuotaError); // in the waiting thread
+ * // ... a worker's task throws new QuotaError('over quota') ...
+ * const error = await group.wait().catch((e: unknown) => e);
+ * (error as TaskGroupError).errors[0] instanceof QuotaError; // true
+ * ```
  */
 export function registerErrorClass(ctor: ErrorClass, name: string = ctor.name): void {
   registered.set(name, ctor);

@@ -1,7 +1,25 @@
 // The error classes of the library and the argument checks that throw them.
 import { inspect } from 'node:util';
 
-/** Stable codes of every error this library throws. */
+/**
+ * Stable codes of the `WaitGroupError`s this library throws; assert on these, never on messages.
+ * (Three other classes have one code each: `InvalidArgumentTypeError` ERR_INVALID_ARG_TYPE,
+ * `OutOfRangeError` ERR_OUT_OF_RANGE, `TaskGroupError` ERR_TASKS_FAILED.)
+ *
+ * - `ERR_CAPACITY_EXCEEDED`: `add()`, `go()` or `tryGo()` with `capacity` tasks pending in the tree
+ * - `ERR_GROUP_LIMIT_EXCEEDED`: `sub()` when the tree already made `maxGroups` groups
+ * - `ERR_PENDING_OVERFLOW`: a group's pending count would pass 2^31 - 1 units
+ * - `ERR_INVALID_SHARED_VALUE`: `WaitGroup.from()` or `Task.from()` given a value `share()` did not make
+ * - `ERR_LAYOUT_VERSION`: the same, given a value from a copy of the library with another `LAYOUT_VERSION`
+ * - `ERR_LINK_CYCLE`: `link()` would make a group wait for itself
+ * - `ERR_LINK_NOT_SHARED`: a wait in a thread whose copy of the group was shared before a `link()`
+ * - `ERR_WAIT_TIMEOUT`: a `WaitTimeoutError`
+ * - `ERR_WORKER_EXITED`: a `WorkerExitedError`, a task failed because its thread exited holding it
+ * - `ERR_PISCINA_ATOMICS_SYNC`: `new TrackedPool()` over a pool with piscina's default `atomics: 'sync'`
+ * - `ERR_POOL_CLOSED`: `TrackedPool#run()` once `shutdown()` has begun
+ * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
+ * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
+ */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
   | 'ERR_GROUP_LIMIT_EXCEEDED'
@@ -26,7 +44,10 @@ export function describe(value: unknown): string {
   }
 }
 
-/** An operation on a wait group that cannot proceed; `code` says why. */
+/**
+ * An operation on a wait group that cannot proceed; `code` says why (see `WaitGroupErrorCode`).
+ * `WaitTimeoutError` and `WorkerExitedError` are subclasses.
+ */
 export class WaitGroupError extends Error {
   /** A stable identifier of the failure, e.g. `ERR_CAPACITY_EXCEEDED`. */
   readonly code: WaitGroupErrorCode;
@@ -48,6 +69,7 @@ export class WaitGroupError extends Error {
 
 /** An argument of the wrong type. Code `ERR_INVALID_ARG_TYPE`, as Node's own. */
 export class InvalidArgumentTypeError extends TypeError {
+  /** Always `ERR_INVALID_ARG_TYPE`. */
   readonly code = 'ERR_INVALID_ARG_TYPE';
   static {
     this.prototype.name = 'InvalidArgumentTypeError';
@@ -56,6 +78,7 @@ export class InvalidArgumentTypeError extends TypeError {
 
 /** A number outside the accepted range. Code `ERR_OUT_OF_RANGE`, as Node's own. */
 export class OutOfRangeError extends RangeError {
+  /** Always `ERR_OUT_OF_RANGE`. */
   readonly code = 'ERR_OUT_OF_RANGE';
   static {
     this.prototype.name = 'OutOfRangeError';
@@ -143,8 +166,19 @@ export interface FailureOrigin {
 /**
  * The outcome of a wait on a group where tasks failed: every failure in `.errors`, in the order they
  * were recorded, and the first as `.cause`. Code `ERR_TASKS_FAILED`.
+ * @example
+ * ```ts
+ * try {
+ *   await group.wait();
+ * } catch (error) {
+ *   if (!(error instanceof TaskGroupError)) throw error; // a timeout, or the signal's reason
+ *   error.errors.forEach((failure, i) => console.error(error.origins[i], failure));
+ *   if (error.omitted > 0) console.error(`and ${error.omitted} more`);
+ * }
+ * ```
  */
 export class TaskGroupError extends AggregateError {
+  /** Always `ERR_TASKS_FAILED`. */
   readonly code = 'ERR_TASKS_FAILED';
   /** Failures counted but not kept in full (past the group's `maxFailures` or byte budget). */
   readonly omitted: number;
@@ -204,6 +238,16 @@ export function checkTimeout(value: unknown): number {
     throw new OutOfRangeError(`timeout must be >= 0 ms (or Infinity); received ${describe(value)}`);
   }
   return value;
+}
+
+/**
+ * Checks an options argument: an object, or undefined for the defaults.
+ * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when `value` is anything else
+ */
+export function checkOptions(value: unknown, name = 'options'): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new InvalidArgumentTypeError(`${name} must be an object or undefined; received ${describe(value)}`);
+  }
 }
 
 /** @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when `value` is not an AbortSignal or undefined */

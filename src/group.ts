@@ -10,6 +10,7 @@ import {
   checkFunction,
   checkInteger,
   checkLabel,
+  checkOptions,
   checkSignal,
   checkTimeout,
   describe,
@@ -55,9 +56,13 @@ export interface WaitOptions {
 
 /** Counters of a group, in units, sub-groups included (linked groups are not). */
 export interface WaitGroupStats {
+  /** Units ever added. */
   readonly added: number;
+  /** Units completed, successfully or not: `added - pending`. */
   readonly done: number;
+  /** Failures recorded (the units they completed count in `done`). */
   readonly failed: number;
+  /** Units not yet done; `wait()` resolves at 0 (and no failure, and no link pending). */
   readonly pending: number;
 }
 
@@ -92,6 +97,30 @@ function intOption(value: unknown, name: string, min: number, max: number, fallb
 /**
  * A wait group shared by every thread that holds it: Go's `sync.WaitGroup` and `errgroup.Group` in one.
  * Register work with `add()` or `go()` in any thread, and `wait()` (or `waitSync()`) in any thread.
+ * Send it to another thread as `share()` and rebuild it there with `WaitGroup.from()`.
+ * @example
+ * ```ts
+ * // main.ts
+ * import { readFile } from 'node:fs/promises';
+ * import { Worker } from 'node:worker_threads';
+ * import { WaitGroup } from 'shared-waitgroup';
+ *
+ * const group = new WaitGroup({ name: 'import' });
+ * const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: group.share() });
+ * group.go(() => readFile('index.json'), 'index'); // a rejection fails the task
+ * await group.wait({ timeout: 60_000 }); // the worker's tasks too; rejects with every failure
+ * await worker.terminate();
+ *
+ * // worker.ts
+ * import { readFile } from 'node:fs/promises';
+ * import { workerData } from 'node:worker_threads';
+ * import { WaitGroup } from 'shared-waitgroup';
+ *
+ * const group = WaitGroup.from(workerData);
+ * const task = group.add(2, 'two files');
+ * readFile('a').then(() => task.done(), (error: unknown) => task.done(error));
+ * readFile('b').then(() => task.done(), (error: unknown) => task.done(error));
+ * ```
  */
 export class WaitGroup implements Waitable {
   /** Name used in messages and failure origins. */
@@ -159,17 +188,27 @@ export class WaitGroup implements Waitable {
     forget.register(this, key);
     const signal = attach === undefined ? options.signal : undefined;
     if (signal?.aborted) this.cancel(signal.reason);
-    else signal?.addEventListener('abort', () => this.cancel(signal.reason), { once: true });
+    else if (signal !== undefined) cancelOnAbort(signal, this);
   }
 
   /**
-   * Registers a task of one unit (`add(label?)`) or of `count` units (`add(count, label?)`).
+   * Registers a task of one unit.
+   * @param label - label of the task, shown by `pendingTasks()` and in failure origins
+   * @returns the task; call its `done()` once, in any thread
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when label is not a string
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED when `capacity` tasks are pending; ERR_PENDING_OVERFLOW when a pending count would pass 2^31 - 1
+   */
+  add(label?: string): Task;
+  /**
+   * Registers a task of `count` units: the group waits until its `done()` has been called `count`
+   * times, in any threads.
+   * @param count - units of the task, an integer from 1 to 2^31 - 1
+   * @param label - label of the task, shown by `pendingTasks()` and in failure origins
    * @returns the task; call its `done()` once per unit, in any thread
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when count is not a number or label not a string
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when count is not an integer from 1 to 2^31 - 1
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED when `capacity` tasks are pending; ERR_PENDING_OVERFLOW when a pending count would pass 2^31 - 1
    */
-  add(label?: string): Task;
   add(count: number, label?: string): Task;
   add(countOrLabel?: number | string, maybeLabel?: string): Task {
     let count = 1;
@@ -242,7 +281,9 @@ export class WaitGroup implements Waitable {
 
   /**
    * Like `go()`, but returns false instead of queueing when `limit` functions are running.
-   * @returns true if `fn` was started
+   * @param fn - receives the group's `signal`
+   * @param label - label of the task
+   * @returns true if `fn` was started; false (and nothing registered) when the group is at its `limit`
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
    */
@@ -286,7 +327,8 @@ export class WaitGroup implements Waitable {
       return;
     }
     if (isThenable(result)) {
-      result.then(
+      // Promise.resolve() calls a foreign then() inside a job, so one that throws fails the task.
+      Promise.resolve(result).then(
         () => finish(false, undefined),
         (error: unknown) => finish(true, error),
       );
@@ -299,6 +341,7 @@ export class WaitGroup implements Waitable {
    * A child group: its units count in this group's `pending`, its failures in this group's wait,
    * and it is cancelled with this group. Any thread holding this group sees its work at once.
    * @param label - the child's name is this group's name, '/', and the label
+   * @returns the child group, in the same shared memory as this one
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when label is not a string
    * @throws {WaitGroupError} ERR_GROUP_LIMIT_EXCEEDED when the tree has `maxGroups` groups
    */
@@ -342,6 +385,7 @@ export class WaitGroup implements Waitable {
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE (as a rejection) for a negative or NaN timeout
    */
   async wait(options: WaitOptions = {}): Promise<void> {
+    checkOptions(options);
     const timeout = checkTimeout(options.timeout);
     checkSignal(options.signal, 'options.signal');
     await waitAsync(this, timeout, options.signal);
@@ -355,6 +399,7 @@ export class WaitGroup implements Waitable {
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
    */
   waitSync(options: { readonly timeout?: number } = {}): void {
+    checkOptions(options);
     waitSync(this, checkTimeout(options.timeout));
   }
 
@@ -388,16 +433,35 @@ export class WaitGroup implements Waitable {
   }
 
   #collect(): { errors: unknown[]; origins: FailureOrigin[]; omitted: number } {
-    const { failures, omitted } = this.#failures.collect(Atomics.load(this.#header, L.H_FAILED));
-    const result = { errors: failures.map((f) => f.value), origins: failures.map((f) => f.origin), omitted };
-    for (const link of this.#links) {
-      const more = link.#collect();
-      result.errors.push(...more.errors);
-      result.origins.push(...more.origins);
-      result.omitted += more.omitted;
+    const result = { errors: [] as unknown[], origins: [] as FailureOrigin[], omitted: 0 };
+    for (const group of this.#reported()) {
+      const { failures, omitted } = group.#failures.collect(Atomics.load(group.#header, L.H_FAILED));
+      for (const failure of failures) {
+        result.errors.push(failure.value);
+        result.origins.push(failure.origin);
+      }
+      result.omitted += omitted;
     }
     return result;
   }
+
+  /**
+   * The groups whose failures a wait on this group reports: this one and every group it links to,
+   * each once, leaving out any that lies inside another one's subtree (its failures count there
+   * already, e.g. a link to one's own sub-group, or a sub-group that links to its parent).
+   */
+  #reported(): WaitGroup[] {
+    const all: WaitGroup[] = [];
+    const visit = (group: WaitGroup): void => {
+      if (all.includes(group)) return;
+      all.push(group);
+      for (const link of group.#links) visit(link);
+    };
+    visit(this);
+    const inside = (g: WaitGroup, h: WaitGroup): boolean => g !== h && g.#tree === h.#tree && g.#tree.isWithin(g.#id, h.#id);
+    return all.filter((g) => !all.some((h) => inside(g, h)));
+  }
+
 
   /**
    * Cancels the group in every thread: `cancelled` becomes true at once, `signal` aborts in each
@@ -411,7 +475,7 @@ export class WaitGroup implements Waitable {
 
   #cancel(reason: unknown, failure: number | undefined): void {
     if (!markCancelled(this.#header, this.#tree.log, this.name, reason, failure)) return;
-    this.#reason.value = reason ?? defaultReason(this.name);
+    this.#reason.value = reason === undefined ? defaultReason(this.name) : reason;
     this.#controller?.abort(this.#reason.value);
   }
 
@@ -437,7 +501,10 @@ export class WaitGroup implements Waitable {
     return this.#signal;
   }
 
-  /** Counters of the group in units, sub-groups included. Consistent when no add or done is in flight. */
+  /**
+   * Counters of the group in units, sub-groups included (linked groups are not), read from shared memory.
+   * @returns `{ added, done, failed, pending }`; consistent when no add or done is in flight
+   */
   stats(): WaitGroupStats {
     for (;;) {
       const hi = Atomics.load(this.#header, L.H_ADDED_HI);
@@ -450,7 +517,10 @@ export class WaitGroup implements Waitable {
     }
   }
 
-  /** The pending tasks of the group, its sub-groups and links, oldest first, read from shared memory. */
+  /**
+   * The pending tasks of the group, its sub-groups and links, read from shared memory.
+   * @returns one entry per task, oldest first: `{ label?, threadId, since, remaining }`
+   */
   pendingTasks(): PendingTask[] {
     const tasks = this.#tree.slots
       .occupied((slot) => this.#tree.isWithin(slot.group, this.#id))
@@ -478,6 +548,7 @@ export class WaitGroup implements Waitable {
   /**
    * This thread's object for a group shared by `share()`: the same object for the same group.
    * @param shared - a value made by `WaitGroup#share()` in any thread
+   * @returns the group, with the same powers as in the thread that created it
    * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE, ERR_LAYOUT_VERSION when `shared` is not such a value
    */
   static from(shared: SharedWaitGroup): WaitGroup {
@@ -492,10 +563,9 @@ export class WaitGroup implements Waitable {
     }
     const known = groups.get(`${tree.key}/${shared.group}`)?.deref();
     const group = known ?? WaitGroup.#attach(tree, shared);
-    for (const link of shared.links) {
-      const other = WaitGroup.from(link);
-      if (!group.#links.includes(other)) group.#links.push(other);
-    }
+    // Every link is rebuilt before any is added: a bad one leaves the group as it was.
+    const links = shared.links.map((link) => WaitGroup.from(link));
+    for (const other of links) if (!group.#links.includes(other)) group.#links.push(other);
     return group;
   }
 
@@ -509,6 +579,16 @@ export class WaitGroup implements Waitable {
   taskHost(): TaskHost & { capacity: number } {
     return this.#host;
   }
+}
+
+/**
+ * Cancels `group` when `signal` aborts, holding the group weakly: a long-lived signal (a server's,
+ * say) must not keep every group made with it alive. Outside the constructor on purpose: a closure
+ * made there would share its scope, which holds `this`.
+ */
+function cancelOnAbort(signal: AbortSignal, group: WaitGroup): void {
+  const ref = new WeakRef(group);
+  signal.addEventListener('abort', () => ref.deref()?.cancel(signal.reason), { once: true });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -8,7 +8,11 @@
 // Whoever holds any group of a tree can read and repair every group of it: a thread that sweeps
 // up after a dead worker corrects the counters of groups it has never seen.
 
-/** Bumped whenever the meaning of any index or size below changes. */
+/**
+ * Version of the shared-memory layout, bumped whenever the meaning of any index or size in this
+ * module changes. `WaitGroup.from()` and `Task.from()` refuse a value shared by a copy of the library
+ * with another version (ERR_LAYOUT_VERSION): every thread must load the same copy of the package.
+ */
 export const LAYOUT_VERSION = 1;
 
 /** Tags written at word 0 so `from()` can reject memory of another kind. ('WGH1', 'WGT1') */

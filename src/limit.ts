@@ -12,6 +12,8 @@ export class Limiter {
   readonly #queue: (() => void)[] = [];
   #keepAlive: NodeJS.Timeout | undefined;
   #armed = false;
+  /** A start that finishes synchronously releases its slot and drains again: the outer loop does it. */
+  #draining = false;
 
   /** @param header - Int32 view of the group header */
   constructor(header: Int32Array) {
@@ -59,7 +61,13 @@ export class Limiter {
   }
 
   #drain(): void {
-    while (this.#queue.length > 0 && this.tryAcquire()) this.#queue.shift()?.();
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0 && this.tryAcquire()) this.#queue.shift()?.();
+    } finally {
+      this.#draining = false;
+    }
     if (this.#queue.length === 0) {
       if (this.#keepAlive !== undefined) {
         clearInterval(this.#keepAlive);

@@ -23,7 +23,9 @@ interface TaskEnvelope<T> {
 
 /** What the worker side returns when the task function threw: the failure, encoded in full. Exported as a type only, so that declarations of `export default tracked(fn)` can name it. */
 export interface FailureEnvelope {
+  /** Tells a failure apart from a result. */
   readonly kind: typeof FAILED;
+  /** The failure, serialized with its class, `code`, `cause` chain and other properties. */
   readonly failure: Uint8Array;
 }
 
@@ -63,15 +65,43 @@ export interface ShutdownReport {
   readonly failure: TaskGroupError | undefined;
 }
 
-/** A pool of any task and result type, as far as tracking needs it. */
+/**
+ * A pool of any task and result type, as far as tracking needs it: a piscina `Piscina` instance.
+ * @inline
+ */
 type AnyPool = Pick<Piscina, 'run' | 'close' | 'destroy' | 'options'>;
 
 /**
  * A piscina pool whose tasks are tasks of a group: the group's `wait()` covers them while they are
  * queued and while they run, their failures are group failures, and `shutdown()` loses none of them.
+ * Pair it with `tracked()` on the worker side.
+ * @typeParam T - the payload `run()` sends
+ * @typeParam R - what the task function returns
+ * @example
+ * ```ts
+ * // main.ts
+ * import { Piscina } from 'piscina';
+ * import { WaitGroup } from 'shared-waitgroup';
+ * import { TrackedPool } from 'shared-waitgroup/piscina';
+ *
+ * const group = new WaitGroup({ name: 'jobs' });
+ * const pool = new TrackedPool<number, number>(
+ *   new Piscina({ filename: new URL('./task.js', import.meta.url).href, atomics: 'async' }),
+ *   group,
+ * );
+ * const results = await Promise.all([1, 2, 3].map((n) => pool.run(n)));
+ * await group.wait(); // also waits for work the tasks left behind
+ * await pool.shutdown();
+ *
+ * // task.ts
+ * import { tracked } from 'shared-waitgroup/piscina';
+ * export default tracked((n: number) => n * 2);
+ * ```
  */
 export class TrackedPool<T = unknown, R = unknown> {
+  /** The piscina pool, as given. */
   readonly pool: AnyPool;
+  /** The group every `run()` adds its task to. */
   readonly group: WaitGroup;
   #closing = false;
 
@@ -95,6 +125,8 @@ export class TrackedPool<T = unknown, R = unknown> {
 
   /**
    * Runs `payload` on the pool as a task of the group, registered now (while it is queued).
+   * @param payload - what the worker's task function receives (structured-cloned by piscina)
+   * @param options - piscina's run options (`name`, `signal`, `transferList`, ...) and `label`
    * @returns the task function's result; rejects with its failure rebuilt in full (class, code, cause)
    * @throws {WaitGroupError} ERR_POOL_CLOSED (as a rejection) once `shutdown()` has begun
    */
@@ -122,6 +154,9 @@ export class TrackedPool<T = unknown, R = unknown> {
    * Graceful shutdown: take no new tasks, cancel the group if asked, wait for every task of the group
    * (queued pool tasks included) until the deadline, then close the pool. When the deadline expires,
    * report what is pending and destroy the pool, which fails what it held.
+   * @param options - `deadline` in ms, `cancel` the group first, and its `reason`
+   * @returns what the shutdown met: whether the deadline expired, what was pending then, and the
+   *   group's failure if any task failed; it never rejects for a task's failure
    */
   async shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
     this.#closing = true;
@@ -160,9 +195,20 @@ function isEnvelope(value: unknown): value is TaskEnvelope<unknown> {
  * Wraps a piscina task function (worker side) so it runs as the group task `TrackedPool#run`
  * registered: it gets the group, its own `Task` and the group's signal; its return completes the
  * task, its throw fails it with full fidelity.
- * @param fn - the task function
+ * @param fn - the task function: the payload, then `{ group, task, signal }`
  * @returns the function to export from the pool's worker module
  * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send
+ * @example
+ * ```ts
+ * // task.ts, the pool's worker module
+ * import { tracked } from 'shared-waitgroup/piscina';
+ *
+ * export default tracked(async (url: string, { group, signal }) => {
+ *   const body = await (await fetch(url, { signal })).text();
+ *   group.go(() => index(body), `index ${url}`); // the group's wait() waits for this too
+ *   return body.length;
+ * });
+ * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the payload the user's function receives
 export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope> {

@@ -9,23 +9,35 @@ import type { SharedTree } from './tree.js';
  * `workerData` or a piscina task (no transferList), and rebuild it with `WaitGroup.from()`.
  */
 export interface SharedWaitGroup {
+  /** Tells a shared group apart from other values. */
   readonly kind: 'shared-waitgroup';
+  /** The shared-memory layout version (`LAYOUT_VERSION`) of the copy of the library that made it. */
   readonly version: number;
+  /** The group's name. */
   readonly name: string;
   /** The group's id within its tree. */
   readonly group: number;
+  /** The shared memory of the group's tree. */
   readonly tree: SharedTree;
+  /** The parent group, for a sub-group; null for a root group. */
   readonly parent: SharedWaitGroup | null;
+  /** The groups linked into this one (`link()`) when it was shared. */
   readonly links: readonly SharedWaitGroup[];
 }
 
 /** A task in a form that crosses threads; rebuild it with `Task.from()`. */
 export interface SharedTask {
+  /** Tells a shared task apart from other values. */
   readonly kind: 'shared-waitgroup/task';
+  /** The shared-memory layout version (`LAYOUT_VERSION`) of the copy of the library that made it. */
   readonly version: number;
+  /** The group the task belongs to. */
   readonly group: SharedWaitGroup;
+  /** The task's slot in the tree's slot buffer. */
   readonly slot: number;
+  /** The slot's state when shared: generation (high 32 bits) and remaining units (low 32 bits). */
   readonly state: bigint;
+  /** The task's label, if it has one. */
   readonly label: string | undefined;
 }
 

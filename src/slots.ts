@@ -203,10 +203,16 @@ export class Slots {
       this.#u16[base + S_LABEL_LEN16] = 0xffff;
       return;
     }
-    const length = Math.min(label.length, LABEL_UNITS);
-    this.#u16[base + S_LABEL_LEN16] = length;
+    let length = Math.min(label.length, LABEL_UNITS);
+    if (label.length > LABEL_UNITS) {
+      // Cut before the ellipsis, never between the two halves of a surrogate pair.
+      length = LABEL_UNITS - 1;
+      const last = label.charCodeAt(length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) length--;
+    }
     for (let i = 0; i < length; i++) this.#u16[base + S_LABEL16 + i] = label.charCodeAt(i);
-    if (label.length > LABEL_UNITS) this.#u16[base + S_LABEL16 + LABEL_UNITS - 1] = 0x2026; // '…'
+    if (label.length > LABEL_UNITS) this.#u16[base + S_LABEL16 + length++] = 0x2026; // '…'
+    this.#u16[base + S_LABEL_LEN16] = length;
   }
 
   /** The current state word of slot `index`. */
@@ -287,6 +293,11 @@ export class Slots {
       if (snapshot !== undefined && belongs(snapshot)) found.push(snapshot);
     }
     return found;
+  }
+
+  /** Slots handed out so far (the rest have never held a task), as far as this thread's views reach. */
+  handedOut(): number {
+    return this.#highWater();
   }
 
   /** Slots that may hold a task: handed out, and already inside the (possibly still growing) buffer. */

@@ -33,7 +33,11 @@ export class Task {
   /** Remaining units in `#state`, kept as a number so the common path decodes nothing. */
   #remaining: number;
 
-  /** @internal */
+  /**
+   * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
+   * the declarations (hidden from the docs, not stripped) so that `new Task()` does not type-check.
+   * @hidden
+   */
   constructor(key: symbol, host: TaskHost, slot: number, state: bigint, generation: number, remaining: number, label: string | undefined) {
     if (key !== token) throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
     this.#host = host;
@@ -87,7 +91,16 @@ export class Task {
     this.#host.slots.markLimited(this.#slot, held);
   }
 
-  /** Same as `done()`, for `using task = wg.add()`. */
+  /**
+   * Same as `done()`, for `using`: the unit completes when the block exits, thrown or not.
+   * @example
+   * ```ts
+   * {
+   *   using task = group.add('flush');
+   *   flushSync();
+   * } // task.done() here
+   * ```
+   */
   [Symbol.dispose](): void {
     this.done();
   }
@@ -104,13 +117,15 @@ export class Task {
    * Rebuilds a task shared by another thread. The calling thread becomes its owner: if it dies
    * holding the task, the task fails. A task already complete gives a handle whose `done()` returns false.
    * @param shared - a value made by `Task#share()`
+   * @returns a handle on the same task; its `done()` completes the same units
    * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE, ERR_LAYOUT_VERSION when `shared` is not such a value
    */
   static from(shared: SharedTask): Task {
     checkSharedTask(shared);
     const host = WaitGroup.from(shared.group).taskHost();
-    if (shared.slot >= host.capacity) {
-      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(shared.slot)} is outside the group's capacity ${host.capacity}`);
+    const handedOut = host.slots.handedOut();
+    if (shared.slot >= handedOut) {
+      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(shared.slot)} was never handed out: the group has used ${handedOut} of its ${host.capacity} slots`);
     }
     host.slots.adopt(shared.slot, shared.state);
     return new Task(token, host, shared.slot, shared.state, Number(shared.state >> 32n), Number(shared.state & REMAINING_MASK), shared.label);

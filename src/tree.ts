@@ -36,8 +36,11 @@ import { Slots, ensureLength } from './slots.js';
 
 /** The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. */
 export interface SharedTree {
+  /** Tree-wide counters, then one record per group (growable). */
   readonly tree: SharedArrayBuffer;
+  /** One 64-byte record per task (growable). */
   readonly slots: SharedArrayBuffer;
+  /** The failure log: an index of records, then the serialized failures (growable). */
   readonly log: SharedArrayBuffer;
 }
 
