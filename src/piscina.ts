@@ -119,6 +119,15 @@ export class TrackedPool<T = unknown, R = unknown> {
           "work a task leaves behind (a setImmediate flush, a timer) would never complete. Create the pool with atomics: 'async'",
       );
     }
+    const { minThreads, maxThreads, idleTimeout } = pool.options;
+    if (maxThreads > minThreads && idleTimeout !== Infinity) {
+      throw new WaitGroupError(
+        'ERR_PISCINA_IDLE_TIMEOUT',
+        `the pool removes workers above minThreads (${minThreads}) after idleTimeout (${idleTimeout} ms) without a task, even ` +
+          'while work a task left behind still runs in them, which would then fail with ERR_WORKER_EXITED. ' +
+          'Create the pool with idleTimeout: Infinity, or minThreads equal to maxThreads',
+      );
+    }
     this.pool = pool;
     this.group = group;
   }

@@ -66,6 +66,15 @@ describe('TrackedPool', () => {
   it("refuses a pool with atomics: 'sync', where such a flush would never run", () => {
     expect(() => new TrackedPool(pool(1, 'sync'), new WaitGroup())).toThrow(expect.objectContaining({ code: 'ERR_PISCINA_ATOMICS_SYNC' }) as Error);
   });
+
+  it('refuses a pool that removes idle workers, which would kill such a flush mid-way', () => {
+    const reaping = new Piscina({ filename, minThreads: 1, maxThreads: 2, atomics: 'async' });
+    pools.push(reaping);
+    expect(() => new TrackedPool(reaping, new WaitGroup())).toThrow(expect.objectContaining({ code: 'ERR_PISCINA_IDLE_TIMEOUT' }) as Error);
+    const keeping = new Piscina({ filename, minThreads: 1, maxThreads: 2, atomics: 'async', idleTimeout: Infinity });
+    pools.push(keeping);
+    expect(new TrackedPool(keeping, new WaitGroup()).pool).toBe(keeping);
+  });
 });
 
 describe('graceful shutdown', () => {
