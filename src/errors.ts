@@ -13,9 +13,11 @@ import { inspect } from 'node:util';
  * - `ERR_LAYOUT_VERSION`: the same, given a value from a copy of the library with another `LAYOUT_VERSION`
  * - `ERR_LINK_CYCLE`: `link()` would make a group wait for itself
  * - `ERR_LINK_NOT_SHARED`: a wait in a thread whose copy of the group was shared before a `link()`
+ * - `ERR_LINK_LIMIT`: `link()` on a group that already links to the most groups it can
  * - `ERR_WAIT_TIMEOUT`: a `WaitTimeoutError`
  * - `ERR_WORKER_EXITED`: a `WorkerExitedError`, a task failed because its thread exited holding it
  * - `ERR_PISCINA_ATOMICS_SYNC`: `new TrackedPool()` over a pool with piscina's default `atomics: 'sync'`
+ * - `ERR_PISCINA_IDLE_TIMEOUT`: `new TrackedPool()` over a pool that removes idle workers above `minThreads`
  * - `ERR_POOL_CLOSED`: `TrackedPool#run()` once `shutdown()` has begun
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
@@ -28,6 +30,7 @@ export type WaitGroupErrorCode =
   | 'ERR_LAYOUT_VERSION'
   | 'ERR_LINK_CYCLE'
   | 'ERR_LINK_NOT_SHARED'
+  | 'ERR_LINK_LIMIT'
   | 'ERR_WAIT_TIMEOUT'
   | 'ERR_WORKER_EXITED'
   | 'ERR_PISCINA_ATOMICS_SYNC'

@@ -21,6 +21,7 @@ import { addCounter64, lowerPending, raisePending, recordIn } from './counters.j
 import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
 import { Limiter } from './limit.js';
+import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { Task, type TaskHost } from './task.js';
 import { Tree } from './tree.js';
@@ -369,8 +370,15 @@ export class WaitGroup implements Waitable {
     if (other.#reaches(this)) {
       throw new WaitGroupError('ERR_LINK_CYCLE', `linking group "${other.name}" into "${this.name}" would make a group wait for itself`);
     }
+    if (!recordLink(this.#header, other.#linkId())) {
+      throw new WaitGroupError('ERR_LINK_LIMIT', `group "${this.name}" already links to ${L.MAX_LINKS} groups, the most it can`);
+    }
     this.#links.push(other);
-    Atomics.add(this.#header, L.H_LINKS, 1);
+  }
+
+  /** This group's identity in link tables, the same in every thread. */
+  #linkId(): LinkId {
+    return [this.#tree.words[L.T_ID_HI] ?? 0, this.#tree.words[L.T_ID_LO] ?? 0, this.#id];
   }
 
   #reaches(target: WaitGroup): boolean {
@@ -403,22 +411,41 @@ export class WaitGroup implements Waitable {
     waitSync(this, checkTimeout(options.timeout));
   }
 
-  /** @internal Part of `Waitable`. */
+  /**
+   * Part of `Waitable`, for the wait loop; not for users. Hidden from the docs but not stripped
+   * from the declarations (`stripInternal`): the class `implements Waitable` there, and a member
+   * missing would break every consumer that type-checks its dependencies (`skipLibCheck: false`).
+   * @hidden
+   */
   blocker(): Blocker | undefined {
+    return this.#blocker(new Set());
+  }
+
+  #blocker(seen: Set<WaitGroup>): Blocker | undefined {
+    if (seen.has(this)) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${this.name}" waits for itself through links made in different threads`);
+    }
+    seen.add(this);
     const value = Atomics.load(this.#header, L.H_PENDING);
     if (value !== 0) return { header: this.#header, value };
-    const linked = Atomics.load(this.#header, L.H_LINKS);
-    if (linked > this.#links.length) {
-      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${this.name}" has ${linked} links but this thread knows ${this.#links.length}: share the group again after link()`);
+    const known = new Set(this.#links.map((link) => linkKey(link.#linkId())));
+    const missing = [...linkedIds(this.#header)].filter((id) => !known.has(id)).length;
+    if (missing > 0) {
+      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${this.name}" links to ${missing} group(s) this thread does not know: share the group again after link()`);
     }
     for (const link of this.#links) {
-      const blocker = link.blocker();
+      const blocker = link.#blocker(seen);
       if (blocker !== undefined) return blocker;
     }
     return undefined;
   }
 
-  /** @internal Part of `Waitable`. */
+  /**
+   * Part of `Waitable`, for the wait loop; not for users. Hidden from the docs but not stripped
+   * from the declarations (`stripInternal`): the class `implements Waitable` there, and a member
+   * missing would break every consumer that type-checks its dependencies (`skipLibCheck: false`).
+   * @hidden
+   */
   outcome(): Error | undefined | typeof RETRY {
     const before = this.#addedSignature();
     const failures = this.#collect();
@@ -564,8 +591,12 @@ export class WaitGroup implements Waitable {
     const known = groups.get(`${tree.key}/${shared.group}`)?.deref();
     const group = known ?? WaitGroup.#attach(tree, shared);
     // Every link is rebuilt before any is added: a bad one leaves the group as it was.
-    const links = shared.links.map((link) => WaitGroup.from(link));
-    for (const other of links) if (!group.#links.includes(other)) group.#links.push(other);
+    const links = shared.links.map((link) => WaitGroup.from(link)).filter((other) => !group.#links.includes(other));
+    const cycle = links.find((other) => other.#reaches(group));
+    if (cycle !== undefined) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${group.name}" arrived linked to "${cycle.name}", which already waits for it here: links made in two threads closed a cycle`);
+    }
+    group.#links.push(...links);
     return group;
   }
 

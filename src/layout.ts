@@ -48,13 +48,20 @@ export const H_LIMIT = 13;
 export const H_RUNNING = 14;
 /** Threads that have `go()` functions queued for a free slot (so a release knows to notify). */
 export const H_LIMIT_WAITERS = 15;
-/** Number of `link()` calls made on this group, in any thread. */
+/** Entries used in this group's link table (H_LINK_TABLE), by `link()` calls in any thread. */
 export const H_LINKS = 16;
 /** Thread that created the group. */
 export const H_CREATOR = 17;
 /** Threads sleeping on H_PENDING now: a completion notifies only when some thread waits. */
 export const H_WAITERS = 18;
-export const GROUP_WORDS = 32;
+/**
+ * The link table: MAX_LINKS entries of LINK_WORDS words naming each linked group (its tree's two
+ * identity words, then its id, written last: an entry with id 0 is still being written).
+ */
+export const H_LINK_TABLE = 32;
+export const LINK_WORDS = 3;
+export const MAX_LINKS = 10;
+export const GROUP_WORDS = 64;
 
 export const FLAG_CANCEL_ON_ERROR = 1;
 

@@ -1,0 +1,304 @@
+// Unit tests of the shared-memory layer, in one thread: the slot arena (src/slots.ts), the failure
+// log (src/failure-log.ts) and the layout's invariants. The failure envelope is in unit-envelope.test.ts.
+import { threadId } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { FailureLog } from '../src/failure-log.js';
+import * as L from '../src/layout.js';
+import { Slots, ensureLength } from '../src/slots.js';
+
+/** A tree's counters and a slot arena of `capacity` slots, as Tree.create lays them out. */
+function arena(capacity: number): { tree: Int32Array; buffer: SharedArrayBuffer; slots: Slots } {
+  const tree = new Int32Array(new SharedArrayBuffer(L.TREE_WORDS * 4));
+  tree[L.T_CAPACITY] = capacity;
+  const { initial, max } = Slots.sizes(capacity);
+  const buffer = new SharedArrayBuffer(initial, { maxByteLength: max });
+  return { tree, buffer, slots: new Slots(buffer, tree) };
+}
+
+/** A claimed slot: its index, and the state and generation its claim wrote. */
+interface Claim {
+  readonly index: number;
+  readonly state: bigint;
+  readonly generation: number;
+}
+
+/** Claims a slot; fails when there is none (see `full` for the other case). */
+function claimed(slots: Slots, count: number, group = 1, label?: string): Claim {
+  const index = slots.claim(count, group, label);
+  if (index < 0) throw new Error('no slot');
+  return { index, state: slots.claimedState, generation: slots.claimedGeneration };
+}
+
+/** True when a claim finds no free slot. */
+function full(slots: Slots): boolean {
+  return slots.claim(1, 1, undefined) === -1;
+}
+
+/** Takes `units` of the task `claim` describes, as a handle that still holds `claim.state`. */
+function takeAs(slots: Slots, claim: Claim, remaining: number, units: number): number {
+  return slots.take(claim.index, claim.state, remaining, claim.generation, units);
+}
+
+describe('slots', () => {
+  it('advances the generation when a slot is reused, and a stale state takes nothing from the next occupant', () => {
+    const { slots } = arena(4);
+    const first = claimed(slots, 1);
+    expect(first).toMatchObject({ index: 0, generation: 1 });
+    expect(takeAs(slots, first, 1, 1)).toBe(1);
+    const second = claimed(slots, 2);
+    expect(second.index).toBe(first.index);
+    expect(second.generation).toBe(2);
+    // The first handle still holds its old state: both the one-CAS path and the retry path refuse.
+    expect(takeAs(slots, first, 1, 1)).toBe(0);
+    expect(takeAs(slots, first, 1, Infinity)).toBe(0);
+    expect(slots.load(second.index)).toBe(second.state);
+    expect(slots.occupied(() => true).map((s) => s.remaining)).toEqual([2]);
+  });
+
+  it('a stale multi-unit handle takes nothing once the slot holds a newer task', () => {
+    const { slots } = arena(4);
+    const old = claimed(slots, 3);
+    expect(takeAs(slots, old, 3, Infinity)).toBe(3);
+    const next = claimed(slots, 3);
+    expect(next.index).toBe(old.index);
+    expect(takeAs(slots, old, 3, 1)).toBe(0);
+    expect(takeAs(slots, old, 3, 2)).toBe(0);
+    expect(slots.occupied(() => true).map((s) => s.remaining)).toEqual([3]);
+  });
+
+  it('take with more units than remain takes what remains, then nothing', () => {
+    const { slots } = arena(4);
+    const claim = claimed(slots, 3);
+    expect(slots.take(claim.index, claim.state, 3, claim.generation, 2)).toBe(2);
+    expect(slots.tookRemaining).toBe(1);
+    expect(slots.take(claim.index, slots.tookState, 1, claim.generation, 5)).toBe(1);
+    expect(slots.tookRemaining).toBe(0);
+    expect(slots.take(claim.index, slots.tookState, 0, claim.generation, 5)).toBe(0);
+    expect(slots.occupied(() => true)).toEqual([]);
+  });
+
+  it('returns undefined when full, and another view finds a freed slot by scanning', () => {
+    const { tree, buffer, slots } = arena(3);
+    const claims: [Claim, Claim, Claim] = [claimed(slots, 1), claimed(slots, 1), claimed(slots, 1)];
+    expect(claims.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(full(slots)).toBe(true);
+    const freed = claims[1];
+    expect(takeAs(slots, freed, 1, 1)).toBe(1);
+    // A second view of the same memory (another thread's) has no hint: fresh slots are used up, so it scans.
+    const other = new Slots(buffer, tree);
+    const found = claimed(other, 4);
+    expect(found).toMatchObject({ index: 1, generation: 2 });
+    expect(full(other)).toBe(true);
+    // The first view's hint for slot 1 is stale now: its claim must not take the slot again.
+    expect(full(slots)).toBe(true);
+    expect(slots.occupied(() => true).map((s) => s.remaining)).toEqual([1, 4, 1]);
+  });
+
+  it('snapshots an occupied slot with its metadata, and filters with the predicate', () => {
+    const { slots } = arena(4);
+    const before = Date.now();
+    const a = claimed(slots, 2, 5, 'alpha');
+    claimed(slots, 1, 6);
+    const [snap] = slots.occupied((s) => s.group === 5);
+    expect(snap).toMatchObject({ index: a.index, state: a.state, generation: 1, group: 5, label: 'alpha', threadId, remaining: 2, limited: false });
+    expect(snap?.since).toBeGreaterThanOrEqual(before - 1000);
+    expect(snap?.since).toBeLessThanOrEqual(Date.now());
+    slots.markLimited(a.index, true);
+    expect(slots.occupied((s) => s.group === 5)[0]?.limited).toBe(true);
+    slots.markLimited(a.index, false);
+    expect(slots.occupied((s) => s.group === 5)[0]?.limited).toBe(false);
+    expect(slots.occupied((s) => s.group === 6)[0]?.label).toBeUndefined();
+  });
+
+  it('adopt makes this thread the owner only while the slot holds the same task', () => {
+    const { buffer, slots } = arena(4);
+    const words = new Int32Array(buffer);
+    const claim = claimed(slots, 1);
+    const owner = claim.index * L.SLOT_WORDS32 + L.S_OWNER;
+    words[owner] = 999;
+    slots.adopt(claim.index, claim.state);
+    expect(words[owner]).toBe(threadId);
+    takeAs(slots, claim, 1, 1);
+    const next = claimed(slots, 1);
+    words[owner] = 999;
+    slots.adopt(next.index, claim.state);
+    expect(words[owner]).toBe(999);
+  });
+
+  it.each([
+    ['no label', undefined, undefined],
+    ['empty', '', ''],
+    ['exactly 17 units', 'abcdefghijklmnopq', 'abcdefghijklmnopq'],
+    ['18 units', 'abcdefghijklmnopqr', 'abcdefghijklmnop…'],
+    ['long', 'x'.repeat(500), `${'x'.repeat(16)}…`],
+  ])('label %s', (_, label, expected) => {
+    const { slots } = arena(2);
+    claimed(slots, 1, 1, label);
+    const [snap] = slots.occupied(() => true);
+    expect(snap?.label).toBe(expected);
+    if (expected !== undefined) expect(expected.length).toBeLessThanOrEqual(L.LABEL_UNITS);
+  });
+
+  it('ensureLength grows by half again in whole 64-byte steps, never past the maximum', () => {
+    const buffer = new SharedArrayBuffer(64, { maxByteLength: 1024 });
+    expect(ensureLength(buffer, 40)).toBe(true);
+    expect(buffer.byteLength).toBe(64);
+    expect(ensureLength(buffer, 65)).toBe(true);
+    expect(buffer.byteLength).toBe(128);
+    expect(ensureLength(buffer, 200)).toBe(true);
+    expect(buffer.byteLength).toBe(256);
+    expect(ensureLength(buffer, 2000)).toBe(false);
+    expect(buffer.byteLength).toBe(256);
+    expect(ensureLength(buffer, 1000)).toBe(true);
+    expect(buffer.byteLength).toBe(1024);
+  });
+
+  it('the arena grows past its first chunk as fresh slots are handed out, up to the capacity', () => {
+    const capacity = L.SLOT_CHUNK * 2 + 3;
+    const { buffer, slots } = arena(capacity);
+    expect(buffer.byteLength).toBe(L.SLOT_CHUNK * L.SLOT_BYTES);
+    for (let i = 0; i < capacity; i++) expect(claimed(slots, 1, 1, `t${i}`).index).toBe(i);
+    expect(full(slots)).toBe(true);
+    expect(buffer.byteLength).toBe(capacity * L.SLOT_BYTES);
+    expect(slots.occupied(() => true).map((s) => s.label)).toEqual(Array.from({ length: capacity }, (_, i) => `t${i}`));
+  });
+});
+
+/** A failure log with its tree counters, as Tree.create lays them out. */
+function failureLog(maxFailures: number, maxBytes: number): FailureLog {
+  const tree = new Int32Array(new SharedArrayBuffer(L.TREE_WORDS * 4));
+  tree[L.T_MAX_FAILURES] = maxFailures;
+  tree[L.T_LOG_MAX] = maxBytes;
+  const { initial, max } = FailureLog.sizes(maxFailures, maxBytes);
+  return new FailureLog(new SharedArrayBuffer(initial, { maxByteLength: max }), tree);
+}
+
+const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill);
+
+describe('failure log', () => {
+  it('records in order and reads back each entry with its group', () => {
+    const log = failureLog(10, 1024);
+    const unused = (): Uint8Array => bytes(1, 0);
+    expect(log.entry(0)).toBeUndefined();
+    expect([log.record(3, bytes(5, 1), unused), log.record(4, bytes(7, 2), unused), log.record(3, bytes(1, 3), unused)]).toEqual([0, 1, 2]);
+    expect(log.recorded()).toBe(3);
+    expect(log.entry(0)).toEqual({ group: 3, bytes: bytes(5, 1) });
+    expect(log.entry(1)).toEqual({ group: 4, bytes: bytes(7, 2) });
+    expect(log.entry(2)).toEqual({ group: 3, bytes: bytes(1, 3) });
+    expect(log.entry(3)).toBeUndefined();
+  });
+
+  it('past maxFailures, failures are counted but not kept', () => {
+    const log = failureLog(2, 1024);
+    let fallbacks = 0;
+    const fallback = (): Uint8Array => {
+      fallbacks++;
+      return bytes(1, 0);
+    };
+    expect([1, 2, 3, 4].map((fill) => log.record(1, bytes(4, fill), fallback))).toEqual([0, 1, 2, 3]);
+    expect(log.recorded()).toBe(4);
+    expect(log.maxFailures).toBe(2);
+    expect(log.entry(1)).toEqual({ group: 1, bytes: bytes(4, 2) });
+    expect(fallbacks).toBe(0);
+  });
+
+  it('when the byte budget runs out the fallback is kept, then the entry is marked omitted', () => {
+    const log = failureLog(10, 100);
+    const fallback = (): Uint8Array => bytes(30, 9);
+    log.record(1, bytes(60, 1), fallback);
+    log.record(2, bytes(60, 2), fallback);
+    log.record(3, bytes(60, 3), fallback);
+    expect(log.entry(0)).toEqual({ group: 1, bytes: bytes(60, 1) });
+    expect(log.entry(1)).toEqual({ group: 2, bytes: bytes(30, 9) });
+    expect(log.entry(2)).toEqual({ group: 3, bytes: undefined });
+    // A refused reservation does not use up the budget: a small envelope still fits.
+    log.record(4, bytes(10, 4), fallback);
+    expect(log.entry(3)).toEqual({ group: 4, bytes: bytes(10, 4) });
+    expect(log.store(bytes(1, 5))).toBeUndefined();
+  });
+
+  it('grows its data area past the first chunk', () => {
+    const log = failureLog(4, 4 * L.LOG_DATA_CHUNK);
+    const fallback = (): Uint8Array => bytes(1, 0);
+    const big = [1, 2, 3].map((fill) => bytes(L.LOG_DATA_CHUNK - 10, fill));
+    for (const b of big) log.record(1, b, fallback);
+    expect(log.buffer.byteLength).toBeGreaterThan(FailureLog.sizes(4, 4 * L.LOG_DATA_CHUNK).initial);
+    big.forEach((b, i) => expect(Buffer.from(b).equals(log.entry(i)?.bytes ?? new Uint8Array(0))).toBe(true));
+    const stored = log.store(bytes(3, 7));
+    expect(stored).toEqual({ offset: 3 * (L.LOG_DATA_CHUNK - 10), length: 3 });
+    expect(log.read(stored?.offset ?? 0, 3)).toEqual(bytes(3, 7));
+  });
+});
+
+/** Every exported constant whose name starts with `prefix`, except those listed. */
+function indices(prefix: string, except: readonly string[] = []): [string, number][] {
+  return Object.entries(L).filter((entry): entry is [string, number] => entry[0].startsWith(prefix) && typeof entry[1] === 'number' && !except.includes(entry[0]));
+}
+
+function expectDistinctWithin(entries: [string, number][], size: number): void {
+  expect(entries.length).toBeGreaterThan(0);
+  expect(new Set(entries.map(([, v]) => v)).size).toBe(entries.length);
+  for (const [, v] of entries) {
+    expect(Number.isInteger(v)).toBe(true);
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThan(size);
+  }
+}
+
+describe('layout invariants', () => {
+  it('group record words are distinct and fit in GROUP_WORDS', () => {
+    expectDistinctWithin(indices('H_'), L.GROUP_WORDS);
+  });
+
+  it('tree words are distinct, the secret does not overlap them, and all fit in TREE_WORDS', () => {
+    const words = indices('T_', ['T_SECRET', 'T_SECRET_WORDS']);
+    for (let i = 0; i < L.T_SECRET_WORDS; i++) words.push([`T_SECRET+${i}`, L.T_SECRET + i]);
+    expectDistinctWithin(words, L.TREE_WORDS);
+  });
+
+  it('log entry words are distinct and fit in LOG_ENTRY_WORDS', () => {
+    expectDistinctWithin(indices('L_'), L.LOG_ENTRY_WORDS);
+  });
+
+  it('state values are distinct', () => {
+    for (const prefix of ['CANCEL_', 'REASON_', 'LOG_']) {
+      const values = indices(prefix, ['REASON_MAX_BYTES', 'LOG_ENTRY_WORDS', 'LOG_DATA_CHUNK']).map(([, v]) => v);
+      expect(new Set(values).size).toBe(values.length);
+    }
+    expect(L.HEADER_MAGIC).not.toBe(L.TREE_MAGIC);
+  });
+
+  it('slot fields do not overlap, and the label ends exactly at SLOT_BYTES', () => {
+    const fields: [string, number, number][] = [
+      ['state', 0, 8],
+      ['owner', L.S_OWNER * 4, 4],
+      ['group', L.S_GROUP * 4, 4],
+      ['since', L.S_SINCE64 * 8, 8],
+      ['ready', L.S_READY * 4, 4],
+      ['label length', L.S_LABEL_LEN16 * 2, 2],
+      ['label', L.S_LABEL16 * 2, L.LABEL_UNITS * 2],
+    ];
+    const used = new Array<string | undefined>(L.SLOT_BYTES).fill(undefined);
+    for (const [name, start, size] of fields) {
+      expect(start + size).toBeLessThanOrEqual(L.SLOT_BYTES);
+      for (let b = start; b < start + size; b++) {
+        expect(used[b], `${name} overlaps ${used[b]} at byte ${b}`).toBeUndefined();
+        used[b] = name;
+      }
+    }
+    expect(L.S_LABEL16 * 2 + L.LABEL_UNITS * 2).toBe(L.SLOT_BYTES);
+    expect(L.LABEL_UNITS).toBe(17);
+    expect([L.SLOT_WORDS32 * 4, L.SLOT_WORDS64 * 8]).toEqual([L.SLOT_BYTES, L.SLOT_BYTES]);
+  });
+
+  it('sizes and limits are consistent', () => {
+    expect(L.GENERATION_UNIT).toBe(L.REMAINING_MASK + 1n);
+    expect(BigInt(L.MAX_UNITS)).toBeLessThanOrEqual(L.REMAINING_MASK);
+    expect(L.MAX_UNITS).toBe(2 ** 31 - 1);
+    expect(L.DEFAULT_CAPACITY).toBeLessThanOrEqual(L.MAX_CAPACITY);
+    expect(L.SLOT_CHUNK * L.SLOT_BYTES % 64).toBe(0);
+    expect(L.GROUP_WORDS).toBeGreaterThan(Math.max(...indices('H_').map(([, v]) => v)));
+    expect(Slots.sizes(L.MAX_CAPACITY).max).toBe(L.MAX_CAPACITY * L.SLOT_BYTES);
+    expect(FailureLog.sizes(L.DEFAULT_MAX_FAILURES, L.DEFAULT_FAILURE_BYTES).max).toBe(L.DEFAULT_MAX_FAILURES * L.LOG_ENTRY_WORDS * 4 + L.DEFAULT_FAILURE_BYTES);
+  });
+});
