@@ -86,7 +86,7 @@ type AnyPool = Pick<Piscina, 'run' | 'close' | 'destroy' | 'options'>;
  *
  * const group = new WaitGroup({ name: 'jobs' });
  * const pool = new TrackedPool<number, number>(
- *   new Piscina({ filename: new URL('./task.js', import.meta.url).href, atomics: 'async' }),
+ *   new Piscina({ filename: new URL('./task.js', import.meta.url).href, atomics: 'async', idleTimeout: Infinity }),
  *   group,
  * );
  * const results = await Promise.all([1, 2, 3].map((n) => pool.run(n)));
@@ -110,6 +110,8 @@ export class TrackedPool<T = unknown, R = unknown> {
    * @param group - the group its tasks join
    * @throws {WaitGroupError} ERR_PISCINA_ATOMICS_SYNC when the pool uses piscina's default `atomics: 'sync'`,
    *   under which a timer or immediate a task leaves behind never runs, so work it registers would never complete
+   * @throws {WaitGroupError} ERR_PISCINA_IDLE_TIMEOUT when the pool removes idle workers above `minThreads`
+   *   (`maxThreads > minThreads` and a finite `idleTimeout`), which would kill work a task left behind
    */
   constructor(pool: AnyPool, group: WaitGroup) {
     if (pool.options.atomics === 'sync') {
