@@ -361,6 +361,7 @@ export class WaitGroup implements Waitable {
    * @param other - the group to wait for
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when other is not a WaitGroup
    * @throws {WaitGroupError} ERR_LINK_CYCLE when `other` is this group or already waits for it
+   * @throws {WaitGroupError} ERR_LINK_LIMIT when this group already links to 10 groups
    */
   link(other: WaitGroup): void {
     if (!(other instanceof WaitGroup)) {
