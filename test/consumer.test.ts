@@ -96,7 +96,7 @@ describe('the packed package', () => {
       .filter((entry) => entry.isFile())
       .map((entry) => relative(installed, join(entry.parentPath, entry.name)))
       .sort();
-    expect(files.filter((file) => !/^(dist\/src|src)\//.test(file))).toEqual(['CHANGELOG.md', 'README.md', 'package.json']);
+    expect(files.filter((file) => !/^(dist\/src|src)\//.test(file))).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
     for (const entry of ['index', 'piscina', 'comlink']) {
       for (const ext of ['.js', '.d.ts', '.js.map', '.d.ts.map']) expect(files).toContain(`dist/src/${entry}${ext}`);
       expect(files).toContain(`src/${entry}.ts`);
