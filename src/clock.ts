@@ -7,9 +7,12 @@ const STAMP_USES = 256;
 
 let stamp = 0;
 let uses = 0;
+/** An expire() is queued: a long synchronous burst must not queue one per reading. */
+let queued = false;
 
 function expire(): void {
   uses = 0;
+  queued = false;
 }
 
 /** The current time in ms since the epoch, as of at most a few microseconds ago. */
@@ -20,7 +23,10 @@ export function now(): number {
   }
   stamp = Date.now();
   uses = STAMP_USES - 1;
-  queueMicrotask(expire);
+  if (!queued) {
+    queued = true;
+    queueMicrotask(expire);
+  }
   return stamp;
 }
 
