@@ -251,7 +251,16 @@ function own(target: object, key: string, value: unknown, enumerable: boolean): 
 }
 
 function rebuild(nodes: readonly Node[]): unknown {
-  const built = nodes.map((node) => (node.k === 'error' ? construct(node) : node.k === 'value' ? node.value : node.text));
+  // Every rebuilt error gets the original's stack; capturing a fresh one to overwrite it was most
+  // of the cost of a rebuild (benchmark 5).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let built: unknown[];
+  try {
+    built = nodes.map((node) => (node.k === 'error' ? construct(node) : node.k === 'value' ? node.value : node.text));
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   const at = (ref: Ref): unknown => (ref >= 0 && ref < built.length ? built[ref] : `[dangling reference ${ref}]`);
   nodes.forEach((node, i) => {
     if (node.k !== 'error') return;

@@ -448,6 +448,8 @@ export class WaitGroup implements Waitable {
    * @hidden
    */
   outcome(): Error | undefined | typeof RETRY {
+    // Nothing pending and never a failure (the count only grows): clean, whatever comes next.
+    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_FAILED) === 0) return undefined;
     const before = this.#addedSignature();
     const failures = this.#collect();
     // Tasks added while we looked: the failures may belong to a later round; look again.
