@@ -7,7 +7,7 @@ import { threadId } from 'node:worker_threads';
 import { decodeFailure, encodeFailure } from './envelope.js';
 import { WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
 import { WaitGroup } from './group.js';
-import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
+import { checkSharedTask, type SharedTask } from './share.js';
 import { Task } from './task.js';
 
 const ENVELOPE = 'shared-waitgroup/piscina-task';
@@ -16,7 +16,7 @@ const FAILED = 'shared-waitgroup/piscina-failure';
 /** What `TrackedPool#run` sends to the worker in place of the bare payload. */
 interface TaskEnvelope<T> {
   readonly kind: typeof ENVELOPE;
-  readonly group: SharedWaitGroup;
+  /** The pool task; it carries its group (`task.group`), which is not sent a second time. */
   readonly task: SharedTask;
   readonly payload: T;
 }
@@ -146,7 +146,7 @@ export class TrackedPool<T = unknown, R = unknown> {
     const { label = options.name ?? 'piscina task', ...runOptions } = options;
     checkLabel(label);
     const task = this.group.add(label);
-    const envelope: TaskEnvelope<T> = { kind: ENVELOPE, group: this.group.share(), task: task.share(), payload };
+    const envelope: TaskEnvelope<T> = { kind: ENVELOPE, task: task.share(), payload };
     let result: unknown;
     try {
       result = await this.pool.run(envelope, runOptions);
@@ -227,10 +227,9 @@ export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | 
     if (!isEnvelope(envelope)) {
       throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
     }
-    checkSharedGroup(envelope.group);
     checkSharedTask(envelope.task);
-    const group = WaitGroup.from(envelope.group);
     const task = Task.from(envelope.task);
+    const group = WaitGroup.from(envelope.task.group);
     try {
       const result = await fn(envelope.payload as T, { group, task, signal: group.signal });
       task.done();
