@@ -4,8 +4,9 @@
 import { Worker, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, WorkerExitedError, type SharedTask } from '../src/index.js';
+import { Task, WaitGroup, WaitTimeoutError, WorkerExitedError, type SharedTask } from '../src/index.js';
 import type { Cause } from '../workers/death.js';
+import { failureOf } from './outcomes.js';
 
 const started: Worker[] = [];
 
@@ -24,15 +25,6 @@ function message<T>(worker: Worker): Promise<T> {
 afterEach(async () => {
   await Promise.all(started.splice(0).map((worker) => worker.terminate()));
 });
-
-async function failureOf(wg: WaitGroup): Promise<TaskGroupError> {
-  const outcome: unknown = await wg.wait({ timeout: 20_000 }).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(TaskGroupError);
-  return outcome as TaskGroupError;
-}
 
 const causes: [Cause, number, 'itself' | 'terminate'][] = [
   ['throw', 1, 'itself'],
@@ -64,7 +56,7 @@ describe('a worker that dies holding tasks', () => {
     expect((early as WaitTimeoutError).pending.map((t) => [t.label, t.threadId])).toEqual([['handed over', threadId]]);
     expect(mine.done()).toBe(true);
 
-    const error = await failureOf(wg);
+    const error = await failureOf(wg, { timeout: 20_000 });
     expect(error.errors).toHaveLength(3);
     for (const failure of error.errors) {
       expect(failure).toBeInstanceOf(WorkerExitedError);
@@ -83,7 +75,7 @@ describe('a worker that dies holding tasks', () => {
     // Whether we rebuild the handed-over task before the sweep reaches it is a race (the notice and
     // the forwarded message travel on different channels): if we lose, it fails with the rest.
     const survived = Task.from(first.handedOver).done();
-    const error = await failureOf(b);
+    const error = await failureOf(b, { timeout: 20_000 });
     expect(error.errors).toHaveLength(survived ? 3 : 4);
     for (const failure of error.errors) expect(failure).toMatchObject({ code: 'ERR_WORKER_EXITED', threadId: child });
     expect(a.stats().pending).toBe(0);
@@ -103,7 +95,7 @@ describe('piscina workers that die', () => {
       await Atomics.waitAsync(latch, 0, 0, 20_000).value;
       abort.abort();
       expect(await run).toMatchObject({ name: 'AbortError' });
-      const error = await failureOf(wg);
+      const error = await failureOf(wg, { timeout: 20_000 });
       expect(error.errors).toHaveLength(1);
       expect(error.errors[0]).toBeInstanceOf(WorkerExitedError);
       expect(error.origins[0]?.label).toBe('piscina task');
@@ -120,7 +112,7 @@ describe('piscina workers that die', () => {
     for (let seen = Atomics.load(latch, 0); seen < 2; seen = Atomics.load(latch, 0)) await Atomics.waitAsync(latch, 0, seen, 20_000).value;
     await pool.destroy();
     await Promise.all(runs);
-    const error = await failureOf(wg);
+    const error = await failureOf(wg, { timeout: 20_000 });
     expect(error.errors.map((e) => (e as WorkerExitedError).code)).toEqual(['ERR_WORKER_EXITED', 'ERR_WORKER_EXITED']);
     expect(new Set(error.errors.map((e) => (e as WorkerExitedError).threadId)).size).toBe(2);
   });

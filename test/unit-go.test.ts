@@ -1,20 +1,7 @@
 // Single-thread behaviour of go(), tryGo() and the `limit` option.
 import { describe, expect, it } from 'vitest';
-import { TaskGroupError, WaitGroup, WaitTimeoutError } from '../src/index.js';
-import { rejectionOf } from './helpers.js';
-
-async function failureOf(wg: WaitGroup): Promise<TaskGroupError> {
-  const error = await rejectionOf(wg.wait());
-  expect(error).toBeInstanceOf(TaskGroupError);
-  return error as TaskGroupError;
-}
-
-/** Proof that a wait would not pass yet: a zero timeout rejects with ERR_WAIT_TIMEOUT. */
-async function expectNotYet(wg: WaitGroup): Promise<void> {
-  const error = await rejectionOf(wg.wait({ timeout: 0 }));
-  expect(error).toBeInstanceOf(WaitTimeoutError);
-  expect((error as WaitTimeoutError).code).toBe('ERR_WAIT_TIMEOUT');
-}
+import { WaitGroup } from '../src/index.js';
+import { expectNotYet, failureOf } from './outcomes.js';
 
 /** A promise and the function that resolves it. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {

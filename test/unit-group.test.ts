@@ -5,19 +5,7 @@ import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { TaskGroupError, WaitGroup, WaitTimeoutError } from '../src/index.js';
 import { rejectionOf } from './helpers.js';
-
-async function failureOf(wg: WaitGroup): Promise<TaskGroupError> {
-  const error = await rejectionOf(wg.wait());
-  expect(error).toBeInstanceOf(TaskGroupError);
-  return error as TaskGroupError;
-}
-
-/** Proof that a wait would not pass yet: a zero timeout rejects with ERR_WAIT_TIMEOUT. */
-async function expectNotYet(wg: WaitGroup): Promise<void> {
-  const error = await rejectionOf(wg.wait({ timeout: 0 }));
-  expect(error).toBeInstanceOf(WaitTimeoutError);
-  expect((error as WaitTimeoutError).code).toBe('ERR_WAIT_TIMEOUT');
-}
+import { expectNotYet, failureOf } from './outcomes.js';
 
 describe('counting', () => {
   it('add() and done() move added, done and pending by one unit', () => {
