@@ -1,29 +1,21 @@
 // The aggregator's robustness: the private exit channel ignores whatever is not a well-formed
 // notice about another thread, its name cannot be guessed, and a failure that cannot be rebuilt
 // never costs the others.
-import { BroadcastChannel, Worker, threadId } from 'node:worker_threads';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WorkerExitedError, type SharedTask } from '../src/index.js';
 import { L_LENGTH, L_OFFSET, LOG_ENTRY_WORDS, T_MAX_FAILURES } from '../src/layout.js';
 import { FailureLog } from '../src/failure-log.js';
 import { Tree } from '../src/tree.js';
 import { cases } from '../workers/fidelity-cases.js';
+import { startFixture, terminateAll } from './helpers.js';
 
-const started: Worker[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((worker) => worker.terminate()));
-});
-
-function start(fixture: string, workerData: unknown): Worker {
-  const worker = new Worker(new URL(`../dist/workers/${fixture}.js`, import.meta.url), { workerData });
-  started.push(worker);
-  return worker;
-}
+afterEach(terminateAll);
 
 it('ignores malformed notices on the exit channel and acts on a well-formed one', async () => {
   const wg = new WaitGroup({ name: 'robust' });
   const own = wg.add('own');
-  const worker = start('death', { group: wg.share(), cause: 'blocked', go: new Int32Array(new SharedArrayBuffer(4)) });
+  const worker = startFixture('death', { group: wg.share(), cause: 'blocked', go: new Int32Array(new SharedArrayBuffer(4)) });
   const alive = worker.threadId;
   const { handedOver } = await new Promise<{ handedOver: SharedTask }>((resolve) => worker.once('message', resolve));
   const rebuilt = Task.from(handedOver);
@@ -68,7 +60,7 @@ it('names each tree channel with 124 random bits', () => {
 
 it('rebuilds every other failure when one envelope is corrupt', async () => {
   const wg = new WaitGroup({ name: 'corrupt' });
-  const worker = start('fidelity', { mode: 'throw', group: wg.share() });
+  const worker = startFixture('fidelity', { mode: 'throw', group: wg.share() });
   await new Promise((resolve) => worker.once('message', resolve));
   // Overwrite the second failure's envelope in the shared log, as a stray writer could.
   const { log, tree } = wg.share().tree;

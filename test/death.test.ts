@@ -1,19 +1,17 @@
 // Worker death: tasks held by a thread that exits, whatever the cause, fail with WorkerExitedError,
 // their units are completed, and every waiter wakes. A task the dead thread handed over to a live
 // thread (rebuilt there with Task.from) belongs to the live thread and survives.
-import { Worker, threadId } from 'node:worker_threads';
+import { threadId, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Task, WaitGroup, WaitTimeoutError, WorkerExitedError, type SharedTask } from '../src/index.js';
 import type { Cause } from '../workers/death.js';
+import { startFixture, terminateAll } from './helpers.js';
 import { failureOf } from './outcomes.js';
 
-const started: Worker[] = [];
-
 function start(fixture: string, workerData: unknown): Worker {
-  const worker = new Worker(new URL(`../dist/workers/${fixture}.js`, import.meta.url), { workerData });
+  const worker = startFixture(fixture, workerData);
   worker.on('error', () => undefined); // the deaths are the point; their errors are expected
-  started.push(worker);
   return worker;
 }
 
@@ -22,9 +20,7 @@ function message<T>(worker: Worker): Promise<T> {
   return new Promise((resolve) => worker.once('message', resolve));
 }
 
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((worker) => worker.terminate()));
-});
+afterEach(terminateAll);
 
 const causes: [Cause, number, 'itself' | 'terminate'][] = [
   ['throw', 1, 'itself'],

@@ -1,18 +1,11 @@
 // The error-fidelity table, in both directions of the trip: thrown in a worker and seen on the
 // main thread, and thrown on the main thread and seen by a worker that waits.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskGroupError, WaitGroup, registerErrorClass } from '../src/index.js';
 import { RegisteredError, cases, summarize } from '../workers/fidelity-cases.js';
+import { startFixture, terminateAll } from './helpers.js';
 
-const fixture = new URL('../dist/workers/fidelity.js', import.meta.url);
-const started: Worker[] = [];
-
-function start(workerData: unknown): Worker {
-  const worker = new Worker(fixture, { workerData });
-  started.push(worker);
-  return worker;
-}
 
 function next(worker: Worker): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -21,15 +14,13 @@ function next(worker: Worker): Promise<unknown> {
   });
 }
 
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((worker) => worker.terminate()));
-});
+afterEach(terminateAll);
 
 registerErrorClass(RegisteredError);
 
 describe('errors thrown in a worker, seen by the main thread', async () => {
   const wg = new WaitGroup({ name: 'fidelity' });
-  const worker = new Worker(fixture, { workerData: { mode: 'throw', group: wg.share() } });
+  const worker = startFixture('fidelity', { mode: 'throw', group: wg.share() });
   const workerThread = worker.threadId;
   const { sent } = (await next(worker)) as { sent: Record<string, unknown> };
   const outcome = await wg.wait().then(
@@ -59,7 +50,7 @@ describe('errors thrown on the main thread, seen by a worker that waits', () => 
     const values = cases.map((c) => c.make());
     const summaries = Object.fromEntries(cases.map((c, i) => [c.name, summarize(values[i])]));
     const gate = wg.add('gate');
-    const worker = start({ mode: 'wait', group: wg.share(), summaries });
+    const worker = startFixture('fidelity', { mode: 'wait', group: wg.share(), summaries });
     expect(await next(worker)).toBe('waiting');
     cases.forEach((c, i) => {
       wg.go(() => {

@@ -112,10 +112,21 @@ export function startAgent(marks: Int32Array, data?: unknown): TestWorker {
   return new TestWorker('agent', workerData);
 }
 
+const fixtures = new Set<Worker>();
+
+/** Starts the fixture dist/workers/NAME.js as a plain Worker; `terminateAll` ends it if it still runs. */
+export function startFixture(fixture: string, workerData?: unknown): Worker {
+  const worker = new Worker(new URL(`../dist/workers/${fixture}.js`, import.meta.url), { workerData });
+  fixtures.add(worker);
+  worker.once('exit', () => fixtures.delete(worker));
+  return worker;
+}
+
 /** Terminates every worker started by these helpers that is still running. */
 export async function terminateAll(): Promise<void> {
-  await Promise.all([...started].map((worker) => worker.terminate()));
+  await Promise.all([...started, ...fixtures].map((worker) => worker.terminate()));
   started.clear();
+  fixtures.clear();
 }
 
 /** What `promise` rejected with; fails if it resolves. */

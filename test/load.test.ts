@@ -1,16 +1,13 @@
 // Nothing lost, nothing late: 4 workers complete 10 000 tasks a round, 1 000 of them failing, and
 // every wait of every round (on the main thread, and blocking in another worker) reports exactly
 // the failures of the rounds so far: none missing, none twice, none from a later round.
-import { Worker } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
 import { TaskGroupError, WaitGroup } from '../src/index.js';
 import { FINISHED, RELEASED } from '../workers/load-marks.js';
 import { newMarks, reach, set } from '../workers/sync.js';
+import { startFixture, terminateAll } from './helpers.js';
 
-const started: Worker[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((worker) => worker.terminate()));
-});
+afterEach(terminateAll);
 
 const WORKERS = 4;
 const ROUNDS = 3;
@@ -29,10 +26,8 @@ it('reports exactly the failures before each completion, in every round, to ever
   const wg = new WaitGroup({ name: 'load', maxFailures: ROUNDS * WORKERS * (TASKS / EVERY) });
   const marks = newMarks();
   const data = { group: wg.share(), marks, rounds: ROUNDS, tasks: TASKS, every: EVERY };
-  const url = new URL('../dist/workers/load.js', import.meta.url);
-  for (let index = 0; index < WORKERS; index++) started.push(new Worker(url, { workerData: { ...data, role: 'worker', index } }));
-  const waiter = new Worker(url, { workerData: { ...data, role: 'waiter', index: -1 } });
-  started.push(waiter);
+  for (let index = 0; index < WORKERS; index++) startFixture('load', { ...data, role: 'worker', index });
+  const waiter = startFixture('load', { ...data, role: 'waiter', index: -1 });
   const reports: { round: number; failures: number; messages: string[] }[] = [];
   waiter.on('message', (report: (typeof reports)[number]) => reports.push(report));
 
