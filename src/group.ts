@@ -429,6 +429,8 @@ export class WaitGroup implements Waitable {
     seen.add(this);
     const value = Atomics.load(this.#header, L.H_PENDING);
     if (value !== 0) return { header: this.#header, value };
+    // The usual group links to nothing: no need to compare link tables on every wake.
+    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_LINKS) === 0) return undefined;
     const known = new Set(this.#links.map((link) => linkKey(link.#linkId())));
     const missing = [...linkedIds(this.#header)].filter((id) => !known.has(id)).length;
     if (missing > 0) {
