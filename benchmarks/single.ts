@@ -8,11 +8,12 @@ import { clock, type Row } from './stats.js';
 
 // One loop per subject, each called with one kind of argument only, so that V8 inlines the pair in
 // its loop alike for all three (a shared loop taking a callback would add a call to each pair,
-// which is a large share of the raw pair's cost). Each is warmed up by n/10 pairs not timed.
+// which is a large share of the raw pair's cost). Each function holds a single loop and is warmed
+// up by a call of n/10 pairs not timed (warm()): V8 shares one inlining budget among all the call
+// sites of a function, so a second, warm-up loop in the same function would halve it.
 
 /** ns per add().done() pair on `wg`. */
 function oursLoop(wg: WaitGroup, n: number): number {
-  for (let i = 0; i < n / 10; i++) wg.add().done();
   const start = clock();
   for (let i = 0; i < n; i++) wg.add().done();
   return (clock() - start) / n;
@@ -20,10 +21,6 @@ function oursLoop(wg: WaitGroup, n: number): number {
 
 /** ns per Atomics.add + Atomics.sub pair on a SharedArrayBuffer word. */
 function rawLoop(counter: Int32Array, n: number): number {
-  for (let i = 0; i < n / 10; i++) {
-    Atomics.add(counter, 0, 1);
-    Atomics.sub(counter, 0, 1);
-  }
   const start = clock();
   for (let i = 0; i < n; i++) {
     Atomics.add(counter, 0, 1);
@@ -34,16 +31,18 @@ function rawLoop(counter: Int32Array, n: number): number {
 
 /** ns per add() + done() pair of @jpwilliams/waitgroup. */
 function jpLoop(group: JpWaitGroup, n: number): number {
-  for (let i = 0; i < n / 10; i++) {
-    group.add();
-    group.done();
-  }
   const start = clock();
   for (let i = 0; i < n; i++) {
     group.add();
     group.done();
   }
   return (clock() - start) / n;
+}
+
+/** Runs `loop` for n/10 pairs untimed, then returns its timing of n pairs. */
+function warm<T>(loop: (subject: T, n: number) => number, subject: T, n: number): number {
+  loop(subject, Math.ceil(n / 10));
+  return loop(subject, n);
 }
 
 export const addDone: Scenario = {
@@ -61,15 +60,15 @@ export const addDone: Scenario = {
     progress(`1: ${rounds} x ${n} pairs each of ours, raw Atomics, @jpwilliams/waitgroup`);
     await alternate(rounds, [
       () => {
-        ours.push(oursLoop(wg, n));
+        ours.push(warm(oursLoop, wg, n));
         return Promise.resolve();
       },
       () => {
-        raw.push(rawLoop(counter, n));
+        raw.push(warm(rawLoop, counter, n));
         return Promise.resolve();
       },
       () => {
-        jp.push(jpLoop(jpGroup, n));
+        jp.push(warm(jpLoop, jpGroup, n));
         return Promise.resolve();
       },
     ]);
@@ -128,7 +127,7 @@ export const pending: Scenario = {
         const held = fill(wg, level);
         // Collected now, so that no collection the filling started runs during the timed loop.
         gc();
-        costs[index]?.push(oursLoop(wg, n));
+        costs[index]?.push(warm(oursLoop, wg, n));
         for (const task of held) task.done();
         if (wg.stats().pending !== 0) throw new Error(`scenario 6: ${wg.stats().pending} tasks left pending`);
         return Promise.resolve();

@@ -2,12 +2,12 @@
 // path (add, done, a failure, the sweep after a worker's death) shares, in the order waiters need.
 import type { FailureOrigin } from './errors.js';
 import { recordFailure } from './failures.js';
-import { FLAG_CANCEL_ON_ERROR, H_FAILED, H_FLAGS, H_PENDING, H_WAITERS, MAX_UNITS } from './layout.js';
+import { FLAG_CANCEL_ON_ERROR, H_FAILED, H_FLAGS, H_PENDING, MAX_UNITS, PENDING_UNIT, PENDING_WAITED } from './layout.js';
 import type { Tree } from './tree.js';
 
 /** Raises a pending count unless that would pass MAX_UNITS. */
 export function raisePending(record: Int32Array, units: number): boolean {
-  const before = Atomics.add(record, H_PENDING, units);
+  const before = Atomics.add(record, H_PENDING, units * PENDING_UNIT) >>> 1;
   if (before <= MAX_UNITS - units) return true;
   // Past the limit (2^31 - 1 units pending): undo. The count wrapped for an instant; a done() in
   // that instant saw no zero, so the undo is the one that may reach zero and must notify.
@@ -17,12 +17,33 @@ export function raisePending(record: Int32Array, units: number): boolean {
 
 /** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */
 export function lowerPending(record: Int32Array, units: number): void {
-  // A waiter counts itself in H_WAITERS before it sleeps on the value it read; so either this
-  // load sees it, or its sleep sees our new count and does not start. Skipping notify() when
-  // nobody waits saves most of the cost of a done().
-  if (Atomics.sub(record, H_PENDING, units) === units && Atomics.load(record, H_WAITERS) > 0) {
-    Atomics.notify(record, H_PENDING);
-  }
+  // A waiter sets PENDING_WAITED before it sleeps on the value that includes it; so either this
+  // step sees the flag, or the waiter's sleep sees the new count and does not start. Skipping
+  // notify() when nobody waits saves most of the cost of a done().
+  const before = Atomics.sub(record, H_PENDING, units * PENDING_UNIT);
+  if (before >>> 1 === units && (before & PENDING_WAITED) !== 0) wakeAll(record);
+}
+
+function wakeAll(record: Int32Array): void {
+  // Cleared before the notify: a thread that set the flag again just before the clear is either
+  // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
+  // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.
+  Atomics.and(record, H_PENDING, ~PENDING_WAITED);
+  Atomics.notify(record, H_PENDING);
+}
+
+/** The pending units of a record. */
+export function pendingOf(record: Int32Array): number {
+  return Atomics.load(record, H_PENDING) >>> 1;
+}
+
+/**
+ * Tells completions that this thread is about to sleep on the pending word.
+ * @returns the word to sleep on (the flag included), or undefined when the count is already zero
+ */
+export function flagWaiting(record: Int32Array): number | undefined {
+  const before = Atomics.or(record, H_PENDING, PENDING_WAITED);
+  return before >>> 1 === 0 ? undefined : before | PENDING_WAITED;
 }
 
 /** Adds to a 64-bit counter kept as two Int32 words (low, then high). */

@@ -7,13 +7,14 @@
 //   log   - the failure log: a fixed index of records, then the serialized envelopes.
 // Whoever holds any group of a tree can read and repair every group of it: a thread that sweeps
 // up after a dead worker corrects the counters of groups it has never seen.
+import { endianness } from 'node:os';
 
 /**
  * Version of the shared-memory layout, bumped whenever the meaning of any index or size in this
  * module changes. `WaitGroup.from()` and `Task.from()` refuse a value shared by a copy of the library
  * with another version (ERR_LAYOUT_VERSION): every thread must load the same copy of the package.
  */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Tags written at word 0 so `from()` can reject memory of another kind. ('WGH1', 'WGT1') */
 export const HEADER_MAGIC = 0x57474831;
@@ -26,8 +27,16 @@ export const H_VERSION = 1;
 export const H_GROUP_ID = 2;
 /** Id of the parent group, 0 for a root. */
 export const H_PARENT_ID = 3;
-/** Units not yet done, sub-groups' units included. Waiters sleep on this word. */
+/**
+ * Units not yet done (sub-groups' units included) times PENDING_UNIT, plus PENDING_WAITED while a
+ * thread may be asleep on this word. Waiters sleep on it. The flag sits below the count, so no
+ * carry or borrow of the count (not even the wrap of an add past MAX_UNITS that is then undone)
+ * can change it; and a completion learns from the one atomic step that lowers the count whether
+ * to notify, without another read.
+ */
 export const H_PENDING = 4;
+export const PENDING_UNIT = 2;
+export const PENDING_WAITED = 1;
 /** Units ever added (low and high 32 bits of a 64-bit count). */
 export const H_ADDED_LO = 5;
 export const H_ADDED_HI = 6;
@@ -52,7 +61,7 @@ export const H_LIMIT_WAITERS = 15;
 export const H_LINKS = 16;
 /** Thread that created the group. */
 export const H_CREATOR = 17;
-/** Threads sleeping on H_PENDING now: a completion notifies only when some thread waits. */
+/** Threads sleeping on H_PENDING now (for diagnostics and tests: completions read PENDING_WAITED). */
 export const H_WAITERS = 18;
 /**
  * The link table: MAX_LINKS entries of LINK_WORDS words naming each linked group (its tree's two
@@ -107,17 +116,26 @@ export const TREE_INITIAL_GROUPS = 16;
 
 // ---- slots: one record of SLOT_BYTES per task ----
 // bytes 0-7:   state, a 64-bit word: generation (high 32 bits) and remaining units (low 32 bits).
-//              Remaining 0 means free. Every change is a compare-and-exchange on the whole word, so a
-//              handle whose generation is stale can never touch the slot's next occupant.
+//              Remaining 0 means free. The generation advances when the last unit is taken, in the
+//              same atomic step, so a free slot's generation is one no handle has ever held: a claim
+//              only has to change the remaining units (a 32-bit compare-and-exchange), and a handle
+//              of an earlier task, whose generation is stale, can never touch the slot's next occupant.
 // bytes 8-11:  owner thread id (the last thread to create or rebuild the task)
 // bytes 12-15: group id
 // bytes 16-23: time the task was added (ms since the epoch, float64)
-// bytes 24-27: ready: low 31 bits of the generation whose metadata (owner, group, time, label) is written;
+// bytes 24-27: ready: low 31 bits of (generation + 1) for the generation whose metadata (owner, group,
+//              time, label) is written (+ 1: a fresh slot's zeroes must not read as ready);
 //              top bit: the task is a `go()` function holding one of its group's `limit` slots
 // bytes 28-29: label length in UTF-16 units (uint16), bytes 30-63: label
 export const SLOT_BYTES = 64;
 export const SLOT_WORDS32 = SLOT_BYTES / 4;
 export const SLOT_WORDS64 = SLOT_BYTES / 8;
+/**
+ * Int32 words of the state holding the remaining units and the generation: which half of the
+ * 64-bit word each is depends on the platform's byte order (s390x is big-endian).
+ */
+export const S_REMAINING32 = endianness() === 'LE' ? 0 : 1;
+export const S_GENERATION32 = 1 - S_REMAINING32;
 export const S_OWNER = 2;
 export const S_GROUP = 3;
 /** Index of the time in a Float64Array view, relative to the slot's first float64. */

@@ -1,17 +1,22 @@
 // Runs on both sides of a thread boundary: the task slot arena, shared by every thread of a tree.
-// A slot's 64-bit state word is only ever changed by compare-and-exchange, so exactly one of any
-// number of racing `done()` calls wins a unit, and a stale handle (older generation) never matches.
+// A task's units are taken by compare-and-exchange on the slot's 64-bit state word, so exactly one
+// of any number of racing `done()` calls wins a unit and a stale handle (older generation) never
+// matches; the one exception is a task whose only handle is its creator's (takeOwn), which nobody
+// else can race. Taking the last unit advances the generation in the same step, which is what lets
+// a claim be a 32-bit compare-and-exchange on the remaining units alone.
 import { threadId } from 'node:worker_threads';
 import { now } from './clock.js';
 import {
   GENERATION_UNIT,
   LABEL_UNITS,
   REMAINING_MASK,
+  S_GENERATION32,
   S_GROUP,
   S_LABEL16,
   S_LABEL_LEN16,
   S_OWNER,
   S_READY,
+  S_REMAINING32,
   S_SINCE64,
   SLOT_BYTES,
   SLOT_CHUNK,
@@ -41,21 +46,18 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
 }
 
 
-/** The state of a new task of `count` units in a slot whose free state was `free`, of generation `generation`. */
-function occupy(free: bigint, generation: number, count: number): bigint {
-  const step = count === 1 ? ONE_UNIT_TASK : GENERATION_UNIT + BigInt(count);
-  // The generation wraps from 2^32 - 1 to 0, and the sum must not carry out of 64 bits.
-  return generation === 0xffffffff ? BigInt.asUintN(64, free + step) : free + step;
-}
-
-const ONE_UNIT_TASK = GENERATION_UNIT + 1n;
+/**
+ * Added to the state word to take a task's last unit: remaining 1 -> 0 and generation + 1 in one
+ * step (wrapping from 2^32 - 1 to 0, as a 64-bit add does).
+ */
+const LAST_UNIT = GENERATION_UNIT - 1n;
 /** Top bit of a slot's ready word: the task holds one of its group's `limit` slots. */
 const LIMITED_BIT = 1 << 31;
 
 /** A snapshot of one occupied slot, as `pendingTasks()` reports it. */
 export interface SlotSnapshot {
   readonly index: number;
-  /** The state word the snapshot was read from: the expected value to take units with. */
+  /** The state word the snapshot was read from. */
   readonly state: bigint;
   readonly generation: number;
   readonly group: number;
@@ -67,8 +69,21 @@ export interface SlotSnapshot {
   readonly remaining: number;
 }
 
-/** Free slots this thread released lately, with the state it left them in: the cheapest ones to claim. */
+/** Label length of a task without a label (an empty label has length 0). */
+const NO_LABEL = 0xffff;
+
+/** Free slots this thread released lately: the cheapest ones to claim. */
 const HINTS = 64;
+
+/** The value of a slot's ready word once the metadata of `generation`'s task is written (see layout.ts). */
+function readyOf(generation: number): number {
+  return (generation + 1) & 0x7fffffff;
+}
+
+/** The state word of a task of `generation` with `remaining` units. */
+export function stateOf(generation: number, remaining: number): bigint {
+  return (BigInt(generation) << 32n) | BigInt(remaining);
+}
 
 /** One thread's view of a tree's slot arena. */
 export class Slots {
@@ -84,17 +99,14 @@ export class Slots {
   #covered = 0;
   // Results of the last claim() and take() in this thread, read right after the call: returning
   // them in objects would allocate on every add() and done().
-  /** State word written by the last successful claim(). */
-  claimedState = 0n;
-  /** Its generation. */
+  /** Generation of the task the last successful claim() placed. */
   claimedGeneration = 0;
-  /** State word left by the last take() that took units (or seen by one that took none). */
-  tookState = 0n;
-  /** Units that state still holds. */
+  /** Units left, as the last take() saw them (0 when it found the task complete or gone). */
   tookRemaining = 0;
+  /** The slot this thread freed last (-1: none): an add() after a done() reuses it without touching #hints. */
+  #spare = -1;
+  /** Other slots this thread freed lately, most recent last. */
   readonly #hints: number[] = [];
-  readonly #hintStates: bigint[] = [];
-  readonly #hintGenerations: number[] = [];
 
   /**
    * @param buffer - the growable slots buffer of the tree
@@ -127,38 +139,53 @@ export class Slots {
 
   /**
    * Claims a free slot for a task of `count` units and writes its metadata.
-   * @returns the slot's index (its state in `claimedState`, `claimedGeneration`), or -1 when every slot is occupied
+   * @returns the slot's index (its generation in `claimedGeneration`), or -1 when every slot is occupied
    */
   claim(count: number, group: number, label: string | undefined): number {
-    let index = this.#claimHint(count);
-    if (index < 0) index = this.#claimFresh(count);
-    if (index < 0) index = this.#claimScan(count);
+    // Other ways to find a slot are out of line: add() inlines this, and V8 inlines small functions only.
+    const spare = this.#spare;
+    this.#spare = -1;
+    const index = spare >= 0 && this.#tryClaim(spare, count) ? spare : this.#claimElsewhere(count);
     if (index < 0) return -1;
     const base = index * SLOT_WORDS32;
+    // A plain read: the generation was last written by the atomic step that freed the slot, which
+    // our claim's compare-and-exchange read from, and it cannot change again until this task's
+    // last unit is taken. (Each Atomics call costs as much as a compare-and-exchange.)
+    const generation = (this.#i32[base + S_GENERATION32] ?? 0) >>> 0;
+    this.claimedGeneration = generation;
     this.#i32[base + S_OWNER] = threadId;
     this.#i32[base + S_GROUP] = group;
     this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
-    this.#writeLabel(index, label);
-    // Written last: a reader that sees this generation here (and the same state before and after
-    // reading) knows the fields above belong to it. A plain write: it only feeds diagnostics, and
-    // the atomic updates of the group's counters that follow publish it.
-    this.#i32[base + S_READY] = this.claimedGeneration & 0x7fffffff;
+    // Most tasks have no label: the loop that copies one is out of line too.
+    if (label === undefined) this.#u16[index * (SLOT_BYTES / 2) + S_LABEL_LEN16] = NO_LABEL;
+    else this.#writeLabel(index, label);
+    // Written last: a reader that sees this generation's ready value here (and the same state
+    // before and after reading) knows the fields above belong to it. A plain write: it only feeds
+    // diagnostics, and the atomic updates of the group's counters that follow publish it.
+    this.#i32[base + S_READY] = readyOf(generation);
     return index;
   }
 
-  #claimed(index: number, state: bigint, generation: number): number {
-    this.claimedState = state;
-    this.claimedGeneration = generation;
+  #claimElsewhere(count: number): number {
+    let index = this.#claimHint(count);
+    if (index < 0) index = this.#claimFresh(count);
+    if (index < 0) index = this.#claimScan(count);
     return index;
+  }
+
+  /**
+   * Claims slot `index` if it is free. A 32-bit compare-and-exchange on the remaining units is
+   * enough: a free slot's generation has never been handed to any handle (taking the last unit
+   * advanced it), so no stale handle can match the new task's state.
+   */
+  #tryClaim(index: number, count: number): boolean {
+    return Atomics.compareExchange(this.#i32, index * SLOT_WORDS32 + S_REMAINING32, 0, count) === 0;
   }
 
   #claimHint(count: number): number {
     for (let index = this.#hints.pop(); index !== undefined; index = this.#hints.pop()) {
-      const free = this.#hintStates.pop() ?? 0n;
-      const generation = this.#hintGenerations.pop() ?? 0;
-      const next = occupy(free, generation, count);
       // Fails when another thread's scan claimed the slot since we freed it: then try the next.
-      if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, free, next) === free) return this.#claimed(index, next, (generation + 1) >>> 0);
+      if (this.#tryClaim(index, count)) return index;
     }
     return -1;
   }
@@ -172,10 +199,8 @@ export class Slots {
       if (Atomics.compareExchange(this.#tree, T_SLOT_HIGH, high, high + 1) !== high) continue;
       ensureLength(this.buffer, (high + 1) * SLOT_BYTES);
       this.#cover(high);
-      const next = GENERATION_UNIT + BigInt(count);
       // A scan may already have taken this never-used slot (it reads as free): then look further.
-      if (Atomics.compareExchange(this.#state, high * SLOT_WORDS64, 0n, next) !== 0n) continue;
-      return this.#claimed(high, next, 1);
+      if (this.#tryClaim(high, count)) return high;
     }
   }
 
@@ -185,24 +210,17 @@ export class Slots {
     const start = (Atomics.add(this.#tree, T_SLOT_CURSOR, 1) >>> 0) % high;
     for (let k = 0; k < high; k++) {
       const index = (start + k) % high;
-      const state = Atomics.load(this.#state, index * SLOT_WORDS64);
-      if ((state & REMAINING_MASK) !== 0n) continue;
-      const generation = Number(state >> 32n);
-      const next = occupy(state, generation, count);
-      if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, state, next) === state) {
+      if (Atomics.load(this.#i32, index * SLOT_WORDS32 + S_REMAINING32) !== 0) continue;
+      if (this.#tryClaim(index, count)) {
         Atomics.store(this.#tree, T_SLOT_CURSOR, index + 1);
-        return this.#claimed(index, next, (generation + 1) >>> 0);
+        return index;
       }
     }
     return -1;
   }
 
-  #writeLabel(index: number, label: string | undefined): void {
+  #writeLabel(index: number, label: string): void {
     const base = index * (SLOT_BYTES / 2);
-    if (label === undefined) {
-      this.#u16[base + S_LABEL_LEN16] = 0xffff;
-      return;
-    }
     let length = Math.min(label.length, LABEL_UNITS);
     if (label.length > LABEL_UNITS) {
       // Cut before the ellipsis, never between the two halves of a surrogate pair.
@@ -222,51 +240,75 @@ export class Slots {
   }
 
   /**
-   * Takes units from slot `index` if it still holds the task whose state was `expected`, retrying
-   * while other threads take units of the same task.
-   * @param remaining - the remaining units that `expected` holds
-   * @param generation - the generation that `expected` holds
+   * Takes units from slot `index` if it still holds the task of `generation`, retrying while other
+   * threads take units of the same task. Taking the last unit frees the slot.
+   * @param remaining - the remaining units this handle last saw (at least the true number)
    * @param units - units to take, or Infinity for all that remain
-   * @returns units taken (0 when the task is complete or the slot belongs to a newer task); the new
-   *   state and its remaining units are left in `tookState` and `tookRemaining`
+   * @returns units taken (0 when the task is complete or the slot belongs to a newer task); the
+   *   units left are in `tookRemaining`
    */
-  take(index: number, expected: bigint, remaining: number, generation: number, units: number): number {
+  take(index: number, generation: number, remaining: number, units: number): number {
+    // Units only ever decrease: a handle that saw none left is complete, whatever the slot holds now.
+    if (remaining === 0) return this.#took(0, 0);
     this.#cover(index);
-    if (units === 1 && remaining > 0) {
-      // The common case, one unit of a task no other thread touched: one CAS, no decoding.
-      const next = expected - 1n;
-      if (Atomics.compareExchange(this.#state, index * SLOT_WORDS64, expected, next) === expected) {
-        if (remaining === 1) this.#release(index, next, generation);
-        return this.#took(1, next, remaining - 1);
-      }
-    }
-    const mine = expected >> 32n;
-    let current = this.load(index);
+    const word = index * SLOT_WORDS64;
+    // Try the state this handle last saw first: right unless another thread took units meanwhile.
+    let current = stateOf(generation, remaining);
     for (;;) {
       const left = Number(current & REMAINING_MASK);
-      if (left === 0 || current >> 32n !== mine) return this.#took(0, current, 0);
+      if (left === 0 || Number(current >> 32n) !== generation) return this.#took(0, 0);
       const taken = Math.min(units, left);
-      const next = current - BigInt(taken);
-      const seen = Atomics.compareExchange(this.#state, index * SLOT_WORDS64, current, next);
+      // The last unit also advances the generation, in the same compare-and-exchange, so no handle
+      // of this task can ever match the slot's next occupant.
+      const next = taken === left ? BigInt.asUintN(64, current - BigInt(taken) + GENERATION_UNIT) : current - BigInt(taken);
+      const seen = Atomics.compareExchange(this.#state, word, current, next);
       if (seen === current) {
-        if (taken === left) this.#release(index, next, generation);
-        return this.#took(taken, next, left - taken);
+        if (taken === left) this.#release(index);
+        return this.#took(taken, left - taken);
       }
       current = seen;
     }
   }
 
-  #took(taken: number, state: bigint, remaining: number): number {
-    this.tookState = state;
+  /**
+   * Takes units of a task whose only handle is the calling thread's (its creator, which has not
+   * shared it): nobody else can take them while this thread lives (the sweep after its death is
+   * the only other taker), so the remaining units it holds are exact and no compare-and-exchange
+   * is needed.
+   * @param remaining - the task's remaining units
+   * @param units - units to take, or Infinity for all that remain
+   * @returns units taken
+   */
+  takeOwn(index: number, remaining: number, units: number): number {
+    if (units !== 1 || remaining !== 1) return this.#takeOwnUnits(index, remaining, units);
+    // Remaining units to 0 and generation + 1 in one 64-bit add: a scanning claim in another thread
+    // sees the slot free only once its generation is already a new one.
+    Atomics.add(this.#state, index * SLOT_WORDS64, LAST_UNIT);
+    this.#release(index);
+    return 1;
+  }
+
+  /** takeOwn() of a task with several units, or of all that remain: kept out of done()'s inlined code. */
+  #takeOwnUnits(index: number, remaining: number, units: number): number {
+    const taken = Math.min(units, remaining);
+    if (taken <= 0) return 0;
+    if (taken < remaining) {
+      Atomics.sub(this.#i32, index * SLOT_WORDS32 + S_REMAINING32, taken);
+      return taken;
+    }
+    Atomics.add(this.#state, index * SLOT_WORDS64, GENERATION_UNIT - BigInt(taken));
+    this.#release(index);
+    return taken;
+  }
+
+  #took(taken: number, remaining: number): number {
     this.tookRemaining = remaining;
     return taken;
   }
 
-  #release(index: number, free: bigint, generation: number): void {
-    if (this.#hints.length >= HINTS) return;
-    this.#hints.push(index);
-    this.#hintStates.push(free);
-    this.#hintGenerations.push(generation);
+  #release(index: number): void {
+    if (this.#spare < 0) this.#spare = index;
+    else if (this.#hints.length < HINTS) this.#hints.push(index);
   }
 
   /**
@@ -279,9 +321,10 @@ export class Slots {
     else Atomics.and(this.#i32, word, ~LIMITED_BIT);
   }
 
-  /** Makes the calling thread the owner of slot `index` while it holds the task with `state`. */
-  adopt(index: number, state: bigint): void {
-    if (this.load(index) >> 32n === state >> 32n) Atomics.store(this.#i32, index * SLOT_WORDS32 + S_OWNER, threadId);
+  /** Makes the calling thread the owner of slot `index` while it holds the task of `generation`. */
+  adopt(index: number, generation: number): void {
+    const state = this.load(index);
+    if (Number(state >> 32n) === generation && (state & REMAINING_MASK) !== 0n) Atomics.store(this.#i32, index * SLOT_WORDS32 + S_OWNER, threadId);
   }
 
   /** Snapshots of every occupied slot that passes `belongs`. */
@@ -313,10 +356,10 @@ export class Slots {
     const base = index * SLOT_WORDS32;
     // Metadata not yet written for this generation, or the slot is free.
     const ready = Atomics.load(this.#i32, base + S_READY);
-    if (remaining === 0 || (ready & 0x7fffffff) !== Number((state >> 32n) & 0x7fffffffn)) return undefined;
+    if (remaining === 0 || (ready & 0x7fffffff) !== readyOf(Number(state >> 32n))) return undefined;
     const labelBase = index * (SLOT_BYTES / 2);
     const length = this.#u16[labelBase + S_LABEL_LEN16] ?? 0;
-    const label = length === 0xffff ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + length));
+    const label = length === NO_LABEL ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + length));
     const snapshot = {
       index,
       state,

@@ -1,18 +1,16 @@
 // Runs on both sides of a thread boundary: a handle on one task's slot. Handles of the same task
 // in several threads all complete units through compare-and-exchange on the slot, so each unit is
-// done exactly once, whoever races.
+// done exactly once, whoever races. A task never shared has one handle, its creator's, which
+// completes units with plain atomic arithmetic instead: nobody can race it.
 import { WaitGroupError, describe } from './errors.js';
 import { LAYOUT_VERSION, REMAINING_MASK } from './layout.js';
 import { checkSharedTask, type SharedTask } from './share.js';
-import type { Slots } from './slots.js';
+import { stateOf } from './slots.js';
 import { WaitGroup } from './group.js';
+import type { GroupHost } from './host.js';
 
-/** What a task needs from its group: hidden from users, present in every thread. */
-export interface TaskHost {
-  readonly slots: Slots;
-  /** Records the failure (if any) and then completes `units` of the group, in that order. */
-  settle(units: number, failed: boolean, error: unknown, label: string | undefined): void;
-  share(): import('./share.js').SharedWaitGroup;
+function refuse(): never {
+  throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
 }
 
 /** Lets group.ts construct tasks while `new Task()` stays closed to users. */
@@ -25,38 +23,39 @@ const token = Symbol('task');
 export class Task {
   /** The label given to `add()`, if any. */
   readonly label: string | undefined;
-  readonly #host: TaskHost;
+  readonly #host: GroupHost;
   readonly #slot: number;
   readonly #generation: number;
-  /** The state this handle last saw: the expected value of its next compare-and-exchange. */
-  #state: bigint;
-  /** Remaining units in `#state`, kept as a number so the common path decodes nothing. */
+  /** Remaining units as this handle last saw them: exact while `#own`, else at least the true number. */
   #remaining: number;
+  /** True while this is the only handle of the task: created by `add()` here and never shared. */
+  #own: boolean;
 
   /**
    * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
    * the declarations (hidden from the docs, not stripped) so that `new Task()` does not type-check.
    * @hidden
    */
-  constructor(key: symbol, host: TaskHost, slot: number, state: bigint, generation: number, remaining: number, label: string | undefined) {
-    if (key !== token) throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
+  constructor(key: symbol, host: GroupHost, slot: number, generation: number, remaining: number, own: boolean, label: string | undefined) {
+    if (key !== token) refuse();
     this.#host = host;
     this.#slot = slot;
-    this.#state = state;
     this.#generation = generation;
     this.#remaining = remaining;
+    this.#own = own;
     this.label = label;
   }
 
   /** @internal */
-  static create(host: TaskHost, slot: number, count: number, label: string | undefined): Task {
-    return new Task(token, host, slot, host.slots.claimedState, host.slots.claimedGeneration, count, label);
+  static create(host: GroupHost, slot: number, count: number, label: string | undefined): Task {
+    return new Task(token, host, slot, host.slots.claimedGeneration, count, true, label);
   }
 
   /** Units still to be done, as seen in shared memory now; 0 once the task is complete. */
   get remaining(): number {
+    if (this.#remaining === 0) return 0;
     const state = this.#host.slots.load(this.#slot);
-    return state >> 32n === this.#state >> 32n ? Number(state & REMAINING_MASK) : 0;
+    return Number(state >> 32n) === this.#generation ? Number(state & REMAINING_MASK) : 0;
   }
 
   /**
@@ -74,13 +73,23 @@ export class Task {
    * @internal
    */
   settle(units: number, failed: boolean, error: unknown): boolean {
-    const slots = this.#host.slots;
-    const taken = slots.take(this.#slot, this.#state, this.#remaining, this.#generation, units);
+    const taken = this.#own ? this.#takeOwn(units) : this.#takeShared(units);
     if (taken === 0) return false;
-    this.#state = slots.tookState;
-    this.#remaining = slots.tookRemaining;
     this.#host.settle(taken, failed, error, this.label);
     return true;
+  }
+
+  #takeOwn(units: number): number {
+    const taken = this.#host.slots.takeOwn(this.#slot, this.#remaining, units);
+    this.#remaining -= taken;
+    return taken;
+  }
+
+  #takeShared(units: number): number {
+    const slots = this.#host.slots;
+    const taken = slots.take(this.#slot, this.#generation, this.#remaining, units);
+    this.#remaining = slots.tookRemaining;
+    return taken;
   }
 
   /**
@@ -110,7 +119,10 @@ export class Task {
    * @returns a plain value holding the group's shared memory and the task's slot
    */
   share(): SharedTask {
-    return { kind: 'shared-waitgroup/task', version: LAYOUT_VERSION, group: this.#host.share(), slot: this.#slot, state: this.#state, label: this.label };
+    // From now on another thread may take units too: this handle must compare-and-exchange as well.
+    this.#own = false;
+    const state = stateOf(this.#generation, this.#remaining);
+    return { kind: 'shared-waitgroup/task', version: LAYOUT_VERSION, group: this.#host.share(), slot: this.#slot, state, label: this.label };
   }
 
   /**
@@ -127,7 +139,8 @@ export class Task {
     if (shared.slot >= handedOut) {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(shared.slot)} was never handed out: the group has used ${handedOut} of its ${host.capacity} slots`);
     }
-    host.slots.adopt(shared.slot, shared.state);
-    return new Task(token, host, shared.slot, shared.state, Number(shared.state >> 32n), Number(shared.state & REMAINING_MASK), shared.label);
+    const generation = Number(shared.state >> 32n);
+    host.slots.adopt(shared.slot, generation);
+    return new Task(token, host, shared.slot, generation, Number(shared.state & REMAINING_MASK), false, shared.label);
   }
 }

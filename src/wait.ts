@@ -1,14 +1,15 @@
 // Waiting for a group, asynchronously (Atomics.waitAsync) or by blocking (Atomics.wait).
 // Both loops sleep on a pending-count word and re-check everything after every wake, so spurious
-// or early wakes are harmless; only the zero transition of a pending count notifies.
+// or early wakes are harmless; only the zero transition of a pending count notifies, and only
+// when a waiter has flagged the word (flagWaiting) before it slept.
 import { expireClock } from './clock.js';
 import { WaitTimeoutError, type PendingTask } from './errors.js';
+import { flagWaiting } from './counters.js';
 import { H_PENDING, H_WAITERS } from './layout.js';
 
-/** A pending-count word to sleep on and the value it held when checked. */
+/** A group record whose pending count was not zero when checked: the word to sleep on. */
 export interface Blocker {
   readonly header: Int32Array;
-  readonly value: number;
 }
 
 /** What a wait needs from a group. */
@@ -62,9 +63,11 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
       const left = deadline - performance.now();
       if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
       keepAlive ??= setInterval(() => undefined, Math.min(MAX_TIMER, Math.ceil(left)));
-      const { header, value } = blocker;
+      const { header } = blocker;
       Atomics.add(header, H_WAITERS, 1);
       try {
+        const value = flagWaiting(header);
+        if (value === undefined) continue;
         const result = Atomics.waitAsync(header, H_PENDING, value, left === Infinity ? undefined : left);
         if (result.async) await (aborted ? Promise.race([result.value, aborted]) : result.value);
       } finally {
@@ -99,7 +102,8 @@ export function waitSync(target: Waitable, timeout: number): void {
     expireClock();
     Atomics.add(blocker.header, H_WAITERS, 1);
     try {
-      Atomics.wait(blocker.header, H_PENDING, blocker.value, left);
+      const value = flagWaiting(blocker.header);
+      if (value !== undefined) Atomics.wait(blocker.header, H_PENDING, value, left);
     } finally {
       Atomics.sub(blocker.header, H_WAITERS, 1);
     }

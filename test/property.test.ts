@@ -95,6 +95,9 @@ const op = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('settle' as const), a: fc.nat({ max: 20 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('sub' as const), g: group }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cancel' as const), g: group }) },
+  // Another handle on a task, as another thread's Task.from() makes: from then on the task's units
+  // are taken by compare-and-exchange, and a handle kept past its task's end meets the slot's next task.
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('share' as const), t: fc.nat({ max: 60 }) }) },
 );
 
 interface Async {
@@ -112,6 +115,10 @@ describe('one thread', () => {
         const groups = [new WaitGroup({ name: 'property' })];
         /** Index for index with model.tasks; undefined for the tasks of go(). */
         const handles: (Task | undefined)[] = [];
+        /** More handles on the tasks of `handles`, rebuilt from share(). */
+        const aliases: { t: number; handle: Task }[] = [];
+        /** Every handle of every task added, with its task's index. */
+        const all = (): { t: number; handle: Task }[] => [...handles.entries()].flatMap(([t, handle]) => (handle === undefined ? [] : [{ t, handle }])).concat(aliases);
         const asyncs: Async[] = [];
         let made = 0;
         const newError = (): Error => new Error(`failure ${made++}`);
@@ -139,12 +146,19 @@ describe('one thread', () => {
             handles.push(wg.add(o.count));
             model.add(g, o.count);
           } else if (o.k === 'done') {
-            const added = [...handles.keys()].filter((i) => handles[i] !== undefined);
-            const t = added[o.t % Math.max(1, added.length)];
-            if (t === undefined) continue;
+            const every = all();
+            const chosen = every[o.t % Math.max(1, every.length)];
+            if (chosen === undefined) continue;
             const failed = o.how !== 'ok' && o.how !== 'null';
             const error = failed ? value(o.how) : o.how === 'null' ? null : undefined;
-            expect(handles[t]?.done(error)).toBe(model.done(t, failed, error));
+            expect(chosen.handle.done(error)).toBe(model.done(chosen.t, failed, error));
+          } else if (o.k === 'share') {
+            const every = all();
+            const chosen = every[o.t % Math.max(1, every.length)];
+            if (chosen === undefined) continue;
+            const alias = Task.from(chosen.handle.share());
+            expect(alias.remaining).toBe(model.tasks[chosen.t]?.remaining);
+            aliases.push({ t: chosen.t, handle: alias });
           } else if (o.k === 'go') {
             const [g, wg] = at(o.g);
             const task = model.add(g, 1);
@@ -188,6 +202,10 @@ describe('one thread', () => {
           while (model.done(t, false, undefined)) expect(handle.done()).toBe(true);
           expect(handle.done()).toBe(false);
         });
+        for (const { handle } of aliases) {
+          expect(handle.remaining).toBe(0);
+          expect(handle.done()).toBe(false);
+        }
         check();
         for (const [g, wg] of groups.entries()) {
           expect(wg.signal.aborted).toBe(model.cancelled(g));

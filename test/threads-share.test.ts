@@ -84,6 +84,25 @@ describe('one group, units added and completed in several threads', () => {
     expect(wg.stats()).toEqual({ added: 3, done: 3, failed: 0, pending: 0 });
   });
 
+  it('a completed task shared and rebuilt in a worker takes nothing from, and never adopts, the next task in its slot', async () => {
+    const agent = startAgent(newMarks());
+    const wg = new WaitGroup({ name: 'reuse', capacity: 1 });
+    const first = wg.add('first');
+    expect(first.done()).toBe(true);
+    const stale = first.share();
+    // With capacity 1 the next task must take the same slot.
+    const next = wg.add('next');
+    expect(await agent.call('attachTask', { task: 'stale', value: stale, path: [] })).toBe(0);
+    expect((await agent.call('done', { task: 'stale', times: 2 })).results).toEqual([false, false]);
+    expect(held(wg.pendingTasks())).toEqual([{ label: 'next', threadId: 0, remaining: 1 }]);
+    // Had the worker adopted the slot, its exit would fail the task it never held.
+    await agent.terminate();
+    expect(next.remaining).toBe(1);
+    expect(wg.stats()).toEqual({ added: 2, done: 1, failed: 0, pending: 1 });
+    expect(next.done()).toBe(true);
+    await wg.wait();
+  });
+
   it('shares one capacity between threads: exactly `capacity` adds succeed when threads race', async () => {
     const wg = new WaitGroup({ name: 'small', capacity: 50 });
     const agents = [startAgent(newMarks()), startAgent(newMarks()), startAgent(newMarks())];

@@ -124,8 +124,8 @@ const rows: Row[] = [
   { name: 'signal {}', run: () => make({ signal: {} }), error: T, code: INVALID },
   ...[5, 'x', null, true].map((options): Row => ({ name: `options ${String(options)}`, run: () => make(options), error: T, code: INVALID })),
   // WaitGroup.from()
-  ...[undefined, null, 5, {}, { kind: 'shared-waitgroup', version: 1 }].map((value): Row => ({ name: `WaitGroup.from(${JSON.stringify(value)})`, run: () => from(value), error: W, code: SHARED })),
-  { name: 'a share() of another version', run: (g) => from({ ...g.root.share(), version: 2 }), error: W, code: VERSION },
+  ...[undefined, null, 5, {}, { kind: 'shared-waitgroup', version: L.LAYOUT_VERSION }].map((value): Row => ({ name: `WaitGroup.from(${JSON.stringify(value)})`, run: () => from(value), error: W, code: SHARED })),
+  { name: 'a share() of another version', run: (g) => from({ ...g.root.share(), version: L.LAYOUT_VERSION + 1 }), error: W, code: VERSION },
   ...[0, 1.5, 99, '1'].map((group): Row => ({ name: `group id ${String(group)}`, run: (g) => from({ ...g.root.share(), group }), error: W, code: SHARED })),
   { name: 'a sub-group without its parent', run: (g) => from({ ...g.sub.share(), parent: null }), error: W, code: SHARED },
   { name: 'a sub-group with the parent of another tree', run: (g) => from({ ...g.sub.share(), parent: g.other.share() }), error: W, code: SHARED },
@@ -148,7 +148,7 @@ const rows: Row[] = [
     code: SHARED,
   },
   // Task.from()
-  ...[undefined, {}, { kind: 'shared-waitgroup/task', version: 1 }].map((value): Row => ({ name: `Task.from(${JSON.stringify(value)})`, run: () => taskFrom(value), error: W, code: SHARED })),
+  ...[undefined, {}, { kind: 'shared-waitgroup/task', version: L.LAYOUT_VERSION }].map((value): Row => ({ name: `Task.from(${JSON.stringify(value)})`, run: () => taskFrom(value), error: W, code: SHARED })),
   { name: 'a task of another version', run: (g) => sharedTask(g, { version: 0 }), error: W, code: VERSION },
   ...[-1, 1.5, L.DEFAULT_CAPACITY, L.DEFAULT_CAPACITY - 1].map((slot): Row => ({ name: `task slot ${slot}`, run: (g) => sharedTask(g, { slot }), error: W, code: SHARED })),
   { name: 'task state -1n', run: (g) => sharedTask(g, { state: -1n }), error: W, code: SHARED },

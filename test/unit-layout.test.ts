@@ -2,9 +2,10 @@
 // log (src/failure-log.ts) and the layout's invariants. The failure envelope is in unit-envelope.test.ts.
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { flagWaiting, lowerPending, pendingOf, raisePending } from '../src/counters.js';
 import { FailureLog } from '../src/failure-log.js';
 import * as L from '../src/layout.js';
-import { Slots, ensureLength } from '../src/slots.js';
+import { Slots, ensureLength, stateOf } from '../src/slots.js';
 
 /** A tree's counters and a slot arena of `capacity` slots, as Tree.create lays them out. */
 function arena(capacity: number): { tree: Int32Array; buffer: SharedArrayBuffer; slots: Slots } {
@@ -15,7 +16,7 @@ function arena(capacity: number): { tree: Int32Array; buffer: SharedArrayBuffer;
   return { tree, buffer, slots: new Slots(buffer, tree) };
 }
 
-/** A claimed slot: its index, and the state and generation its claim wrote. */
+/** A claimed slot: its index, and the generation and state its claim left. */
 interface Claim {
   readonly index: number;
   readonly state: bigint;
@@ -26,7 +27,7 @@ interface Claim {
 function claimed(slots: Slots, count: number, group = 1, label?: string): Claim {
   const index = slots.claim(count, group, label);
   if (index < 0) throw new Error('no slot');
-  return { index, state: slots.claimedState, generation: slots.claimedGeneration };
+  return { index, state: stateOf(slots.claimedGeneration, count), generation: slots.claimedGeneration };
 }
 
 /** True when a claim finds no free slot. */
@@ -34,21 +35,24 @@ function full(slots: Slots): boolean {
   return slots.claim(1, 1, undefined) === -1;
 }
 
-/** Takes `units` of the task `claim` describes, as a handle that still holds `claim.state`. */
+/** Takes `units` of the task `claim` describes, as a shared handle that last saw `remaining` units. */
 function takeAs(slots: Slots, claim: Claim, remaining: number, units: number): number {
-  return slots.take(claim.index, claim.state, remaining, claim.generation, units);
+  return slots.take(claim.index, claim.generation, remaining, units);
 }
 
 describe('slots', () => {
-  it('advances the generation when a slot is reused, and a stale state takes nothing from the next occupant', () => {
+  it('advances the generation when the last unit is taken, and a stale handle takes nothing from the next occupant', () => {
     const { slots } = arena(4);
     const first = claimed(slots, 1);
-    expect(first).toMatchObject({ index: 0, generation: 1 });
+    expect(first).toMatchObject({ index: 0, generation: 0 });
+    expect(slots.load(first.index)).toBe(first.state);
     expect(takeAs(slots, first, 1, 1)).toBe(1);
+    // Free, and already of the next generation: no handle of the first task can match it again.
+    expect(slots.load(first.index)).toBe(stateOf(1, 0));
     const second = claimed(slots, 2);
     expect(second.index).toBe(first.index);
-    expect(second.generation).toBe(2);
-    // The first handle still holds its old state: both the one-CAS path and the retry path refuse.
+    expect(second.generation).toBe(1);
+    // The first handle saw one unit left: neither the first attempt nor the retry loop matches.
     expect(takeAs(slots, first, 1, 1)).toBe(0);
     expect(takeAs(slots, first, 1, Infinity)).toBe(0);
     expect(slots.load(second.index)).toBe(second.state);
@@ -69,12 +73,55 @@ describe('slots', () => {
   it('take with more units than remain takes what remains, then nothing', () => {
     const { slots } = arena(4);
     const claim = claimed(slots, 3);
-    expect(slots.take(claim.index, claim.state, 3, claim.generation, 2)).toBe(2);
+    expect(takeAs(slots, claim, 3, 2)).toBe(2);
     expect(slots.tookRemaining).toBe(1);
-    expect(slots.take(claim.index, slots.tookState, 1, claim.generation, 5)).toBe(1);
+    expect(takeAs(slots, claim, 1, 5)).toBe(1);
     expect(slots.tookRemaining).toBe(0);
-    expect(slots.take(claim.index, slots.tookState, 0, claim.generation, 5)).toBe(0);
+    expect(takeAs(slots, claim, 0, 5)).toBe(0);
     expect(slots.occupied(() => true)).toEqual([]);
+  });
+
+  it('a handle that saw more units than remain retries from the slot and takes only what is there', () => {
+    const { slots } = arena(4);
+    const claim = claimed(slots, 3);
+    // Another handle (another thread's) took two units; this one still believes three remain.
+    expect(takeAs(slots, claim, 3, 2)).toBe(2);
+    expect(takeAs(slots, claim, 3, Infinity)).toBe(1);
+    expect(slots.tookRemaining).toBe(0);
+    expect(slots.load(claim.index)).toBe(stateOf(1, 0));
+  });
+
+  it('takeOwn takes units without compare-and-exchange and frees the slot with the next generation', () => {
+    const { slots } = arena(4);
+    const one = claimed(slots, 1);
+    expect(slots.takeOwn(one.index, 1, 1)).toBe(1);
+    expect(slots.load(one.index)).toBe(stateOf(1, 0));
+    const three = claimed(slots, 3);
+    expect(three).toMatchObject({ index: one.index, generation: 1 });
+    expect(slots.takeOwn(three.index, 3, 1)).toBe(1);
+    expect(slots.load(three.index)).toBe(stateOf(1, 2));
+    expect(slots.takeOwn(three.index, 2, 5)).toBe(2);
+    expect(slots.load(three.index)).toBe(stateOf(2, 0));
+    expect(slots.takeOwn(three.index, 0, 1)).toBe(0);
+    expect(slots.load(three.index)).toBe(stateOf(2, 0));
+    const all = claimed(slots, 4);
+    expect(slots.takeOwn(all.index, 4, Infinity)).toBe(4);
+    expect(slots.load(all.index)).toBe(stateOf(3, 0));
+  });
+
+  it('the generation wraps from 2^32 - 1 to 0 when the last unit is taken, by either path', () => {
+    const { buffer, slots } = arena(4);
+    const state = new BigUint64Array(buffer);
+    const top = 0xffffffff;
+    state[0] = stateOf(top, 0);
+    const own = claimed(slots, 1);
+    expect(own).toMatchObject({ index: 0, generation: top });
+    expect(slots.takeOwn(own.index, 1, 1)).toBe(1);
+    expect(slots.load(own.index)).toBe(stateOf(0, 0));
+    state[0] = stateOf(top, 0);
+    const shared = claimed(slots, 2);
+    expect(takeAs(slots, shared, 2, Infinity)).toBe(2);
+    expect(slots.load(shared.index)).toBe(stateOf(0, 0));
   });
 
   it('returns undefined when full, and another view finds a freed slot by scanning', () => {
@@ -87,7 +134,7 @@ describe('slots', () => {
     // A second view of the same memory (another thread's) has no hint: fresh slots are used up, so it scans.
     const other = new Slots(buffer, tree);
     const found = claimed(other, 4);
-    expect(found).toMatchObject({ index: 1, generation: 2 });
+    expect(found).toMatchObject({ index: 1, generation: 1 });
     expect(full(other)).toBe(true);
     // The first view's hint for slot 1 is stale now: its claim must not take the slot again.
     expect(full(slots)).toBe(true);
@@ -100,7 +147,7 @@ describe('slots', () => {
     const a = claimed(slots, 2, 5, 'alpha');
     claimed(slots, 1, 6);
     const [snap] = slots.occupied((s) => s.group === 5);
-    expect(snap).toMatchObject({ index: a.index, state: a.state, generation: 1, group: 5, label: 'alpha', threadId, remaining: 2, limited: false });
+    expect(snap).toMatchObject({ index: a.index, state: a.state, generation: 0, group: 5, label: 'alpha', threadId, remaining: 2, limited: false });
     // The clock's cached reading expires at every microtask checkpoint, so a test starts fresh.
     expect(snap?.since).toBeGreaterThanOrEqual(before);
     expect(snap?.since).toBeLessThanOrEqual(Date.now());
@@ -117,12 +164,16 @@ describe('slots', () => {
     const claim = claimed(slots, 1);
     const owner = claim.index * L.SLOT_WORDS32 + L.S_OWNER;
     words[owner] = 999;
-    slots.adopt(claim.index, claim.state);
+    slots.adopt(claim.index, claim.generation);
     expect(words[owner]).toBe(threadId);
     takeAs(slots, claim, 1, 1);
+    words[owner] = 999;
+    // Free now: no task to adopt, whether the slot is still free or holds the next task.
+    slots.adopt(claim.index, claim.generation);
+    expect(words[owner]).toBe(999);
     const next = claimed(slots, 1);
     words[owner] = 999;
-    slots.adopt(next.index, claim.state);
+    slots.adopt(next.index, claim.generation);
     expect(words[owner]).toBe(999);
   });
 
@@ -301,5 +352,41 @@ describe('layout invariants', () => {
     expect(L.GROUP_WORDS).toBeGreaterThan(Math.max(...indices('H_').map(([, v]) => v)));
     expect(Slots.sizes(L.MAX_CAPACITY).max).toBe(L.MAX_CAPACITY * L.SLOT_BYTES);
     expect(FailureLog.sizes(L.DEFAULT_MAX_FAILURES, L.DEFAULT_FAILURE_BYTES).max).toBe(L.DEFAULT_MAX_FAILURES * L.LOG_ENTRY_WORDS * 4 + L.DEFAULT_FAILURE_BYTES);
+  });
+});
+
+describe('pending word', () => {
+  const record = (): Int32Array => new Int32Array(new SharedArrayBuffer(L.GROUP_WORDS * 4));
+
+  it('keeps the waiter flag below the count: counts read without it, and the zero transition clears it', async () => {
+    const words = record();
+    expect(flagWaiting(words)).toBeUndefined();
+    expect(Atomics.load(words, L.H_PENDING)).toBe(L.PENDING_WAITED);
+    expect(raisePending(words, 3)).toBe(true);
+    const word = flagWaiting(words);
+    expect(word).toBe(3 * L.PENDING_UNIT + L.PENDING_WAITED);
+    expect(pendingOf(words)).toBe(3);
+    lowerPending(words, 2);
+    expect(Atomics.load(words, L.H_PENDING)).toBe(L.PENDING_UNIT + L.PENDING_WAITED);
+    const woken = Atomics.waitAsync(words, L.H_PENDING, L.PENDING_UNIT + L.PENDING_WAITED);
+    expect(woken.async).toBe(true);
+    lowerPending(words, 1);
+    expect(Atomics.load(words, L.H_PENDING)).toBe(0);
+    // Resolved by the completion's notify, not by a timeout (there is none).
+    expect(await woken.value).toBe('ok');
+  });
+
+  it('refuses an add past MAX_UNITS and undoes it without touching the flag', () => {
+    const words = record();
+    expect(raisePending(words, L.MAX_UNITS)).toBe(true);
+    const word = flagWaiting(words);
+    expect(word).toBe((L.MAX_UNITS * L.PENDING_UNIT + L.PENDING_WAITED) | 0);
+    for (const units of [1, 2, L.MAX_UNITS]) {
+      expect(raisePending(words, units)).toBe(false);
+      expect(Atomics.load(words, L.H_PENDING)).toBe(word);
+    }
+    expect(pendingOf(words)).toBe(L.MAX_UNITS);
+    lowerPending(words, L.MAX_UNITS);
+    expect(Atomics.load(words, L.H_PENDING)).toBe(0);
   });
 });
