@@ -29,6 +29,11 @@ async function batch(tasks: number, run: () => Promise<unknown>): Promise<{ wall
   return { wall: (clock() - start) / 1000 / tasks, cpu: (cpu() - cpuStart) / tasks };
 }
 
+/** A payload of the shape and size TrackedPool#run sends once every pool thread holds the group (see src/piscina.ts). */
+function slotShaped(): object {
+  return { kind: 'shared-waitgroup/piscina-slot', pool: 0x7fff_ffff_ffff, slot: 12_345, generation: 6, remaining: 1, label: 'piscina task', payload: null };
+}
+
 export const pool: Scenario = {
   id: 4,
   name: 'piscina',
@@ -45,20 +50,23 @@ export const pool: Scenario = {
     const ours: number[] = [];
     const bare: number[] = [];
     const sync: number[] = [];
+    const shaped: number[] = [];
     const cpuOurs: number[] = [];
     const cpuBare: number[] = [];
-    progress(`4: ${rounds} rounds of ${tasks} empty tasks on 3 pools of ${THREADS} threads`);
+    progress(`4: ${rounds} rounds of ${tasks} empty tasks on 3 pools of ${THREADS} threads (4 kinds of run)`);
     try {
       const runs = [
         (n: number) => batch(n, () => tracked.run(null)),
         (n: number) => batch(n, () => bareAsync.run(null)),
         (n: number) => batch(n, () => bareSync.run(null)),
+        // No tracking at all: the bare pool, sent a payload of the shape a tracked task travels in.
+        (n: number) => batch(n, () => bareAsync.run(slotShaped())),
       ];
       for (const run of runs) await run(Math.min(tasks, 5_000));
-      const cpus = [cpuOurs, cpuBare, []];
+      const cpus = [cpuOurs, cpuBare, [], []];
       await alternate(
         rounds,
-        [ours, bare, sync].map((into, i) => async () => {
+        [ours, bare, sync, shaped].map((into, i) => async () => {
           const cost = await runs[i]?.(tasks);
           into.push(cost?.wall ?? Number.NaN);
           cpus[i]?.push(cost?.cpu ?? Number.NaN);
@@ -86,6 +94,14 @@ export const pool: Scenario = {
         baseline: { label: "bare pool, atomics 'sync'", unit: 'µs/task', samples: sync },
         goal: { text: 'reported' },
         note: `bare pool with atomics 'sync': ${rate(sync)}`,
+      },
+      {
+        id: '4d',
+        title: `context: ${title}, the payload alone`,
+        ours: { label: 'bare pool, tracked-task-shaped payload', unit: 'µs/task', samples: shaped },
+        baseline: { label: "bare pool, atomics 'async'", unit: 'µs/task', samples: bare },
+        goal: { text: 'reported' },
+        note: 'no tracking: what sending an object of the shape of a tracked task (a kind, the pool, the slot, its generation, units, label) instead of null costs an empty task; a floor for row 4a',
       },
       {
         id: '4c',

@@ -7,18 +7,40 @@ import { threadId } from 'node:worker_threads';
 import { decodeFailure, encodeFailure } from './envelope.js';
 import { WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
 import { WaitGroup } from './group.js';
+import { Roster, recall, remember, type SharedRoster } from './piscina-roster.js';
 import { checkSharedTask, type SharedTask } from './share.js';
 import { Task } from './task.js';
 
 const ENVELOPE = 'shared-waitgroup/piscina-task';
+const SLOT_ENVELOPE = 'shared-waitgroup/piscina-slot';
 const FAILED = 'shared-waitgroup/piscina-failure';
+const NEED_GROUP = 'shared-waitgroup/piscina-need-group';
 
-/** What `TrackedPool#run` sends to the worker in place of the bare payload. */
+/** What `TrackedPool#run` sends to a worker that may not hold the group yet: the task in full. */
 interface TaskEnvelope<T> {
   readonly kind: typeof ENVELOPE;
   /** The pool task; it carries its group (`task.group`), which is not sent a second time. */
   readonly task: SharedTask;
+  /** Where the worker lists itself once it holds the group (see piscina-roster.ts). */
+  readonly roster: SharedRoster;
   readonly payload: T;
+}
+
+/** What `TrackedPool#run` sends once every thread of the pool holds the group: the task's slot only. */
+interface SlotEnvelope<T> {
+  readonly kind: typeof SLOT_ENVELOPE;
+  /** The pool's id, under which the worker keeps the group. */
+  readonly pool: number;
+  readonly slot: number;
+  readonly generation: number;
+  readonly remaining: number;
+  readonly label: string | undefined;
+  readonly payload: T;
+}
+
+/** What the worker side returns for a slot envelope of a pool whose group it does not hold. Exported as a type only (see FailureEnvelope). */
+export interface NeedGroup {
+  readonly kind: typeof NEED_GROUP;
 }
 
 /** What the worker side returns when the task function threw: the failure, encoded in full. Exported as a type only, so that declarations of `export default tracked(fn)` can name it. */
@@ -69,7 +91,7 @@ export interface ShutdownReport {
  * A pool of any task and result type, as far as tracking needs it: a piscina `Piscina` instance.
  * @inline
  */
-type AnyPool = Pick<Piscina, 'run' | 'close' | 'destroy' | 'options'>;
+type AnyPool = Pick<Piscina, 'run' | 'close' | 'destroy' | 'options' | 'threads'>;
 
 /**
  * A piscina pool whose tasks are tasks of a group: the group's `wait()` covers them while they are
@@ -104,6 +126,15 @@ export class TrackedPool<T = unknown, R = unknown> {
   /** The group every `run()` adds its task to. */
   readonly group: WaitGroup;
   #closing = false;
+  readonly #roster: Roster;
+  /** Every thread of the pool held the group when last checked. */
+  #held = false;
+  /**
+   * A worker did not hold the group since the last check (it started since, or forgot the group).
+   * Such a worker answers a slot envelope by asking for the group, which is how the pool learns of
+   * it; a 'workerCreate' listener would not help the tasks already queued for it.
+   */
+  #recheck = true;
 
   /**
    * @param pool - a piscina pool created with `atomics: 'async'` or `'disabled'`
@@ -132,6 +163,7 @@ export class TrackedPool<T = unknown, R = unknown> {
     }
     this.pool = pool;
     this.group = group;
+    this.#roster = new Roster(Math.max(64, 2 * maxThreads));
   }
 
   /**
@@ -143,13 +175,21 @@ export class TrackedPool<T = unknown, R = unknown> {
    */
   async run(payload: T, options: TrackedRunOptions = {}): Promise<R> {
     if (this.#closing) throw new WaitGroupError('ERR_POOL_CLOSED', 'the pool is shutting down and takes no new tasks');
-    const { label = options.name ?? 'piscina task', ...runOptions } = options;
+    const label = options.label ?? options.name ?? 'piscina task';
     checkLabel(label);
+    // Copied without `label` only when there is one: a copy per task costs a pool of empty tasks.
+    const runOptions = options.label === undefined ? options : withoutLabel(options);
     const task = this.group.add(label);
-    const envelope: TaskEnvelope<T> = { kind: ENVELOPE, task: task.share(), payload };
     let result: unknown;
     try {
-      result = await this.pool.run(envelope, runOptions);
+      // Objects in a transferList are gone after one send: such a task is sent once, in full.
+      const slotOnly = runOptions.transferList === undefined && this.#threadsHoldGroup();
+      result = await this.pool.run(slotOnly ? this.#slotEnvelope(task, payload) : this.#envelope(task, payload), runOptions);
+      if (isNeedGroup(result)) {
+        // A worker that started since the check (or forgot the group) got the slot only: send it all.
+        this.#recheck = true;
+        result = await this.pool.run(this.#envelope(task, payload), runOptions);
+      }
     } catch (error) {
       // Never started (aborted, pool destroyed) or its worker died: a failure either way, once.
       task.done(error);
@@ -159,6 +199,23 @@ export class TrackedPool<T = unknown, R = unknown> {
     // The worker side completed it; this only covers a task function that was not wrapped.
     task.done();
     return result as R;
+  }
+
+  #threadsHoldGroup(): boolean {
+    if (this.#recheck || this.#roster.changed) {
+      this.#recheck = false;
+      this.#held = this.#roster.lists(this.pool.threads.map((worker) => worker.threadId));
+    }
+    return this.#held;
+  }
+
+  #envelope(task: Task, payload: T): TaskEnvelope<T> {
+    return { kind: ENVELOPE, task: task.share(), roster: this.#roster.shared, payload };
+  }
+
+  #slotEnvelope(task: Task, payload: T): SlotEnvelope<T> {
+    const { slot, generation, remaining } = task.detach();
+    return { kind: SLOT_ENVELOPE, pool: this.#roster.shared.pool, slot, generation, remaining, label: task.label, payload };
   }
 
   /**
@@ -198,8 +255,49 @@ function isFailure(value: unknown): value is FailureEnvelope {
   return typeof value === 'object' && value !== null && (value as Partial<FailureEnvelope>).kind === FAILED;
 }
 
-function isEnvelope(value: unknown): value is TaskEnvelope<unknown> {
-  return typeof value === 'object' && value !== null && (value as Partial<TaskEnvelope<unknown>>).kind === ENVELOPE;
+function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscina['run']>[1]> {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'label'));
+}
+
+function isNeedGroup(value: unknown): value is NeedGroup {
+  return typeof value === 'object' && value !== null && (value as Partial<NeedGroup>).kind === NEED_GROUP;
+}
+
+function isUint32(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
+
+function kindOf(value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+}
+
+/**
+ * The task an envelope sent by `TrackedPool#run` carries, and its group, which this thread keeps
+ * if it came in full.
+ * @returns undefined for a slot envelope of a pool whose group this thread does not hold
+ * @throws {WaitGroupError} ERR_NOT_TRACKED when `envelope` is not an envelope; ERR_INVALID_SHARED_VALUE for a damaged one
+ */
+function taskOf(envelope: unknown): { task: Task; group: WaitGroup } | undefined {
+  const kind = kindOf(envelope);
+  if (kind === SLOT_ENVELOPE) {
+    const { pool, slot, generation, remaining, label } = envelope as SlotEnvelope<unknown>;
+    const group = recall(pool);
+    if (group === undefined) return undefined;
+    if (!isUint32(slot) || !isUint32(generation) || !isUint32(remaining) || (label !== undefined && typeof label !== 'string')) {
+      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `a pool task's slot, generation and remaining units must be integers from 0 to 2^32 - 1, its label a string; received ${describe(envelope)}`);
+    }
+    return { task: Task.attach(group, slot, generation, remaining, label), group };
+  }
+  if (kind !== ENVELOPE) {
+    throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
+  }
+  const { task, roster } = envelope as TaskEnvelope<unknown>;
+  checkSharedTask(task);
+  if (typeof roster !== 'object' || typeof roster.pool !== 'number' || !(roster.buffer instanceof SharedArrayBuffer)) {
+    throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `the roster of a pool task must be { pool, buffer }; received ${describe(roster)}`);
+  }
+  remember(roster, task.group);
+  return { task: Task.from(task), group: WaitGroup.from(task.group) };
 }
 
 /**
@@ -222,16 +320,13 @@ function isEnvelope(value: unknown): value is TaskEnvelope<unknown> {
  * ```
  */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the payload the user's function receives
-export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope> {
+export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope | NeedGroup> {
   return async (envelope: unknown) => {
-    if (!isEnvelope(envelope)) {
-      throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
-    }
-    checkSharedTask(envelope.task);
-    const task = Task.from(envelope.task);
-    const group = WaitGroup.from(envelope.task.group);
+    const found = taskOf(envelope);
+    if (found === undefined) return { kind: NEED_GROUP };
+    const { task, group } = found;
     try {
-      const result = await fn(envelope.payload as T, { group, task, signal: group.signal });
+      const result = await fn((envelope as { payload: T }).payload, { group, task, signal: group.signal });
       task.done();
       return result;
     } catch (error) {

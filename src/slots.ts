@@ -251,6 +251,9 @@ export class Slots {
     // Units only ever decrease: a handle that saw none left is complete, whatever the slot holds now.
     if (remaining === 0) return this.#took(0, 0);
     this.#cover(index);
+    // A task completed elsewhere has moved the slot on to the next generation: one 32-bit read
+    // tells, before any BigInt work (a pool's main thread asks this of every task its workers did).
+    if (Atomics.load(this.#i32, index * SLOT_WORDS32 + S_GENERATION32) >>> 0 !== generation) return this.#took(0, 0);
     const word = index * SLOT_WORDS64;
     // Try the state this handle last saw first: right unless another thread took units meanwhile.
     let current = stateOf(generation, remaining);

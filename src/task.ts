@@ -119,10 +119,19 @@ export class Task {
    * @returns a plain value holding the group's shared memory and the task's slot
    */
   share(): SharedTask {
+    const { slot, generation, remaining } = this.detach();
+    return { kind: 'shared-waitgroup/task', version: LAYOUT_VERSION, group: this.#host.share(), slot, state: stateOf(generation, remaining), label: this.label };
+  }
+
+  /**
+   * What another thread that already holds the group needs to rebuild this handle (`Task.attach()`);
+   * like `share()`, lets other threads take units from now on.
+   * @internal
+   */
+  detach(): { slot: number; generation: number; remaining: number } {
     // From now on another thread may take units too: this handle must compare-and-exchange as well.
     this.#own = false;
-    const state = stateOf(this.#generation, this.#remaining);
-    return { kind: 'shared-waitgroup/task', version: LAYOUT_VERSION, group: this.#host.share(), slot: this.#slot, state, label: this.label };
+    return { slot: this.#slot, generation: this.#generation, remaining: this.#remaining };
   }
 
   /**
@@ -134,13 +143,22 @@ export class Task {
    */
   static from(shared: SharedTask): Task {
     checkSharedTask(shared);
-    const host = WaitGroup.from(shared.group).taskHost();
+    return Task.attach(WaitGroup.from(shared.group), shared.slot, Number(shared.state >> 32n), Number(shared.state & REMAINING_MASK), shared.label);
+  }
+
+  /**
+   * `Task.from()` for a thread that already holds the task's group: rebuilds the handle from what
+   * `detach()` returned, which the caller has checked to be integers.
+   * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE when the slot was never handed out
+   * @internal
+   */
+  static attach(group: WaitGroup, slot: number, generation: number, remaining: number, label: string | undefined): Task {
+    const host = group.taskHost();
     const handedOut = host.slots.handedOut();
-    if (shared.slot >= handedOut) {
-      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(shared.slot)} was never handed out: the group has used ${handedOut} of its ${host.capacity} slots`);
+    if (slot >= handedOut) {
+      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(slot)} was never handed out: the group has used ${handedOut} of its ${host.capacity} slots`);
     }
-    const generation = Number(shared.state >> 32n);
-    host.slots.adopt(shared.slot, generation);
-    return new Task(token, host, shared.slot, generation, Number(shared.state & REMAINING_MASK), false, shared.label);
+    host.slots.adopt(slot, generation);
+    return new Task(token, host, slot, generation, remaining, false, label);
   }
 }

@@ -77,6 +77,93 @@ describe('TrackedPool', () => {
   });
 });
 
+/** `bare`, recording the kind of every envelope TrackedPool sends it, and answering the next `bounce` slot envelopes as a worker that does not hold the group. */
+function recording(bare: Piscina, bounce = 0): { pool: Piscina; kinds: string[] } {
+  const kinds: string[] = [];
+  let bounces = bounce;
+  const run = (task: unknown, options?: Parameters<Piscina['run']>[1]): Promise<unknown> => {
+    const { kind } = task as { kind: string };
+    kinds.push(kind);
+    if (kind === SLOT && bounces > 0) {
+      bounces--;
+      return Promise.resolve({ kind: 'shared-waitgroup/piscina-need-group' });
+    }
+    return bare.run(task, options);
+  };
+  // The wrapper is the pool as far as TrackedPool is concerned: everything else is the real pool's.
+  return { pool: new Proxy(bare, { get: (target, key) => (key === 'run' ? run : (Reflect.get(target, key) as unknown)) }), kinds };
+}
+
+const FULL = 'shared-waitgroup/piscina-task';
+const SLOT = 'shared-waitgroup/piscina-slot';
+
+describe('TrackedPool payloads', () => {
+  it('sends the group in full until every pool thread holds it, then only the task slot', async () => {
+    const wg = new WaitGroup({ name: 'slots' });
+    const { pool: recorded, kinds } = recording(pool(2));
+    const tracked = new TrackedPool<PoolJob>(recorded, wg);
+    // Submitted together before any thread has run one: all in full.
+    expect(await Promise.all([1, 2, 3, 4].map((value) => tracked.run({ kind: 'echo', value })))).toEqual([1, 2, 3, 4]);
+    expect(new Set(kinds)).toEqual(new Set([FULL]));
+    // Until both threads have run one, in full; after that, slots only. (Pairs, so both threads get one.)
+    for (let i = 0; i < 50 && kinds.at(-1) !== SLOT; i++) await Promise.all([tracked.run({ kind: 'echo', value: i }), tracked.run({ kind: 'echo', value: i })]);
+    expect(kinds.at(-1)).toBe(SLOT);
+    const sent = kinds.length;
+    expect(await Promise.all(['a', 'b', 'c'].map((value) => tracked.run({ kind: 'echo', value }, { label: `echo ${value}` })))).toEqual(['a', 'b', 'c']);
+    expect(kinds.slice(sent)).toEqual([SLOT, SLOT, SLOT]);
+    // A failure of a task sent as a slot is a group failure in full, with its label.
+    await expect(tracked.run({ kind: 'fail' }, { label: 'fails as a slot' })).rejects.toMatchObject({ code: 'E_POOL', cause: expect.any(TypeError) as unknown });
+    expect(kinds.at(-1)).toBe(SLOT);
+    const error = await wg.wait().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskGroupError);
+    expect((error as TaskGroupError).origins.map((origin) => origin.label)).toEqual(['fails as a slot']);
+    expect(wg.stats()).toEqual({ added: kinds.length, done: kinds.length, failed: 1, pending: 0 });
+  });
+
+  it('sends a task again in full when a worker answers that it does not hold the group', async () => {
+    const wg = new WaitGroup({ name: 'bounced' });
+    const { pool: recorded, kinds } = recording(pool(1), 1);
+    const tracked = new TrackedPool<PoolJob>(recorded, wg);
+    expect(await tracked.run({ kind: 'echo', value: 'first' })).toBe('first');
+    expect(await tracked.run({ kind: 'echo', value: 'bounced' })).toBe('bounced');
+    expect(kinds).toEqual([FULL, SLOT, FULL]);
+    expect(await tracked.run({ kind: 'echo', value: 'after' })).toBe('after');
+    expect(kinds.at(-1)).toBe(SLOT);
+    expect(wg.stats()).toEqual({ added: 3, done: 3, failed: 0, pending: 0 });
+  });
+
+  it('a worker that never got the group answers a slot envelope by asking for it', async () => {
+    const bare = pool(1);
+    const envelope = { kind: SLOT, pool: 12345, slot: 0, generation: 0, remaining: 1, label: undefined, payload: { kind: 'echo', value: 1 } };
+    expect(await bare.run(envelope)).toEqual({ kind: 'shared-waitgroup/piscina-need-group' });
+  });
+
+  it('sends a task with a transferList in full, once', async () => {
+    const wg = new WaitGroup({ name: 'transfers' });
+    const { pool: recorded, kinds } = recording(pool(1), 5);
+    const tracked = new TrackedPool<PoolJob>(recorded, wg);
+    expect(await tracked.run({ kind: 'echo', value: 0 })).toBe(0);
+    const bytes = new Uint8Array([1, 2, 3]);
+    expect(await tracked.run({ kind: 'echo', value: bytes }, { transferList: [bytes.buffer] })).toEqual(new Uint8Array([1, 2, 3]));
+    expect(kinds).toEqual([FULL, FULL]);
+    expect(bytes.byteLength).toBe(0);
+  });
+
+  it('a worker that forgets the oldest of more than 64 groups leaves its roster: that pool sends in full again', async () => {
+    const shared = pool(1);
+    const first = recording(shared);
+    const wg = new WaitGroup({ name: 'first' });
+    const tracked = new TrackedPool<PoolJob>(first.pool, wg);
+    for (let i = 0; i < 50 && first.kinds.at(-1) !== SLOT; i++) await tracked.run({ kind: 'echo', value: i });
+    expect(first.kinds.at(-1)).toBe(SLOT);
+    // 64 more groups through the same worker: it keeps 64, so it forgets the first one.
+    for (let i = 0; i < 64; i++) await new TrackedPool<PoolJob>(shared, new WaitGroup({ name: `other ${i}` })).run({ kind: 'echo', value: i });
+    expect(await tracked.run({ kind: 'echo', value: 'again' })).toBe('again');
+    expect(first.kinds.at(-1)).toBe(FULL);
+    expect(wg.stats().pending).toBe(0);
+  });
+});
+
 describe('graceful shutdown', () => {
   const jobs: PoolJob[] = Array.from({ length: 5 }, () => ({ kind: 'sleep', ms: 300 }));
 

@@ -30,7 +30,7 @@ import {
   type WaitGroupStats,
   type WaitOptions,
 } from '../src/index.js';
-import { TrackedPool, tracked, type FailureEnvelope, type PoolTaskContext, type ShutdownReport, type TrackedRunOptions } from '../src/piscina.js';
+import { TrackedPool, tracked, type FailureEnvelope, type NeedGroup, type PoolTaskContext, type ShutdownReport, type TrackedRunOptions } from '../src/piscina.js';
 
 declare const wg: WaitGroup;
 declare const task: Task;
@@ -209,8 +209,8 @@ const task2 = tracked((payload: { readonly n: number }, context) => {
   expectTypeOf(context).toEqualTypeOf<PoolTaskContext>();
   return String(payload.n);
 });
-expectTypeOf(task2).toEqualTypeOf<(envelope: unknown) => Promise<string | FailureEnvelope>>();
-expectTypeOf(tracked(async () => Promise.resolve(1))).toEqualTypeOf<(envelope: unknown) => Promise<number | FailureEnvelope>>();
+expectTypeOf(task2).toEqualTypeOf<(envelope: unknown) => Promise<string | FailureEnvelope | NeedGroup>>();
+expectTypeOf(tracked(async () => Promise.resolve(1))).toEqualTypeOf<(envelope: unknown) => Promise<number | FailureEnvelope | NeedGroup>>();
 expectTypeOf<PoolTaskContext>().toEqualTypeOf<{ readonly group: WaitGroup; readonly task: Task; readonly signal: AbortSignal }>();
 
 // ---- shared-waitgroup/comlink ----
