@@ -69,7 +69,7 @@ function sweepAll(dead: number, exitCode: number | undefined): void {
  */
 export function sweep(tree: Tree, dead: number, exitCode: number | undefined): void {
   for (const slot of tree.slots.occupied((s) => s.threadId === dead)) {
-    const taken = tree.slots.take(slot.index, slot.generation, slot.remaining, Infinity);
+    const taken = tree.slots.take(slot.index, slot.state, slot.generation, slot.remaining, Infinity);
     if (taken === 0) continue;
     const chain = chainOf(tree, slot.group);
     const group = tree.names.get(slot.group) ?? `group ${slot.group}`;

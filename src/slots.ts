@@ -101,7 +101,9 @@ export class Slots {
   // them in objects would allocate on every add() and done().
   /** Generation of the task the last successful claim() placed. */
   claimedGeneration = 0;
-  /** Units left, as the last take() saw them (0 when it found the task complete or gone). */
+  /** State left by the last take() that took units, or seen by one that took none. */
+  tookState = 0n;
+  /** Its units, as the last take() saw them (0 when it found the task complete or gone). */
   tookRemaining = 0;
   /** The slot this thread freed last (-1: none): an add() after a done() reuses it without touching #hints. */
   #spare = -1;
@@ -242,34 +244,43 @@ export class Slots {
   /**
    * Takes units from slot `index` if it still holds the task of `generation`, retrying while other
    * threads take units of the same task. Taking the last unit frees the slot.
+   * @param expected - the state this handle last saw: `stateOf(generation, remaining)`, kept by the
+   *   handle so that the usual case makes no BigInt but the new state
    * @param remaining - the remaining units this handle last saw (at least the true number)
    * @param units - units to take, or Infinity for all that remain
    * @returns units taken (0 when the task is complete or the slot belongs to a newer task); the
-   *   units left are in `tookRemaining`
+   *   state to expect next and its units are in `tookState` and `tookRemaining`
    */
-  take(index: number, generation: number, remaining: number, units: number): number {
+  take(index: number, expected: bigint, generation: number, remaining: number, units: number): number {
     // Units only ever decrease: a handle that saw none left is complete, whatever the slot holds now.
-    if (remaining === 0) return this.#took(0, 0);
+    if (remaining === 0) return this.#took(0, expected, 0);
     this.#cover(index);
-    // A task completed elsewhere has moved the slot on to the next generation: one 32-bit read
-    // tells, before any BigInt work (a pool's main thread asks this of every task its workers did).
-    if (Atomics.load(this.#i32, index * SLOT_WORDS32 + S_GENERATION32) >>> 0 !== generation) return this.#took(0, 0);
     const word = index * SLOT_WORDS64;
     // Try the state this handle last saw first: right unless another thread took units meanwhile.
-    let current = stateOf(generation, remaining);
+    let current = expected;
+    let left = remaining;
+    if (units === 1 && remaining > 1) {
+      // The common case, one unit that is not the last: one BigInt and one compare-and-exchange.
+      const next = expected - 1n;
+      const seen = Atomics.compareExchange(this.#state, word, expected, next);
+      if (seen === expected) return this.#took(1, next, remaining - 1);
+      current = seen;
+      left = Number(current & REMAINING_MASK);
+      if (left === 0 || Number(current >> 32n) !== generation) return this.#took(0, current, 0);
+    }
     for (;;) {
-      const left = Number(current & REMAINING_MASK);
-      if (left === 0 || Number(current >> 32n) !== generation) return this.#took(0, 0);
       const taken = Math.min(units, left);
       // The last unit also advances the generation, in the same compare-and-exchange, so no handle
       // of this task can ever match the slot's next occupant.
-      const next = taken === left ? BigInt.asUintN(64, current - BigInt(taken) + GENERATION_UNIT) : current - BigInt(taken);
+      const next = taken < left ? current - BigInt(taken) : taken === 1 && generation !== 0xffffffff ? current + LAST_UNIT : BigInt.asUintN(64, current - BigInt(taken) + GENERATION_UNIT);
       const seen = Atomics.compareExchange(this.#state, word, current, next);
       if (seen === current) {
         if (taken === left) this.#release(index);
-        return this.#took(taken, left - taken);
+        return this.#took(taken, next, left - taken);
       }
       current = seen;
+      left = Number(current & REMAINING_MASK);
+      if (left === 0 || Number(current >> 32n) !== generation) return this.#took(0, current, 0);
     }
   }
 
@@ -304,7 +315,8 @@ export class Slots {
     return taken;
   }
 
-  #took(taken: number, remaining: number): number {
+  #took(taken: number, state: bigint, remaining: number): number {
+    this.tookState = state;
     this.tookRemaining = remaining;
     return taken;
   }

@@ -30,6 +30,8 @@ export class Task {
   #remaining: number;
   /** True while this is the only handle of the task: created by `add()` here and never shared. */
   #own: boolean;
+  /** Once shared: the slot state this handle last saw, the expected value of its next compare-and-exchange. */
+  #state = 0n;
 
   /**
    * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
@@ -43,6 +45,7 @@ export class Task {
     this.#generation = generation;
     this.#remaining = remaining;
     this.#own = own;
+    if (!own) this.#state = stateOf(generation, remaining);
     this.label = label;
   }
 
@@ -87,7 +90,8 @@ export class Task {
 
   #takeShared(units: number): number {
     const slots = this.#host.slots;
-    const taken = slots.take(this.#slot, this.#generation, this.#remaining, units);
+    const taken = slots.take(this.#slot, this.#state, this.#generation, this.#remaining, units);
+    this.#state = slots.tookState;
     this.#remaining = slots.tookRemaining;
     return taken;
   }
@@ -130,6 +134,7 @@ export class Task {
    */
   detach(): { slot: number; generation: number; remaining: number } {
     // From now on another thread may take units too: this handle must compare-and-exchange as well.
+    if (this.#own) this.#state = stateOf(this.#generation, this.#remaining);
     this.#own = false;
     return { slot: this.#slot, generation: this.#generation, remaining: this.#remaining };
   }

@@ -28,8 +28,26 @@ export interface Waitable {
 /** Returned by `outcome()` when the group changed while it was being checked. */
 export const RETRY = Symbol('retry');
 
-/** Longest single timer Node accepts; a wait without timeout re-arms its keep-alive timer. */
+/** Longest single timer Node accepts. */
 const MAX_TIMER = 0x7fffffff;
+
+/**
+ * One interval per thread keeps it alive while any `wait()` sleeps in `Atomics.waitAsync` (which
+ * does not): referenced while at least one does, unreferenced otherwise. Toggling a reference is
+ * much cheaper than creating and clearing a timer around every sleep, which the wake path paid.
+ */
+let keepAlive: NodeJS.Timeout | undefined;
+let sleeping = 0;
+
+function holdAlive(): void {
+  if (sleeping++ > 0) return;
+  keepAlive ??= setInterval(() => undefined, MAX_TIMER);
+  keepAlive.ref();
+}
+
+function letGo(): void {
+  if (--sleeping === 0) keepAlive?.unref();
+}
 
 /**
  * Resolves when the group has nothing pending and no failure; rejects with the failure, a
@@ -39,7 +57,7 @@ const MAX_TIMER = 0x7fffffff;
 export async function waitAsync(target: Waitable, timeout: number, signal: AbortSignal | undefined): Promise<void> {
   signal?.throwIfAborted();
   const deadline = performance.now() + timeout;
-  let keepAlive: NodeJS.Timeout | undefined;
+  let held = false;
   let blocker: Blocker | undefined;
   let abort: (() => void) | undefined;
   const aborted =
@@ -62,7 +80,10 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
       }
       const left = deadline - performance.now();
       if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
-      keepAlive ??= setInterval(() => undefined, Math.min(MAX_TIMER, Math.ceil(left)));
+      if (!held) {
+        holdAlive();
+        held = true;
+      }
       const { header } = blocker;
       Atomics.add(header, H_WAITERS, 1);
       try {
@@ -75,7 +96,7 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
       }
     }
   } finally {
-    clearInterval(keepAlive);
+    if (held) letGo();
     if (abort) signal?.removeEventListener('abort', abort);
     // An abort leaves our waitAsync registered on the word: wake it so it lets go of the memory.
     // Other waiters on the word wake too, find nothing changed and sleep again.

@@ -37,7 +37,7 @@ function full(slots: Slots): boolean {
 
 /** Takes `units` of the task `claim` describes, as a shared handle that last saw `remaining` units. */
 function takeAs(slots: Slots, claim: Claim, remaining: number, units: number): number {
-  return slots.take(claim.index, claim.generation, remaining, units);
+  return slots.take(claim.index, stateOf(claim.generation, remaining), claim.generation, remaining, units);
 }
 
 describe('slots', () => {
