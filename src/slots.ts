@@ -105,6 +105,8 @@ export class Slots {
   tookState = 0n;
   /** Its units, as the last take() saw them (0 when it found the task complete or gone). */
   tookRemaining = 0;
+  /** This thread's id, written into every slot it claims. */
+  readonly #owner = threadId;
   /** The slot this thread freed last (-1: none): an add() after a done() reuses it without touching #hints. */
   #spare = -1;
   /** Other slots this thread freed lately, most recent last. */
@@ -147,7 +149,9 @@ export class Slots {
     // Other ways to find a slot are out of line: add() inlines this, and V8 inlines small functions only.
     const spare = this.#spare;
     this.#spare = -1;
-    const index = spare >= 0 && this.#tryClaim(spare, count) ? spare : this.#claimElsewhere(count);
+    // #tryClaim(spare, count), written out: V8 had run out of inlining budget by this call.
+    const claimed = spare >= 0 && Atomics.compareExchange(this.#i32, spare * SLOT_WORDS32 + S_REMAINING32, 0, count) === 0;
+    const index = claimed ? spare : this.#claimElsewhere(count);
     if (index < 0) return -1;
     const base = index * SLOT_WORDS32;
     // A plain read: the generation was last written by the atomic step that freed the slot, which
@@ -155,7 +159,7 @@ export class Slots {
     // last unit is taken. (Each Atomics call costs as much as a compare-and-exchange.)
     const generation = (this.#i32[base + S_GENERATION32] ?? 0) >>> 0;
     this.claimedGeneration = generation;
-    this.#i32[base + S_OWNER] = threadId;
+    this.#i32[base + S_OWNER] = this.#owner;
     this.#i32[base + S_GROUP] = group;
     this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
     // Most tasks have no label: the loop that copies one is out of line too.

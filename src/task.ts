@@ -31,7 +31,7 @@ export class Task {
   /** True while this is the only handle of the task: created by `add()` here and never shared. */
   #own: boolean;
   /** Once shared: the slot state this handle last saw, the expected value of its next compare-and-exchange. */
-  #state = 0n;
+  #state: bigint;
 
   /**
    * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
@@ -45,7 +45,7 @@ export class Task {
     this.#generation = generation;
     this.#remaining = remaining;
     this.#own = own;
-    if (!own) this.#state = stateOf(generation, remaining);
+    this.#state = own ? 0n : stateOf(generation, remaining);
     this.label = label;
   }
 
