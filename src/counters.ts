@@ -2,7 +2,7 @@
 // path (add, done, a failure, the sweep after a worker's death) shares, in the order waiters need.
 import type { FailureOrigin } from './errors.js';
 import { recordFailure } from './failures.js';
-import { FLAG_CANCEL_ON_ERROR, H_FAILED, H_FLAGS, H_PENDING, MAX_UNITS, PENDING_UNIT, PENDING_WAITED } from './layout.js';
+import { FLAG_CANCEL_ON_ERROR, H_FAILED, H_FAIL_WATCH, H_FLAGS, H_PENDING, MAX_UNITS, PENDING_UNIT, PENDING_WAITED } from './layout.js';
 import type { Tree } from './tree.js';
 
 /** Raises a pending count unless that would pass MAX_UNITS. */
@@ -38,10 +38,13 @@ export function pendingOf(record: Int32Array): number {
 }
 
 /**
- * Tells completions that this thread is about to sleep on the pending word.
+ * Tells completions that this thread is about to sleep on the pending word, and failures that it
+ * wants to rebuild them as they come (see H_FAIL_WATCH).
  * @returns the word to sleep on (the flag included), or undefined when the count is already zero
  */
 export function flagWaiting(record: Int32Array): number | undefined {
+  // Atomic, so that it is ordered before the sleep that follows.
+  if (Atomics.load(record, H_FAIL_WATCH) === 0) Atomics.store(record, H_FAIL_WATCH, 1);
   const before = Atomics.or(record, H_PENDING, PENDING_WAITED);
   return before >>> 1 === 0 ? undefined : before | PENDING_WAITED;
 }
@@ -78,5 +81,8 @@ export function recordIn(
   chain.forEach((record, index) => {
     Atomics.add(record, H_FAILED, 1);
     if ((Atomics.load(record, H_FLAGS) & FLAG_CANCEL_ON_ERROR) !== 0) cancel(index, kept);
+    // Wake whoever sleeps on the group (its unit is still pending, so they sleep again): they
+    // rebuild the failure now, while the group runs, instead of every failure once it is done.
+    if (Atomics.load(record, H_FAIL_WATCH) !== 0 && Atomics.exchange(record, H_FAIL_WATCH, 0) !== 0) Atomics.notify(record, H_PENDING);
   });
 }

@@ -16,7 +16,7 @@ import {
 } from './errors.js';
 
 /** Version of the envelope format; a reader rejects envelopes of any other version. */
-export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_VERSION = 2;
 const TAG = 'shared-waitgroup/failure';
 
 /** Most nodes (errors and values) one envelope holds; the rest is replaced by a marker. */
@@ -25,27 +25,30 @@ const MAX_NODES = 10_000;
 export const MAX_STRING = 1 << 20;
 
 type Ref = number;
-type Node =
-  | {
-      k: 'error';
-      /** Constructor names from the most derived class to Error, for the reader to pick the first it knows. */
-      ctors: string[];
-      name: string;
-      message: string;
-      stack: string | undefined;
-      props: [string, Ref][];
-      cause?: Ref;
-      errors?: Ref[];
-    }
-  | { k: 'value'; value: unknown }
-  | { k: 'text'; text: string };
+// Nodes are arrays, not objects: v8.serialize and deserialize spend most of their time per object
+// key, and an envelope is made in every failing task and read in every waiting thread.
+const ERROR_NODE = 0;
+const VALUE_NODE = 1;
+const TEXT_NODE = 2;
+/** No cause: the error has no own `cause`. */
+const NO_CAUSE = -1;
+type ErrorNode = [
+  kind: typeof ERROR_NODE,
+  /** Constructor names from the most derived class to Error, for the reader to pick the first it knows. */
+  ctors: string[],
+  name: string,
+  message: string,
+  stack: string | undefined,
+  /** Own properties as key, reference, key, reference... */
+  props: (string | Ref)[],
+  cause: Ref,
+  /** An AggregateError's errors, else null. */
+  errors: Ref[] | null,
+];
+type Node = ErrorNode | [kind: typeof VALUE_NODE, value: unknown] | [kind: typeof TEXT_NODE, text: string];
 
-interface Envelope {
-  tag: typeof TAG;
-  v: number;
-  origin: FailureOrigin;
-  nodes: Node[];
-}
+/** The envelope: [TAG, ENVELOPE_VERSION, origin, nodes]; node 0 is the thrown value. */
+type Envelope = [tag: typeof TAG, version: number, origin: FailureOrigin, nodes: Node[]];
 
 /**
  * Any error class: a constructor of `Error` objects, whatever its parameters.
@@ -159,17 +162,17 @@ function flatten(root: unknown): Node[] {
     }
     const index = nodes.length;
     if (index >= MAX_NODES) {
-      nodes.push({ k: 'text', text: `[cut: more than ${MAX_NODES} nested values] ${describe(value)}` });
+      nodes.push([TEXT_NODE, `[cut: more than ${MAX_NODES} nested values] ${describe(value)}`]);
     } else if (value instanceof Error) {
       seen.set(value, index);
-      nodes.push({ k: 'text', text: '' });
+      nodes.push([TEXT_NODE, '']);
       pending.push([value, index]);
     } else if (typeof value === 'string') {
-      nodes.push({ k: 'value', value: cut(value) });
+      nodes.push([VALUE_NODE, cut(value)]);
     } else if (isPlainData(value) && canClone(value)) {
-      nodes.push({ k: 'value', value });
+      nodes.push([VALUE_NODE, value]);
     } else {
-      nodes.push({ k: 'text', text: describe(value) });
+      nodes.push([TEXT_NODE, describe(value)]);
     }
     return index;
   };
@@ -180,31 +183,32 @@ function flatten(root: unknown): Node[] {
       nodes[index] = errorNode(error, ref);
     } catch (problem) {
       // A Proxy or exotic object that throws from its traps: keep what can be said about it.
-      nodes[index] = { k: 'text', text: `[error could not be read: ${summary(problem)}] ${describe(error)}` };
+      nodes[index] = [TEXT_NODE, `[error could not be read: ${summary(problem)}] ${describe(error)}`];
     }
   }
   return nodes;
 }
 
-function errorNode(error: Error, ref: (value: unknown) => Ref): Node {
+function errorNode(error: Error, ref: (value: unknown) => Ref): ErrorNode {
   const stack = read(error, 'stack');
-  const node: Node = {
-    k: 'error',
-    ctors: constructorNames(error),
-    name: stringOf(read(error, 'name')),
-    message: stringOf(read(error, 'message')),
-    stack: typeof stack === 'string' ? cut(stack) : undefined,
-    props: [],
-  };
+  const props: (string | Ref)[] = [];
   const keys = new Set(Object.keys(error));
   if (!keys.has('code') && read(error, 'code') !== undefined) keys.add('code');
   for (const key of keys) {
-    if (key !== 'cause' && key !== 'errors' && key !== 'stack' && key !== 'message') node.props.push([key, ref(read(error, key))]);
+    if (key !== 'cause' && key !== 'errors' && key !== 'stack' && key !== 'message') props.push(key, ref(read(error, key)));
   }
-  if (Object.hasOwn(error, 'cause')) node.cause = ref(read(error, 'cause'));
+  const cause = Object.hasOwn(error, 'cause') ? ref(read(error, 'cause')) : NO_CAUSE;
   const errors = error instanceof AggregateError ? read(error, 'errors') : undefined;
-  if (Array.isArray(errors)) node.errors = errors.map(ref);
-  return node;
+  return [
+    ERROR_NODE,
+    constructorNames(error),
+    stringOf(read(error, 'name')),
+    stringOf(read(error, 'message')),
+    typeof stack === 'string' ? cut(stack) : undefined,
+    props,
+    cause,
+    Array.isArray(errors) ? errors.map(ref) : null,
+  ];
 }
 
 function canClone(value: unknown): boolean {
@@ -223,26 +227,23 @@ function canClone(value: unknown): boolean {
  * @returns the envelope's bytes
  */
 export function encodeFailure(value: unknown, origin: FailureOrigin): Uint8Array {
-  const envelope: Envelope = { tag: TAG, v: ENVELOPE_VERSION, origin, nodes: [] };
   try {
-    envelope.nodes = flatten(value);
-    return serialize(envelope);
+    return serialize([TAG, ENVELOPE_VERSION, origin, flatten(value)] satisfies Envelope);
   } catch (error) {
-    envelope.nodes = [{ k: 'text', text: `[failure could not be encoded: ${summary(error)}] ${describe(value)}` }];
-    return serialize(envelope);
+    return serialize([TAG, ENVELOPE_VERSION, origin, [[TEXT_NODE, `[failure could not be encoded: ${summary(error)}] ${describe(value)}`]]] satisfies Envelope);
   }
 }
 
-function construct(node: Extract<Node, { k: 'error' }>): Error {
-  const name = node.ctors.find((n) => registered.has(n) || BUILTINS.has(n)) ?? 'Error';
-  const ctor = registered.get(name) ?? BUILTINS.get(name) ?? Error;
+function construct([, ctors, name, message, stack]: ErrorNode): Error {
+  const known = ctors.find((n) => registered.has(n) || BUILTINS.has(n)) ?? 'Error';
+  const ctor = registered.get(known) ?? BUILTINS.get(known) ?? Error;
   let error: Error;
-  if (ctor === (DOMException as unknown)) error = new DOMException(node.message, node.name);
-  else if (registered.has(name)) error = Reflect.construct<[string], Error>(Error, [node.message], ctor);
-  else if (ctor === AggregateError) error = new AggregateError([], node.message);
-  else error = Reflect.construct(ctor, [node.message]) as Error;
-  if (error.name !== node.name) Object.defineProperty(error, 'name', { value: node.name, writable: true, configurable: true });
-  Object.defineProperty(error, 'stack', { value: node.stack, writable: true, configurable: true });
+  if (ctor === (DOMException as unknown)) error = new DOMException(message, name);
+  else if (registered.has(known)) error = Reflect.construct<[string], Error>(Error, [message], ctor);
+  else if (ctor === AggregateError) error = new AggregateError([], message);
+  else error = Reflect.construct(ctor, [message]) as Error;
+  if (error.name !== name) Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true });
+  Object.defineProperty(error, 'stack', { value: stack, writable: true, configurable: true });
   return error;
 }
 
@@ -257,26 +258,28 @@ function rebuild(nodes: readonly Node[]): unknown {
   Error.stackTraceLimit = 0;
   let built: unknown[];
   try {
-    built = nodes.map((node) => (node.k === 'error' ? construct(node) : node.k === 'value' ? node.value : node.text));
+    built = nodes.map((node) => (node[0] === ERROR_NODE ? construct(node) : node[1]));
   } finally {
     Error.stackTraceLimit = limit;
   }
-  const at = (ref: Ref): unknown => (ref >= 0 && ref < built.length ? built[ref] : `[dangling reference ${ref}]`);
+  const at = (ref: unknown): unknown => (typeof ref === 'number' && ref >= 0 && ref < built.length ? built[ref] : `[dangling reference ${String(ref)}]`);
   nodes.forEach((node, i) => {
-    if (node.k !== 'error') return;
+    if (node[0] !== ERROR_NODE) return;
     const error = built[i] as Error;
-    for (const [key, ref] of node.props) {
+    const [, , , , , props, cause, errors] = node;
+    for (let p = 0; p + 1 < props.length; p += 2) {
+      const key = String(props[p]);
       // DOMException's code is a getter on its prototype; never shadow what the class computes.
-      if (!(error instanceof DOMException && key === 'code')) own(error, key, at(ref), true);
+      if (!(error instanceof DOMException && key === 'code')) own(error, key, at(props[p + 1]), true);
     }
-    if (node.cause !== undefined) own(error, 'cause', at(node.cause), false);
-    if (node.errors !== undefined) own(error, 'errors', node.errors.map(at), false);
+    if (cause !== NO_CAUSE) own(error, 'cause', at(cause), false);
+    if (errors !== null) own(error, 'errors', errors.map(at), false);
   });
   return built[0];
 }
 
 function isEnvelope(value: unknown): value is Envelope {
-  return typeof value === 'object' && value !== null && (value as Partial<Envelope>).tag === TAG && Array.isArray((value as Partial<Envelope>).nodes);
+  return Array.isArray(value) && value[0] === TAG && Array.isArray(value[3]) && typeof value[2] === 'object' && value[2] !== null;
 }
 
 /**
@@ -288,10 +291,10 @@ export function decodeFailure(bytes: Uint8Array): { value: unknown; origin: Fail
   const unknownOrigin = { threadId: -1, group: '?' };
   try {
     const envelope: unknown = deserialize(bytes);
-    if (!isEnvelope(envelope) || envelope.v !== ENVELOPE_VERSION) {
+    if (!isEnvelope(envelope) || envelope[1] !== ENVELOPE_VERSION) {
       return { value: `[unreadable failure envelope: ${describe(envelope)}]`, origin: unknownOrigin };
     }
-    return { value: rebuild(envelope.nodes), origin: envelope.origin };
+    return { value: rebuild(envelope[3]), origin: envelope[2] };
   } catch (error) {
     return { value: `[unreadable failure envelope: ${summary(error)}]`, origin: unknownOrigin };
   }

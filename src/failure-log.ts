@@ -112,6 +112,16 @@ export class FailureLog {
   }
 
   /**
+   * The group of a kept entry, without copying its envelope.
+   * @returns the group's id, or undefined while the entry is not yet published
+   */
+  groupOf(ordinal: number): number | undefined {
+    const base = ordinal * LOG_ENTRY_WORDS;
+    const state = Atomics.load(this.#index, base + L_STATE);
+    return state === LOG_READY || state === LOG_OMITTED ? (this.#index[base + L_GROUP] ?? 0) : undefined;
+  }
+
+  /**
    * Reads a kept entry.
    * @returns the entry, or undefined while it is not yet published
    */

@@ -61,6 +61,8 @@ export class FailureView {
   /** Ordinals below this were all published when last looked at. */
   #scanned = 0;
   readonly #mine: number[] = [];
+  /** Entries of #mine already rebuilt (or found unreadable) by prefetch(). */
+  #fetched = 0;
 
   /**
    * @param tree - the group's tree
@@ -76,20 +78,36 @@ export class FailureView {
    * @returns the failures kept in full, and how many of the `count` were not kept
    */
   collect(count: number): { failures: Failure[]; omitted: number } {
-    const log = this.#tree.log;
-    const end = Math.min(log.recorded(), log.maxFailures);
-    // Stop at the first entry not yet published: a failure of a later round still being written.
-    while (this.#scanned < end) {
-      const entry = log.entry(this.#scanned);
-      if (entry === undefined) break;
-      if (this.#tree.isWithin(entry.group, this.#group)) this.#mine.push(this.#scanned);
-      this.#scanned++;
-    }
+    this.#scan();
     const failures: Failure[] = [];
     for (const ordinal of this.#mine.slice(0, count)) {
       const failure = failureAt(this.#tree, ordinal);
       if (failure !== undefined) failures.push(failure);
     }
     return { failures, omitted: count - failures.length };
+  }
+
+  /**
+   * Rebuilds the failures published so far, while a wait still sleeps: each is rebuilt once per
+   * thread and kept, so the wait's end only gathers them. Costs one pass over what is new.
+   */
+  prefetch(): void {
+    this.#scan();
+    for (; this.#fetched < this.#mine.length; this.#fetched++) {
+      const ordinal = this.#mine[this.#fetched];
+      if (ordinal !== undefined) failureAt(this.#tree, ordinal);
+    }
+  }
+
+  #scan(): void {
+    const log = this.#tree.log;
+    const end = Math.min(log.recorded(), log.maxFailures);
+    // Stop at the first entry not yet published: a failure of a later round still being written.
+    while (this.#scanned < end) {
+      const group = log.groupOf(this.#scanned);
+      if (group === undefined) break;
+      if (this.#tree.isWithin(group, this.#group)) this.#mine.push(this.#scanned);
+      this.#scanned++;
+    }
   }
 }

@@ -64,6 +64,12 @@ export const H_CREATOR = 17;
 /** Threads sleeping on H_PENDING now (for diagnostics and tests: completions read PENDING_WAITED). */
 export const H_WAITERS = 18;
 /**
+ * 1 while a thread sleeping on H_PENDING wants to be woken by the group's next failure, to rebuild
+ * it before the wait ends. The recorder that takes it (1 -> 0) notifies; the waiter sets it again
+ * before it next sleeps, so waking costs one notify per sleep, however fast failures come.
+ */
+export const H_FAIL_WATCH = 19;
+/**
  * The link table: MAX_LINKS entries of LINK_WORDS words naming each linked group (its tree's two
  * identity words, then its id, written last: an entry with id 0 is still being written).
  */

@@ -1,7 +1,8 @@
 // Waiting for a group, asynchronously (Atomics.waitAsync) or by blocking (Atomics.wait).
 // Both loops sleep on a pending-count word and re-check everything after every wake, so spurious
-// or early wakes are harmless; only the zero transition of a pending count notifies, and only
-// when a waiter has flagged the word (flagWaiting) before it slept.
+// or early wakes are harmless. Only a waiter that flagged the word (flagWaiting) before it slept
+// is notified: when the count reaches zero, and when a failure is recorded, which the waiter
+// rebuilds (prefetch) before it sleeps again, so that a wait's end does not rebuild them all.
 import { expireClock } from './clock.js';
 import { WaitTimeoutError, type PendingTask } from './errors.js';
 import { flagWaiting } from './counters.js';
@@ -23,6 +24,8 @@ export interface Waitable {
   outcome(): Error | undefined | typeof RETRY;
   /** The tasks still pending, for a timeout's report. */
   pendingTasks(): PendingTask[];
+  /** Rebuilds the failures recorded so far; cheap when there are none new. */
+  prefetch(): void;
 }
 
 /** Returned by `outcome()` when the group changed while it was being checked. */
@@ -80,6 +83,7 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
       }
       const left = deadline - performance.now();
       if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
+      target.prefetch();
       if (!held) {
         holdAlive();
         held = true;
@@ -120,6 +124,7 @@ export function waitSync(target: Waitable, timeout: number): void {
     }
     const left = deadline - performance.now();
     if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
+    target.prefetch();
     expireClock();
     Atomics.add(blocker.header, H_WAITERS, 1);
     try {

@@ -2,7 +2,7 @@
 // after encodeFailure() and decodeFailure(), and that no input makes either throw.
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { decodeFailure, encodeFailure } from '../src/envelope.js';
+import { ENVELOPE_VERSION, decodeFailure, encodeFailure } from '../src/envelope.js';
 
 const origin = { threadId: 7, group: 'g', label: 'task' };
 
@@ -91,8 +91,9 @@ describe('failure envelope', () => {
     ['empty bytes', new Uint8Array(0)],
     ['garbage bytes', new Uint8Array([0xff, 0x0d, 0x01, 0x02, 0x03])],
     ['another value', serialize({ tag: 'something else' })],
-    ['another version', serialize({ tag: 'shared-waitgroup/failure', v: 99, origin, nodes: [] })],
-    ['broken nodes', serialize({ tag: 'shared-waitgroup/failure', v: 1, origin, nodes: [{ k: 'error', ctors: 5 }] })],
+    ['another version', serialize(['shared-waitgroup/failure', 99, origin, []])],
+    ['the object form of version 1', serialize({ tag: 'shared-waitgroup/failure', v: 1, origin, nodes: [] })],
+    ['broken nodes', serialize(['shared-waitgroup/failure', ENVELOPE_VERSION, origin, [[0, 5]]])],
   ])('%s decode to a descriptive string without throwing', (_, input) => {
     const decoded = decodeFailure(input);
     expect(typeof decoded.value).toBe('string');

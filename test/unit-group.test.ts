@@ -2,7 +2,7 @@
 // waitSync(). go() and limit are in unit-go.test.ts; sub-groups, links, cancellation and sharing
 // in unit-group-tree.test.ts.
 import { threadId } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TaskGroupError, WaitGroup, WaitTimeoutError } from '../src/index.js';
 import { rejectionOf } from './helpers.js';
 import { expectNotYet, failureOf } from './outcomes.js';
@@ -71,6 +71,35 @@ describe('counting', () => {
 });
 
 describe('wait()', () => {
+  it('is woken by each failure while the group runs, once per sleep, and rebuilds it before it sleeps again', async () => {
+    const wg = new WaitGroup({ name: 'early' });
+    const hold = wg.add('hold');
+    const calls: (() => void)[] = [];
+    const original = wg.prefetch.bind(wg);
+    const prefetch = vi.spyOn(wg, 'prefetch').mockImplementation(() => {
+      original();
+      calls.shift()?.();
+    });
+    const nextPrefetch = (): Promise<void> => new Promise((resolve) => calls.push(resolve));
+    const sleeping = nextPrefetch();
+    const outcome = wg.wait().catch((e: unknown) => e);
+    await sleeping;
+    expect(prefetch).toHaveBeenCalledTimes(1);
+    // Two failures recorded while the waiter sleeps: the first wakes it, the second finds it awake.
+    const woken = nextPrefetch();
+    wg.add('a').done(new Error('a'));
+    wg.add('b').done(new Error('b'));
+    await woken;
+    expect(prefetch).toHaveBeenCalledTimes(2);
+    await expectNotYet(wg);
+    hold.done();
+    const error = await outcome;
+    expect(error).toBeInstanceOf(TaskGroupError);
+    expect((error as TaskGroupError).errors.map((e) => (e as Error).message)).toEqual(['a', 'b']);
+    expect(prefetch).toHaveBeenCalledTimes(2);
+  });
+
+
   it('resolves at once with nothing pending, and only after the last done() otherwise', async () => {
     const wg = new WaitGroup();
     await expect(wg.wait()).resolves.toBeUndefined();
