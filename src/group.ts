@@ -25,48 +25,10 @@ import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
 import { Task } from './task.js';
+import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
+import { runTask } from './run.js';
 import { Tree } from './tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker, type Waitable } from './wait.js';
-
-/** Options of `new WaitGroup()`. */
-export interface WaitGroupOptions {
-  /** Name used in messages and failure origins. Default `'wait-group'`. */
-  readonly name?: string;
-  /** Cancels the group when it aborts. */
-  readonly signal?: AbortSignal;
-  /** Most `go()` functions running at once, across all threads. Default: no limit. */
-  readonly limit?: number;
-  /** Cancel the group on its first failure, with that failure as the reason. Default false. */
-  readonly cancelOnError?: boolean;
-  /** Most tasks pending at once in the group and its sub-groups. Default 65 536 (4 MiB of shared memory at most, committed as used). */
-  readonly capacity?: number;
-  /** Most groups (this one and every sub-group ever made) in the tree. Default 65 536. */
-  readonly maxGroups?: number;
-  /** Failures kept in full; later ones are counted in `TaskGroupError#omitted`. Default 1000. */
-  readonly maxFailures?: number;
-  /** Bytes of serialized failures kept at most. Default 16 MiB. */
-  readonly failureBytes?: number;
-}
-
-/** Options of `wait()`. */
-export interface WaitOptions {
-  /** Give up after this many ms with a `WaitTimeoutError`. Default: no timeout. */
-  readonly timeout?: number;
-  /** Give up when it aborts, with its reason. */
-  readonly signal?: AbortSignal;
-}
-
-/** Counters of a group, in units, sub-groups included (linked groups are not). */
-export interface WaitGroupStats {
-  /** Units ever added. */
-  readonly added: number;
-  /** Units completed, successfully or not: `added - pending`. */
-  readonly done: number;
-  /** Failures recorded (the units they completed count in `done`). */
-  readonly failed: number;
-  /** Units not yet done; `wait()` resolves at 0 (and no failure, and no link pending). */
-  readonly pending: number;
-}
 
 /** What the internal constructor path attaches instead of creating. */
 interface Attach {
@@ -82,19 +44,6 @@ const groups = new Map<string, WeakRef<WaitGroup>>();
 const forget = new FinalizationRegistry<string>((key) => {
   if (groups.get(key)?.deref() === undefined) groups.delete(key);
 });
-
-function boolOption(value: unknown, name: string): boolean {
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw new InvalidArgumentTypeError(`${name} must be a boolean or undefined; received ${describe(value)}`);
-  }
-  return value ?? false;
-}
-
-function intOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  checkInteger(value, name, min, max);
-  return value;
-}
 
 /**
  * A wait group shared by every thread that holds it: Go's `sync.WaitGroup` and `errgroup.Group` in one.
@@ -154,20 +103,8 @@ export class WaitGroup implements Waitable {
     if (attach !== undefined) {
       ({ tree: this.#tree, name: this.name, parent: this.#parent, id: this.#id } = attach);
     } else {
-      const raw: unknown = options;
-      if (typeof raw !== 'object' || raw === null) {
-        throw new InvalidArgumentTypeError(`options must be an object; received ${describe(options)}`);
-      }
-      checkLabel(options.name, 'options.name');
-      checkSignal(options.signal, 'options.signal');
-      const limit = intOption(options.limit, 'options.limit', 1, L.MAX_UNITS, 0);
-      const flags = boolOption(options.cancelOnError, 'options.cancelOnError') ? L.FLAG_CANCEL_ON_ERROR : 0;
-      this.#tree = Tree.create({
-        capacity: intOption(options.capacity, 'options.capacity', 1, L.MAX_CAPACITY, L.DEFAULT_CAPACITY),
-        maxGroups: intOption(options.maxGroups, 'options.maxGroups', 1, 1 << 24, L.DEFAULT_MAX_GROUPS),
-        maxFailures: intOption(options.maxFailures, 'options.maxFailures', 0, 1 << 20, L.DEFAULT_MAX_FAILURES),
-        failureBytes: intOption(options.failureBytes, 'options.failureBytes', 0, 1 << 30, L.DEFAULT_FAILURE_BYTES),
-      });
+      const { tree, limit, flags } = parseOptions(options);
+      this.#tree = Tree.create(tree);
       this.name = options.name ?? 'wait-group';
       this.#parent = undefined;
       this.#id = this.#tree.addGroup(0, flags, limit);
@@ -295,32 +232,7 @@ export class WaitGroup implements Waitable {
   }
 
   #run(fn: (signal: AbortSignal) => unknown, task: Task, limiter: Limiter | undefined): void {
-    const finish = (failed: boolean, error: unknown): void => {
-      // The slot is given back before the task completes, so no wait() resolves while it is held.
-      if (limiter !== undefined) {
-        task.holdsLimit(false);
-        limiter.release();
-      }
-      task.settle(1, failed, error);
-    };
-    // Marked so that, should this thread die while fn runs, the sweep gives the slot back.
-    if (limiter !== undefined) task.holdsLimit(true);
-    let result: unknown;
-    try {
-      result = fn(this.signal);
-    } catch (error) {
-      finish(true, error);
-      return;
-    }
-    if (isThenable(result)) {
-      // Promise.resolve() calls a foreign then() inside a job, so one that throws fails the task.
-      Promise.resolve(result).then(
-        () => finish(false, undefined),
-        (error: unknown) => finish(true, error),
-      );
-    } else {
-      finish(false, undefined);
-    }
+    runTask(fn, this.signal, task, limiter);
   }
 
   /**
@@ -619,8 +531,4 @@ export class WaitGroup implements Waitable {
 function cancelOnAbort(signal: AbortSignal, group: WaitGroup): void {
   const ref = new WeakRef(group);
   signal.addEventListener('abort', () => ref.deref()?.cancel(signal.reason), { once: true });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

@@ -4,7 +4,8 @@
  * any thread and any thread can wait, asynchronously or by blocking.
  * @packageDocumentation
  */
-export { WaitGroup, type WaitGroupOptions, type WaitOptions, type WaitGroupStats } from './group.js';
+export { WaitGroup } from './group.js';
+export type { WaitGroupOptions, WaitOptions, WaitGroupStats } from './options.js';
 export { Task } from './task.js';
 export type { SharedWaitGroup, SharedTask } from './share.js';
 export type { SharedTree } from './tree.js';

@@ -3,53 +3,14 @@
 // pool's task function so it gets the group and its own task. Both sides import this module; it
 // never loads piscina itself (piscina is an optional peer dependency: you pass your pool in).
 import type { Piscina } from 'piscina';
-import { threadId } from 'node:worker_threads';
-import { decodeFailure, encodeFailure } from './envelope.js';
-import { WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
-import { WaitGroup } from './group.js';
-import { Roster, recall, remember, type SharedRoster } from './piscina-roster.js';
-import { checkSharedTask, type SharedTask } from './share.js';
-import { Task } from './task.js';
+import { decodeFailure } from './envelope.js';
+import { WaitGroupError, WaitTimeoutError, checkLabel, type PendingTask, type TaskGroupError } from './errors.js';
+import type { WaitGroup } from './group.js';
+import { failureEnvelope, fullEnvelope, isFailure, isNeedGroup, needGroup, slotEnvelope, taskOf, type FailureEnvelope, type NeedGroup } from './piscina-envelope.js';
+import { Roster } from './piscina-roster.js';
+import type { Task } from './task.js';
 
-const ENVELOPE = 'shared-waitgroup/piscina-task';
-const SLOT_ENVELOPE = 'shared-waitgroup/piscina-slot';
-const FAILED = 'shared-waitgroup/piscina-failure';
-const NEED_GROUP = 'shared-waitgroup/piscina-need-group';
-
-/** What `TrackedPool#run` sends to a worker that may not hold the group yet: the task in full. */
-interface TaskEnvelope<T> {
-  readonly kind: typeof ENVELOPE;
-  /** The pool task; it carries its group (`task.group`), which is not sent a second time. */
-  readonly task: SharedTask;
-  /** Where the worker lists itself once it holds the group (see piscina-roster.ts). */
-  readonly roster: SharedRoster;
-  readonly payload: T;
-}
-
-/** What `TrackedPool#run` sends once every thread of the pool holds the group: the task's slot only. */
-interface SlotEnvelope<T> {
-  readonly kind: typeof SLOT_ENVELOPE;
-  /** The pool's id, under which the worker keeps the group. */
-  readonly pool: number;
-  readonly slot: number;
-  readonly generation: number;
-  readonly remaining: number;
-  readonly label: string | undefined;
-  readonly payload: T;
-}
-
-/** What the worker side returns for a slot envelope of a pool whose group it does not hold. Exported as a type only (see FailureEnvelope). */
-export interface NeedGroup {
-  readonly kind: typeof NEED_GROUP;
-}
-
-/** What the worker side returns when the task function threw: the failure, encoded in full. Exported as a type only, so that declarations of `export default tracked(fn)` can name it. */
-export interface FailureEnvelope {
-  /** Tells a failure apart from a result. */
-  readonly kind: typeof FAILED;
-  /** The failure, serialized with its class, `code`, `cause` chain and other properties. */
-  readonly failure: Uint8Array;
-}
+export type { FailureEnvelope, NeedGroup } from './piscina-envelope.js';
 
 /** What a tracked task function receives besides its payload. */
 export interface PoolTaskContext {
@@ -184,11 +145,11 @@ export class TrackedPool<T = unknown, R = unknown> {
     try {
       // Objects in a transferList are gone after one send: such a task is sent once, in full.
       const slotOnly = runOptions.transferList === undefined && this.#threadsHoldGroup();
-      result = await this.pool.run(slotOnly ? this.#slotEnvelope(task, payload) : this.#envelope(task, payload), runOptions);
+      result = await this.pool.run(slotOnly ? slotEnvelope(task, this.#roster.shared.pool, payload) : fullEnvelope(task, this.#roster.shared, payload), runOptions);
       if (isNeedGroup(result)) {
         // A worker that started since the check (or forgot the group) got the slot only: send it all.
         this.#recheck = true;
-        result = await this.pool.run(this.#envelope(task, payload), runOptions);
+        result = await this.pool.run(fullEnvelope(task, this.#roster.shared, payload), runOptions);
       }
     } catch (error) {
       // Never started (aborted, pool destroyed) or its worker died: a failure either way, once.
@@ -207,15 +168,6 @@ export class TrackedPool<T = unknown, R = unknown> {
       this.#held = this.#roster.lists(this.pool.threads.map((worker) => worker.threadId));
     }
     return this.#held;
-  }
-
-  #envelope(task: Task, payload: T): TaskEnvelope<T> {
-    return { kind: ENVELOPE, task: task.share(), roster: this.#roster.shared, payload };
-  }
-
-  #slotEnvelope(task: Task, payload: T): SlotEnvelope<T> {
-    const { slot, generation, remaining } = task.detach();
-    return { kind: SLOT_ENVELOPE, pool: this.#roster.shared.pool, slot, generation, remaining, label: task.label, payload };
   }
 
   /**
@@ -251,53 +203,8 @@ async function settle(wait: Promise<void>): Promise<unknown> {
   }
 }
 
-function isFailure(value: unknown): value is FailureEnvelope {
-  return typeof value === 'object' && value !== null && (value as Partial<FailureEnvelope>).kind === FAILED;
-}
-
 function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscina['run']>[1]> {
   return Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'label'));
-}
-
-function isNeedGroup(value: unknown): value is NeedGroup {
-  return typeof value === 'object' && value !== null && (value as Partial<NeedGroup>).kind === NEED_GROUP;
-}
-
-function isUint32(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
-}
-
-function kindOf(value: unknown): unknown {
-  return typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
-}
-
-/**
- * The task an envelope sent by `TrackedPool#run` carries, and its group, which this thread keeps
- * if it came in full.
- * @returns undefined for a slot envelope of a pool whose group this thread does not hold
- * @throws {WaitGroupError} ERR_NOT_TRACKED when `envelope` is not an envelope; ERR_INVALID_SHARED_VALUE for a damaged one
- */
-function taskOf(envelope: unknown): { task: Task; group: WaitGroup } | undefined {
-  const kind = kindOf(envelope);
-  if (kind === SLOT_ENVELOPE) {
-    const { pool, slot, generation, remaining, label } = envelope as SlotEnvelope<unknown>;
-    const group = recall(pool);
-    if (group === undefined) return undefined;
-    if (!isUint32(slot) || !isUint32(generation) || !isUint32(remaining) || (label !== undefined && typeof label !== 'string')) {
-      throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `a pool task's slot, generation and remaining units must be integers from 0 to 2^32 - 1, its label a string; received ${describe(envelope)}`);
-    }
-    return { task: Task.attach(group, slot, generation, remaining, label), group };
-  }
-  if (kind !== ENVELOPE) {
-    throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
-  }
-  const { task, roster } = envelope as TaskEnvelope<unknown>;
-  checkSharedTask(task);
-  if (typeof roster !== 'object' || typeof roster.pool !== 'number' || !(roster.buffer instanceof SharedArrayBuffer)) {
-    throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `the roster of a pool task must be { pool, buffer }; received ${describe(roster)}`);
-  }
-  remember(roster, task.group);
-  return { task: Task.from(task), group: WaitGroup.from(task.group) };
 }
 
 /**
@@ -323,7 +230,7 @@ function taskOf(envelope: unknown): { task: Task; group: WaitGroup } | undefined
 export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope | NeedGroup> {
   return async (envelope: unknown) => {
     const found = taskOf(envelope);
-    if (found === undefined) return { kind: NEED_GROUP };
+    if (found === undefined) return needGroup();
     const { task, group } = found;
     try {
       const result = await fn((envelope as { payload: T }).payload, { group, task, signal: group.signal });
@@ -331,7 +238,7 @@ export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | 
       return result;
     } catch (error) {
       task.settle(1, true, error);
-      return { kind: FAILED, failure: encodeFailure(error, { threadId, group: group.name }) };
+      return failureEnvelope(error, group.name);
     }
   };
 }

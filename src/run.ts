@@ -1,0 +1,45 @@
+// Runs on both sides of a thread boundary: a `go()` function run as a task of its group, in
+// whichever thread called go(). A throw, a rejection, even of `undefined`, fails the task.
+import type { Limiter } from './limit.js';
+import type { Task } from './task.js';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * Runs `fn` with `signal` and completes `task` with its outcome, giving `limiter`'s slot back first.
+ * @param limiter - the group's limiter when `fn` holds one of its slots, else undefined
+ */
+export function runTask(fn: (signal: AbortSignal) => unknown, signal: AbortSignal, task: Task, limiter: Limiter | undefined): void {
+  const finish = (failed: boolean, error: unknown): void => {
+    // The slot is given back before the task completes, so no wait() resolves while it is held.
+    if (limiter !== undefined) {
+      task.holdsLimit(false);
+      limiter.release();
+    }
+    task.settle(1, failed, error);
+  };
+  // Marked so that, should this thread die while fn runs, the sweep gives the slot back.
+  if (limiter !== undefined) task.holdsLimit(true);
+  let result: unknown;
+  try {
+    result = fn(signal);
+  } catch (error) {
+    finish(true, error);
+    return;
+  }
+  if (isThenable(result)) {
+    // Promise.resolve() calls a foreign then() inside a job, so one that throws fails the task.
+    Promise.resolve(result).then(
+      () => {
+        finish(false, undefined);
+      },
+      (error: unknown) => {
+        finish(true, error);
+      },
+    );
+  } else {
+    finish(false, undefined);
+  }
+}
