@@ -14,7 +14,7 @@ import type { SharedWaitGroup } from './share.js';
 
 /** Roster word 0: bumped by every change of the table, so the pool rereads it only then. */
 const VERSION = 0;
-/** Words 1..: thread ids of workers that hold the group (0: free). */
+/** Words 1..: thread ids + 1 of workers that hold the group (0: free; the main thread's id is 0). */
 const FIRST = 1;
 
 /** The roster of a TrackedPool, as its payloads carry it. */
@@ -62,16 +62,16 @@ export class Roster {
    */
   lists(threads: readonly number[]): boolean {
     this.#seen = Atomics.load(this.#words, VERSION);
-    const live = new Set(threads);
+    const live = new Set(threads.map((id) => id + 1));
     const listed = new Set<number>();
     for (let at = FIRST; at < this.#words.length; at++) {
-      const id = Atomics.load(this.#words, at);
-      if (id === 0) continue;
+      const entry = Atomics.load(this.#words, at);
+      if (entry === 0) continue;
       // A listed thread is a pool thread that ran a task; gone from the pool means exited.
-      if (live.has(id)) listed.add(id);
-      else if (Atomics.compareExchange(this.#words, at, id, 0) === id) Atomics.add(this.#words, VERSION, 1);
+      if (live.has(entry)) listed.add(entry);
+      else if (Atomics.compareExchange(this.#words, at, entry, 0) === entry) Atomics.add(this.#words, VERSION, 1);
     }
-    return threads.every((id) => listed.has(id));
+    return [...live].every((entry) => listed.has(entry));
   }
 }
 
@@ -85,7 +85,7 @@ export function remember(roster: SharedRoster, group: SharedWaitGroup): void {
   if (remembered.size >= REMEMBERED) forgetOldest();
   remembered.set(roster.pool, { group: WaitGroup.from(group), roster: words });
   for (let at = FIRST; at < words.length; at++) {
-    if (Atomics.compareExchange(words, at, 0, threadId) === 0) {
+    if (Atomics.compareExchange(words, at, 0, threadId + 1) === 0) {
       Atomics.add(words, VERSION, 1);
       return;
     }
@@ -105,6 +105,6 @@ function forgetOldest(): void {
   remembered.delete(pool);
   // Leave the roster first: the pool must not count on this thread for that group any more.
   for (let at = FIRST; at < roster.length; at++) {
-    if (Atomics.compareExchange(roster, at, threadId, 0) === threadId) Atomics.add(roster, VERSION, 1);
+    if (Atomics.compareExchange(roster, at, threadId + 1, 0) === threadId + 1) Atomics.add(roster, VERSION, 1);
   }
 }

@@ -1,9 +1,11 @@
 // The piscina integration: pool tasks as group tasks (queued and running), failures in full
 // fidelity, work that outlives a task, the atomics mode guard, and a shutdown that loses nothing.
+import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskGroupError, WaitGroup, WaitTimeoutError } from '../src/index.js';
 import { TrackedPool } from '../src/piscina.js';
+import { Roster, recall, remember } from '../src/piscina-roster.js';
 import type { PoolJob } from '../workers/pool-task.js';
 
 const filename = new URL('../dist/workers/pool-task.js', import.meta.url).href;
@@ -96,6 +98,29 @@ function recording(bare: Piscina, bounce = 0): { pool: Piscina; kinds: string[] 
 
 const FULL = 'shared-waitgroup/piscina-task';
 const SLOT = 'shared-waitgroup/piscina-slot';
+
+describe('the roster of threads that hold a pool\'s group', () => {
+  it('lists a thread once it keeps the group, and drops threads that left the pool', () => {
+    const roster = new Roster(4);
+    const wg = new WaitGroup({ name: 'roster' });
+    expect(roster.lists([threadId])).toBe(false);
+    expect(recall(roster.shared.pool)).toBeUndefined();
+    remember(roster.shared, wg.share());
+    expect(recall(roster.shared.pool)).toBe(wg);
+    expect(roster.changed).toBe(true);
+    expect(roster.lists([threadId])).toBe(true);
+    expect(roster.changed).toBe(false);
+    // A pool thread that never ran a task is not listed.
+    expect(roster.lists([threadId, threadId + 1000])).toBe(false);
+    // This thread left the pool (it exited): its entry goes, so a new thread can take its place.
+    expect(roster.lists([threadId + 1000])).toBe(false);
+    expect(roster.changed).toBe(true);
+    expect(roster.lists([threadId])).toBe(false);
+    // Kept groups are not listed twice: the thread is already counted on for this pool.
+    remember(roster.shared, wg.share());
+    expect(roster.changed).toBe(false);
+  });
+});
 
 describe('TrackedPool payloads', () => {
   it('sends the group in full until every pool thread holds it, then only the task slot', async () => {
