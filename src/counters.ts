@@ -15,7 +15,7 @@ export function raisePending(record: Int32Array, units: number): boolean {
   return false;
 }
 
-/** Lowers a pending count and wakes the waiters when it reaches zero: the only transition they sleep on. */
+/** Lowers a pending count and wakes the waiters when it reaches zero, the transition they sleep for. */
 export function lowerPending(record: Int32Array, units: number): void {
   // A waiter sets PENDING_WAITED before it sleeps on the value that includes it; so either this
   // step sees the flag, or the waiter's sleep sees the new count and does not start. Skipping
