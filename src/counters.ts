@@ -2,7 +2,21 @@
 // path (add, done, a failure, the sweep after a worker's death) shares, in the order waiters need.
 import type { FailureOrigin } from './errors.js';
 import { recordFailure } from './failures.js';
-import { FLAG_CANCEL_ON_ERROR, H_FAILED, H_FAIL_WATCH, H_FLAGS, H_PENDING, MAX_UNITS, PENDING_UNIT, PENDING_WAITED } from './layout.js';
+import {
+  ADDED_CELLS,
+  ADDED_CELL_WORDS,
+  FLAG_CANCEL_ON_ERROR,
+  H_ADDED_CELLS,
+  H_ADDED_HI,
+  H_ADDED_LO,
+  H_FAILED,
+  H_FAIL_WATCH,
+  H_FLAGS,
+  H_PENDING,
+  MAX_UNITS,
+  PENDING_UNIT,
+  PENDING_WAITED,
+} from './layout.js';
 import type { Tree } from './tree.js';
 
 /** Raises a pending count unless that would pass MAX_UNITS. */
@@ -53,6 +67,74 @@ export function flagWaiting(record: Int32Array): number | undefined {
 export function addCounter64(record: Int32Array, low: number, units: number): void {
   const before = Atomics.add(record, low, units) >>> 0;
   if (before + units > 0xffffffff) Atomics.add(record, low + 1, 1);
+}
+
+/** A cell's owner word while a sweep moves its count: neither free nor any thread's. */
+const FOLDING = -1;
+
+/**
+ * Takes a cell of `record` (see H_ADDED_CELLS) for thread `thread`'s count of added units.
+ * @returns the word of the cell's low count, or -1 when every cell is taken
+ */
+export function claimAddedCell(record: Int32Array, thread: number): number {
+  // This thread's own, if an earlier object of the group in this thread (since collected) took one.
+  for (let cell = 0; cell < ADDED_CELLS; cell++) {
+    const owner = H_ADDED_CELLS + cell * ADDED_CELL_WORDS;
+    if (Atomics.load(record, owner) === thread + 1) return owner + 1;
+  }
+  for (let cell = 0; cell < ADDED_CELLS; cell++) {
+    const owner = H_ADDED_CELLS + cell * ADDED_CELL_WORDS;
+    // A freed cell's count was moved to H_ADDED_LO/HI and zeroed before its owner word was.
+    if (Atomics.compareExchange(record, owner, 0, thread + 1) === 0) return owner + 1;
+  }
+  return -1;
+}
+
+/**
+ * Counts `units` added by this thread in its cell, whose low count is at word `low`: plain
+ * writes, since no other thread writes the cell while its owner lives (the sweep after its death
+ * is the only other writer). Readers in other threads see them once this thread's next atomic
+ * operation has (on the processors Node runs on, at once).
+ */
+export function addInCell(record: Int32Array, low: number, units: number): void {
+  const sum = ((record[low] ?? 0) >>> 0) + units;
+  if (sum > 0xffffffff) record[low + 1] = ((record[low + 1] ?? 0) + 1) | 0;
+  record[low] = sum | 0;
+}
+
+/** Units ever added to the group of `record`: the shared count and every cell, read consistently. */
+export function addedOf(record: Int32Array): number {
+  for (;;) {
+    let total = 0;
+    let changed = false;
+    for (let word = H_ADDED_LO, cell = -1; cell < ADDED_CELLS; cell++, word = H_ADDED_CELLS + cell * ADDED_CELL_WORDS + 1) {
+      const hi = Atomics.load(record, word + 1);
+      const lo = Atomics.load(record, word);
+      // A count whose high word moved while it was read may pair an old high with a new low.
+      if (Atomics.load(record, word + 1) !== hi) changed = true;
+      total += hi * 2 ** 32 + (lo >>> 0);
+    }
+    if (!changed) return total;
+  }
+}
+
+/**
+ * Moves the count of dead thread `thread`'s cell in `record` to the shared count and frees the
+ * cell for another thread. The count is in both places for an instant, never in neither.
+ */
+export function foldAddedCell(record: Int32Array, thread: number): void {
+  for (let cell = 0; cell < ADDED_CELLS; cell++) {
+    const owner = H_ADDED_CELLS + cell * ADDED_CELL_WORDS;
+    // Several threads may sweep up after the same death: only the one that marks the cell moves it.
+    if (Atomics.compareExchange(record, owner, thread + 1, FOLDING) !== thread + 1) continue;
+    const lo = Atomics.load(record, owner + 1) >>> 0;
+    const hi = Atomics.load(record, owner + 2);
+    addCounter64(record, H_ADDED_LO, lo);
+    if (hi !== 0) Atomics.add(record, H_ADDED_HI, hi);
+    Atomics.store(record, owner + 1, 0);
+    Atomics.store(record, owner + 2, 0);
+    Atomics.store(record, owner, 0);
+  }
 }
 
 /** The records of group `id` and of its ancestors, nearest first. */

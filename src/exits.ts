@@ -6,7 +6,7 @@
 import process from 'node:process';
 import { BroadcastChannel, threadId, type Worker } from 'node:worker_threads';
 import { markCancelled } from './cancel.js';
-import { chainOf, lowerPending, recordIn } from './counters.js';
+import { chainOf, foldAddedCell, lowerPending, recordIn } from './counters.js';
 import { WorkerExitedError } from './errors.js';
 import { H_LIMIT_WAITERS, H_RUNNING } from './layout.js';
 import { type Tree } from './tree.js';
@@ -68,6 +68,8 @@ function sweepAll(dead: number, exitCode: number | undefined): void {
  * threads at once: each unit is taken by exactly one compare-and-exchange.
  */
 export function sweep(tree: Tree, dead: number, exitCode: number | undefined): void {
+  // Its counts of added units move to the shared counts, so that its cells serve other threads.
+  for (let id = 1; id <= tree.groups; id++) foldAddedCell(tree.record(id), dead);
   for (const slot of tree.slots.occupied((s) => s.threadId === dead)) {
     const taken = tree.slots.take(slot.index, slot.state, slot.generation, slot.remaining, Infinity);
     if (taken === 0) continue;

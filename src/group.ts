@@ -17,7 +17,7 @@ import {
   type FailureOrigin,
   type PendingTask,
 } from './errors.js';
-import { pendingOf, recordIn } from './counters.js';
+import { addedOf, pendingOf, recordIn } from './counters.js';
 import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
 import { Limiter } from './limit.js';
@@ -348,10 +348,12 @@ export class WaitGroup implements Waitable {
   outcome(): Error | undefined | typeof RETRY {
     // Nothing pending and never a failure (the count only grows): clean, whatever comes next.
     if (this.#links.length === 0 && Atomics.load(this.#header, L.H_FAILED) === 0) return undefined;
-    const before = this.#addedSignature();
+    const before = this.#failedSignature();
     const failures = this.#collect();
-    // Tasks added while we looked: the failures may belong to a later round; look again.
-    if (this.blocker() !== undefined || this.#addedSignature() !== before) return RETRY;
+    // Pending again, or a failure recorded while we looked (by a round of tasks added and done
+    // meanwhile): what we gathered may not be one moment's failures; look again. Rounds without
+    // failures change nothing we report.
+    if (this.blocker() !== undefined || this.#failedSignature() !== before) return RETRY;
     if (failures.errors.length === 0 && failures.omitted === 0) return undefined;
     return new TaskGroupError(failures.errors, failures.origins, failures.omitted, this.name);
   }
@@ -366,8 +368,9 @@ export class WaitGroup implements Waitable {
     for (const group of this.#reported()) group.#failures.prefetch();
   }
 
-  #addedSignature(): string {
-    return [this, ...this.#links].map((g) => `${Atomics.load(g.#header, L.H_ADDED_HI)}.${Atomics.load(g.#header, L.H_ADDED_LO)}`).join();
+  /** What changes when a failure is recorded in this group or one it links to. */
+  #failedSignature(): string {
+    return [this, ...this.#links].map((g) => Atomics.load(g.#header, L.H_FAILED)).join();
   }
 
   #collect(): { errors: unknown[]; origins: FailureOrigin[]; omitted: number } {
@@ -445,13 +448,12 @@ export class WaitGroup implements Waitable {
    */
   stats(): WaitGroupStats {
     for (;;) {
-      const hi = Atomics.load(this.#header, L.H_ADDED_HI);
-      const lo = Atomics.load(this.#header, L.H_ADDED_LO);
+      const added = addedOf(this.#header);
       const pending = pendingOf(this.#header);
       const failed = Atomics.load(this.#header, L.H_FAILED);
-      if (Atomics.load(this.#header, L.H_ADDED_HI) !== hi || Atomics.load(this.#header, L.H_ADDED_LO) !== lo) continue;
-      const added = hi * 2 ** 32 + (lo >>> 0);
-      return { added, done: added - pending, failed, pending };
+      // An add counted meanwhile could make done lead; pending rises before `added`, so an add
+      // not counted yet only makes it lag.
+      if (addedOf(this.#header) === added) return { added, done: added - pending, failed, pending };
     }
   }
 

@@ -4,10 +4,18 @@
 // closures, so that V8 can inline the whole of `add()` and `done()` into their callers: that is
 // most of what separates a pair from the raw atomics it is made of (benchmark 1a).
 import { WaitGroupError, describe } from './errors.js';
-import { addCounter64, lowerPending, raisePending } from './counters.js';
+import { threadId } from 'node:worker_threads';
+import { addCounter64, addInCell, claimAddedCell, lowerPending, raisePending } from './counters.js';
 import { H_ADDED_LO, MAX_UNITS } from './layout.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
+
+/**
+ * `#cell` before this thread's first add to the group. After it: the cell's word, or -1 when every
+ * cell was taken then; such a thread keeps counting in the shared count (cells freed later serve
+ * threads that start adding later).
+ */
+const NOT_TRIED = -2;
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
@@ -32,6 +40,8 @@ export class GroupHost {
   readonly #record: Int32Array;
   readonly #ancestors: readonly Int32Array[];
   readonly #options: HostOptions;
+  /** Word of this thread's cell for counting added units in the group's record; see H_ADDED_CELLS. */
+  #cell = NOT_TRIED;
 
   constructor(options: HostOptions) {
     const [own, ...ancestors] = options.chain.map((group) => group.record);
@@ -56,8 +66,16 @@ export class GroupHost {
     // The usual root group has no ancestors: no loop (nor the try-block of a for-of) to inline.
     if (!raisePending(this.#record, count)) this.#overflow(0, slot, count);
     if (this.#ancestors.length > 0) this.#addToAncestors(slot, count);
-    addCounter64(this.#record, H_ADDED_LO, count);
+    if (this.#cell >= 0) addInCell(this.#record, this.#cell, count);
+    else this.#countShared(count);
     return slot;
+  }
+
+  /** Counts added units without a cell of this thread's (yet): takes one, or counts atomically. */
+  #countShared(count: number): void {
+    if (this.#cell === NOT_TRIED) this.#cell = claimAddedCell(this.#record, threadId);
+    if (this.#cell >= 0) addInCell(this.#record, this.#cell, count);
+    else addCounter64(this.#record, H_ADDED_LO, count);
   }
 
   #addToAncestors(slot: number, count: number): void {

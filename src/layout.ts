@@ -37,7 +37,10 @@ export const H_PARENT_ID = 3;
 export const H_PENDING = 4;
 export const PENDING_UNIT = 2;
 export const PENDING_WAITED = 1;
-/** Units ever added (low and high 32 bits of a 64-bit count). */
+/**
+ * Units ever added (low and high 32 bits of a 64-bit count), by threads without a cell of their
+ * own (H_ADDED_CELLS): the group's `added` is this plus every cell.
+ */
 export const H_ADDED_LO = 5;
 export const H_ADDED_HI = 6;
 /** Failures recorded in this group or a descendant. */
@@ -69,6 +72,15 @@ export const H_WAITERS = 18;
  * before it next sleeps, so waking costs one notify per sleep, however fast failures come.
  */
 export const H_FAIL_WATCH = 19;
+/**
+ * ADDED_CELLS cells of ADDED_CELL_WORDS words: a thread's id + 1 (0: free), then the units that
+ * thread added to the group, as a 64-bit count (low, then high). Only that thread writes its
+ * count, with plain writes: an `add()` makes one atomic operation fewer. Threads that find every
+ * cell taken count in H_ADDED_LO/HI; a dead thread's count is moved there and its cell freed.
+ */
+export const H_ADDED_CELLS = 20;
+export const ADDED_CELL_WORDS = 3;
+export const ADDED_CELLS = 4;
 /**
  * The link table: MAX_LINKS entries of LINK_WORDS words naming each linked group (its tree's two
  * identity words, then its id, written last: an entry with id 0 is still being written).

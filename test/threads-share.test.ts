@@ -1,7 +1,8 @@
 // Real worker threads: one group shared by share() (nested in workerData and in message payloads),
 // units added and completed in every thread, tasks moved between threads, and done() raced.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, type PendingTask } from '../src/index.js';
+import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, WorkerExitedError, type PendingTask } from '../src/index.js';
+import * as L from '../src/layout.js';
 import { newMarks, reach, set } from '../workers/sync.js';
 import { errorOf, rejectionOf, startAgent, terminateAll, type TestWorker } from './helpers.js';
 
@@ -101,6 +102,41 @@ describe('one group, units added and completed in several threads', () => {
     expect(wg.stats()).toEqual({ added: 2, done: 1, failed: 0, pending: 1 });
     expect(next.done()).toBe(true);
     await wg.wait();
+  });
+
+  it('counts added units in per-thread cells: more threads than cells, and a dead thread\'s cell serving another', async () => {
+    const wg = new WaitGroup({ name: 'cells' });
+    const words = new Int32Array(wg.share().tree.tree);
+    const record = L.TREE_WORDS + (wg.share().group - 1) * L.GROUP_WORDS;
+    /** Thread ids of the cells' owners, read from the group's record (src/layout.ts). */
+    const owners = (): number[] =>
+      Array.from({ length: L.ADDED_CELLS }, (_, cell) => Atomics.load(words, record + L.H_ADDED_CELLS + cell * L.ADDED_CELL_WORDS) - 1).filter((id) => id >= 0);
+    const agents = Array.from({ length: L.ADDED_CELLS + 2 }, () => startAgent(newMarks()));
+    await Promise.all(agents.map((agent) => agent.call('attach', { group: 'g', value: wg.share(), path: [] })));
+    await Promise.all(agents.map((agent, i) => agent.call('add', { group: 'g', task: 'first', count: i + 1 })));
+    const total = (agents.length * (agents.length + 1)) / 2;
+    expect(wg.stats()).toEqual({ added: total, done: 0, failed: 0, pending: total });
+    const holders = agents.filter((agent) => owners().includes(agent.threadId));
+    expect(holders).toHaveLength(L.ADDED_CELLS);
+    // The threads holding cells exit: their tasks fail, their counts move to the shared count.
+    await Promise.all(holders.map(async (agent) => agent.terminate()));
+    await Promise.all(holders.map(async (agent) => agent.exited));
+    expect(owners()).toEqual([]);
+    expect(wg.stats()).toMatchObject({ added: total, failed: L.ADDED_CELLS });
+    // Threads that start adding now take the freed cells; those that found none keep the shared count.
+    const others = agents.filter((agent) => !holders.includes(agent));
+    const newcomers = [startAgent(newMarks()), startAgent(newMarks())];
+    await Promise.all(newcomers.map((agent) => agent.call('attach', { group: 'g', value: wg.share(), path: [] })));
+    const live = [...others, ...newcomers];
+    await Promise.all(live.map((agent) => agent.call('add', { group: 'g', task: 'second', count: 10 })));
+    expect(owners().sort()).toEqual(newcomers.map((agent) => agent.threadId).sort());
+    const added = total + 10 * live.length;
+    expect(wg.stats().added).toBe(added);
+    for (const agent of others) await agent.call('done', { task: 'first', times: 10 });
+    for (const agent of live) await agent.call('done', { task: 'second', times: 10 });
+    const error = await rejectionOf(wg.wait());
+    expect((error as TaskGroupError).errors.map((failure) => failure instanceof WorkerExitedError)).toEqual(holders.map(() => true));
+    expect(wg.stats()).toEqual({ added, done: added, failed: L.ADDED_CELLS, pending: 0 });
   });
 
   it('shares one capacity between threads: exactly `capacity` adds succeed when threads race', async () => {

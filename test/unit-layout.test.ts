@@ -2,7 +2,7 @@
 // log (src/failure-log.ts) and the layout's invariants. The failure envelope is in unit-envelope.test.ts.
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { flagWaiting, lowerPending, pendingOf, raisePending } from '../src/counters.js';
+import { addCounter64, addedOf, addInCell, claimAddedCell, flagWaiting, foldAddedCell, lowerPending, pendingOf, raisePending } from '../src/counters.js';
 import { FailureLog } from '../src/failure-log.js';
 import * as L from '../src/layout.js';
 import { Slots, ensureLength, stateOf } from '../src/slots.js';
@@ -298,8 +298,18 @@ function expectDistinctWithin(entries: [string, number][], size: number): void {
 }
 
 describe('layout invariants', () => {
-  it('group record words are distinct and fit in GROUP_WORDS', () => {
-    expectDistinctWithin(indices('H_'), L.GROUP_WORDS);
+  it('group record words are distinct and fit in GROUP_WORDS, and the cells and link table overlap nothing', () => {
+    const words = indices('H_');
+    expectDistinctWithin(words, L.GROUP_WORDS);
+    const regions: [number, number][] = [
+      [L.H_ADDED_CELLS, L.ADDED_CELLS * L.ADDED_CELL_WORDS],
+      [L.H_LINK_TABLE, L.MAX_LINKS * L.LINK_WORDS],
+    ];
+    for (const [start, size] of regions) {
+      expect(start + size).toBeLessThanOrEqual(L.GROUP_WORDS);
+      for (const [name, word] of words) if (word !== start) expect(word < start || word >= start + size, name).toBe(true);
+    }
+    expect(L.H_ADDED_CELLS + L.ADDED_CELLS * L.ADDED_CELL_WORDS).toBeLessThanOrEqual(L.H_LINK_TABLE);
   });
 
   it('tree words are distinct, the secret does not overlap them, and all fit in TREE_WORDS', () => {
@@ -388,5 +398,45 @@ describe('pending word', () => {
     expect(pendingOf(words)).toBe(L.MAX_UNITS);
     lowerPending(words, L.MAX_UNITS);
     expect(Atomics.load(words, L.H_PENDING)).toBe(0);
+  });
+});
+
+describe('added units, counted in per-thread cells', () => {
+  const record = (): Int32Array => new Int32Array(new SharedArrayBuffer(L.GROUP_WORDS * 4));
+
+  it('gives each of ADDED_CELLS threads a cell, the same one again, and none to the next thread', () => {
+    const words = record();
+    const cells = [11, 12, 13, 14].map((thread) => claimAddedCell(words, thread));
+    expect(new Set(cells).size).toBe(L.ADDED_CELLS);
+    expect(claimAddedCell(words, 12)).toBe(cells[1]);
+    expect(claimAddedCell(words, 15)).toBe(-1);
+  });
+
+  it('sums the shared count and every cell, carrying past 2^32 in a cell', () => {
+    const words = record();
+    const cell = claimAddedCell(words, 1);
+    const other = claimAddedCell(words, 2);
+    words[cell] = -2; // 2^32 - 2 units already counted
+    addInCell(words, cell, 5);
+    expect([words[cell], words[cell + 1]]).toEqual([3, 1]);
+    addInCell(words, other, 7);
+    addCounter64(words, L.H_ADDED_LO, 100);
+    expect(addedOf(words)).toBe(2 ** 32 + 3 + 7 + 100);
+  });
+
+  it("moves a dead thread's count to the shared count once, however many threads sweep, and frees its cell", () => {
+    const words = record();
+    const cell = claimAddedCell(words, 7);
+    addInCell(words, cell, 40);
+    addCounter64(words, L.H_ADDED_LO, 2);
+    foldAddedCell(words, 7);
+    foldAddedCell(words, 7);
+    expect(addedOf(words)).toBe(42);
+    expect([words[L.H_ADDED_LO], words[cell], words[cell - 1]]).toEqual([42, 0, 0]);
+    // Free again, with nothing in it: the next thread starts from zero.
+    const next = claimAddedCell(words, 8);
+    expect(next).toBe(cell);
+    addInCell(words, next, 1);
+    expect(addedOf(words)).toBe(43);
   });
 });
