@@ -69,7 +69,11 @@ function sweepAll(dead: number, exitCode: number | undefined): void {
  */
 export function sweep(tree: Tree, dead: number, exitCode: number | undefined): void {
   // Its counts of added units move to the shared counts, so that its cells serve other threads.
-  for (let id = 1; id <= tree.groups; id++) foldAddedCell(tree.record(id), dead);
+  // A group still being created has no cell taken yet.
+  for (let id = 1; id <= tree.groups; id++) {
+    const record = tree.published(id);
+    if (record !== undefined) foldAddedCell(record, dead);
+  }
   for (const slot of tree.slots.occupied((s) => s.threadId === dead)) {
     const taken = tree.slots.take(slot.index, slot.state, slot.generation, slot.remaining, Infinity);
     if (taken === 0) continue;

@@ -202,6 +202,17 @@ export class Tree {
     return new Int32Array(this.shared.tree, (TREE_WORDS + (id - 1) * GROUP_WORDS) * 4, GROUP_WORDS);
   }
 
+  /**
+   * The record of group `id` once it is completely written, for code that visits every group
+   * while others may be creating one (its id is taken before its record exists).
+   * @returns the record, or undefined while it is being created
+   */
+  published(id: number): Int32Array | undefined {
+    if (this.shared.tree.byteLength < Tree.#bytesFor(id)) return undefined;
+    const record = this.record(id);
+    return Atomics.load(record, H_MAGIC) === HEADER_MAGIC ? record : undefined;
+  }
+
   /** The parent id of group `id`, 0 for the root. */
   parentOf(id: number): number {
     return Atomics.load(new Int32Array(this.shared.tree), TREE_WORDS + (id - 1) * GROUP_WORDS + H_PARENT_ID);

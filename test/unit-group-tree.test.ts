@@ -3,6 +3,9 @@
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WaitGroupError, WaitTimeoutError } from '../src/index.js';
+import { sweep } from '../src/exits.js';
+import * as L from '../src/layout.js';
+import { Tree } from '../src/tree.js';
 import { rejectionOf } from './helpers.js';
 
 async function failureOf(wg: WaitGroup): Promise<TaskGroupError> {
@@ -63,6 +66,24 @@ describe('sub-groups', () => {
     await expect(b.wait()).resolves.toBeUndefined();
     expect(root.stats().failed).toBe(1);
     expect(b.stats().failed).toBe(0);
+  });
+});
+
+describe('the sweep after a thread\'s death', () => {
+  it('skips a group whose id another thread has taken but whose record it has not written yet', () => {
+    const wg = new WaitGroup({ name: 'creating' });
+    const task = wg.add();
+    const tree = Tree.attach(wg.share().tree);
+    // Another thread took the id of a group past what the buffer holds, and has not grown it yet.
+    const next = L.TREE_INITIAL_GROUPS + 1;
+    Atomics.store(tree.words, L.T_GROUP_SEQ, next);
+    expect(tree.published(next)).toBeUndefined();
+    expect(tree.published(1)).toBeDefined();
+    expect(() => {
+      sweep(tree, threadId + 1000, 1);
+    }).not.toThrow();
+    expect(wg.stats()).toEqual({ added: 1, done: 0, failed: 0, pending: 1 });
+    expect(task.done()).toBe(true);
   });
 });
 
