@@ -102,19 +102,22 @@ export function addInCell(record: Int32Array, low: number, units: number): void 
   record[low] = sum | 0;
 }
 
+/** Low words of the 64-bit counts whose sum is a group's `added`: the shared count, then the cells. */
+const ADDED_COUNTS = [H_ADDED_LO, ...Array.from({ length: ADDED_CELLS }, (_, cell) => H_ADDED_CELLS + cell * ADDED_CELL_WORDS + 1)];
+
 /** Units ever added to the group of `record`: the shared count and every cell, read consistently. */
 export function addedOf(record: Int32Array): number {
   for (;;) {
     let total = 0;
-    let changed = false;
-    for (let word = H_ADDED_LO, cell = -1; cell < ADDED_CELLS; cell++, word = H_ADDED_CELLS + cell * ADDED_CELL_WORDS + 1) {
-      const hi = Atomics.load(record, word + 1);
-      const lo = Atomics.load(record, word);
+    let torn = false;
+    for (const low of ADDED_COUNTS) {
+      const hi = Atomics.load(record, low + 1);
+      const lo = Atomics.load(record, low);
       // A count whose high word moved while it was read may pair an old high with a new low.
-      if (Atomics.load(record, word + 1) !== hi) changed = true;
+      torn ||= Atomics.load(record, low + 1) !== hi;
       total += hi * 2 ** 32 + (lo >>> 0);
     }
-    if (!changed) return total;
+    if (!torn) return total;
   }
 }
 

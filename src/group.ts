@@ -78,6 +78,8 @@ export class WaitGroup implements Waitable {
   readonly name: string;
   readonly #tree: Tree;
   readonly #header: Int32Array;
+  /** This group's pending word, as the wait loop sleeps on it (made once, not on every wake). */
+  readonly #asBlocker: Blocker;
   readonly #id: number;
   readonly #parent: WaitGroup | undefined;
   /** This group's header and its ancestors': every add and done counts in all of them. */
@@ -110,6 +112,7 @@ export class WaitGroup implements Waitable {
       this.#id = this.#tree.addGroup(0, flags, limit);
     }
     this.#header = this.#tree.record(this.#id);
+    this.#asBlocker = { header: this.#header };
     this.#chain = this.#parent ? [this, ...this.#parent.#chain] : [this];
     this.#failures = new FailureView(this.#tree, this.#id);
     const tree = this.#tree;
@@ -316,6 +319,10 @@ export class WaitGroup implements Waitable {
    * @hidden
    */
   blocker(): Blocker | undefined {
+    // The usual group links to nothing: no cycle to guard against, nothing to allocate on a wake.
+    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_LINKS) === 0) {
+      return pendingOf(this.#header) === 0 ? undefined : this.#asBlocker;
+    }
     return this.#blocker(new Set());
   }
 
@@ -324,8 +331,7 @@ export class WaitGroup implements Waitable {
       throw new WaitGroupError('ERR_LINK_CYCLE', `group "${this.name}" waits for itself through links made in different threads`);
     }
     seen.add(this);
-    if (pendingOf(this.#header) !== 0) return { header: this.#header };
-    // The usual group links to nothing: no need to compare link tables on every wake.
+    if (pendingOf(this.#header) !== 0) return this.#asBlocker;
     if (this.#links.length === 0 && Atomics.load(this.#header, L.H_LINKS) === 0) return undefined;
     const known = new Set(this.#links.map((link) => linkKey(link.#linkId())));
     const missing = [...linkedIds(this.#header)].filter((id) => !known.has(id)).length;

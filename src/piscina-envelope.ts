@@ -70,12 +70,14 @@ export function failureEnvelope(error: unknown, group: string): FailureEnvelope 
   return { kind: FAILED, failure: encodeFailure(error, { threadId, group }) };
 }
 
+/** True for what tracked() returns when the task function threw. */
 export function isFailure(value: unknown): value is FailureEnvelope {
-  return typeof value === 'object' && value !== null && (value as Partial<FailureEnvelope>).kind === FAILED;
+  return kindOf(value) === FAILED;
 }
 
+/** True for what tracked() returns for a slot envelope of a group it does not hold. */
 export function isNeedGroup(value: unknown): value is NeedGroup {
-  return typeof value === 'object' && value !== null && (value as Partial<NeedGroup>).kind === NEED_GROUP;
+  return kindOf(value) === NEED_GROUP;
 }
 
 function isUint32(value: unknown): value is number {

@@ -51,6 +51,18 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
  * step (wrapping from 2^32 - 1 to 0, as a 64-bit add does).
  */
 const LAST_UNIT = GENERATION_UNIT - 1n;
+/**
+ * The state after taking `taken` of the `left` units of `current`, a state of `generation`. The
+ * last unit also advances the generation, in the same compare-and-exchange, so that no handle of
+ * the task can ever match the slot's next occupant.
+ */
+function stateAfter(current: bigint, taken: number, left: number, generation: number): bigint {
+  // One unit that is not the last, the usual done(): a BigInt literal, no conversion.
+  if (taken < left) return taken === 1 ? current - 1n : current - BigInt(taken);
+  if (taken === 1 && generation !== 0xffffffff) return current + LAST_UNIT;
+  return BigInt.asUintN(64, current - BigInt(taken) + GENERATION_UNIT);
+}
+
 /** Top bit of a slot's ready word: the task holds one of its group's `limit` slots. */
 const LIMITED_BIT = 1 << 31;
 
@@ -263,20 +275,9 @@ export class Slots {
     // Try the state this handle last saw first: right unless another thread took units meanwhile.
     let current = expected;
     let left = remaining;
-    if (units === 1 && remaining > 1) {
-      // The common case, one unit that is not the last: one BigInt and one compare-and-exchange.
-      const next = expected - 1n;
-      const seen = Atomics.compareExchange(this.#state, word, expected, next);
-      if (seen === expected) return this.#took(1, next, remaining - 1);
-      current = seen;
-      left = Number(current & REMAINING_MASK);
-      if (left === 0 || Number(current >> 32n) !== generation) return this.#took(0, current, 0);
-    }
     for (;;) {
       const taken = Math.min(units, left);
-      // The last unit also advances the generation, in the same compare-and-exchange, so no handle
-      // of this task can ever match the slot's next occupant.
-      const next = taken < left ? current - BigInt(taken) : taken === 1 && generation !== 0xffffffff ? current + LAST_UNIT : BigInt.asUintN(64, current - BigInt(taken) + GENERATION_UNIT);
+      const next = stateAfter(current, taken, left, generation);
       const seen = Atomics.compareExchange(this.#state, word, current, next);
       if (seen === current) {
         if (taken === left) this.#release(index);
