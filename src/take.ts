@@ -56,7 +56,11 @@ export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals
   // Atomic, so that a confirming thread that reads this sequence number also sees E_SLOT above
   // and, through the slot word it observed, the E_NEW64 written before our compare-and-exchange.
   Atomics.store(lane.journal64, E_CONFIRM64 / 2, BigInt(seq) * 2n);
-  let current = expected;
+  // A fresh reading, not the handle's last one: a state computed from a stale one may be a state
+  // this very thread wrote before through another handle of the task, and a sweeper would then
+  // take the failed attempt for a take that happened. From a fresh reading, the state we write
+  // carries our tag and a remainder no take has left yet.
+  let current = expected === Atomics.load(words, word) ? expected : Atomics.load(words, word);
   for (;;) {
     const left = remainingOf(current);
     if (left === 0 || generationOf(current) !== generation) return { taken: 0, state: current };
