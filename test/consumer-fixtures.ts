@@ -105,6 +105,8 @@ export function refused(group: WaitGroup, task: Task): void {
   task.settle(1, false, undefined);
   // @ts-expect-error internal, stripped from the declarations
   group.taskHost();
+  // @ts-expect-error internal (what the wait loop needs), stripped from the declarations
+  group.blocker();
   // @ts-expect-error two labels
   group.add('a', 'b');
   // @ts-expect-error not a function
