@@ -28,7 +28,7 @@ import { Task } from './task.js';
 import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
 import { runTask } from './run.js';
 import { Tree } from './tree.js';
-import { RETRY, waitAsync, waitSync, type Blocker, type Waitable } from './wait.js';
+import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
 
 /** What the internal constructor path attaches instead of creating. */
 interface Attach {
@@ -73,7 +73,7 @@ const forget = new FinalizationRegistry<string>((key) => {
  * readFile('b').then(() => task.done(), (error: unknown) => task.done(error));
  * ```
  */
-export class WaitGroup implements Waitable {
+export class WaitGroup {
   /** Name used in messages and failure origins. */
   readonly name: string;
   readonly #tree: Tree;
@@ -306,10 +306,10 @@ export class WaitGroup implements Waitable {
   }
 
   /**
-   * Part of `Waitable`, for the wait loop; not for users. Hidden from the docs but not stripped
-   * from the declarations (`stripInternal`): the class `implements Waitable` there, and a member
-   * missing would break every consumer that type-checks its dependencies (`skipLibCheck: false`).
-   * @hidden
+   * Part of `Waitable`, for the wait loop; not for users. Stripped from the declarations and the
+   * docs: the class meets `Waitable` structurally (checked where it passes itself to `waitAsync()`
+   * and `waitSync()`), not with an `implements` clause, which the declarations would have to name.
+   * @internal
    */
   blocker(): Blocker | undefined {
     // The usual group links to nothing: no cycle to guard against, nothing to allocate on a wake.
@@ -339,10 +339,10 @@ export class WaitGroup implements Waitable {
   }
 
   /**
-   * Part of `Waitable`, for the wait loop; not for users. Hidden from the docs but not stripped
-   * from the declarations (`stripInternal`): the class `implements Waitable` there, and a member
-   * missing would break every consumer that type-checks its dependencies (`skipLibCheck: false`).
-   * @hidden
+   * Part of `Waitable`, for the wait loop; not for users. Stripped from the declarations and the
+   * docs: the class meets `Waitable` structurally (checked where it passes itself to `waitAsync()`
+   * and `waitSync()`), not with an `implements` clause, which the declarations would have to name.
+   * @internal
    */
   outcome(): Error | undefined | typeof RETRY {
     // Nothing pending and never a failure (the count only grows): clean, whatever comes next.
@@ -360,7 +360,7 @@ export class WaitGroup implements Waitable {
   /**
    * Part of `Waitable` (see `outcome()`): rebuilds the failures recorded so far, while the wait
    * still sleeps. One shared-memory read when the group never failed.
-   * @hidden
+   * @internal
    */
   prefetch(): void {
     if (this.#links.length === 0 && failedOf(this.#header) === 0) return;

@@ -46,7 +46,11 @@ import {
 } from './layout.js';
 import { Slots, ensureLength } from './slots.js';
 
-/** The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. */
+/**
+ * The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. Not in the API
+ * reference (`@hidden`): `SharedWaitGroup#tree` shows its shape there (`@inline`).
+ * @inline @hidden
+ */
 export interface SharedTree {
   /** Tree-wide counters, then one record per group (growable). */
   readonly tree: SharedArrayBuffer;
