@@ -261,6 +261,11 @@ export class WaitGroup {
       throw new InvalidArgumentTypeError(`other must be a WaitGroup; received ${describe(other)}`);
     }
     if (this.#links.includes(other)) return;
+    // A group already waits for its sub-groups, and a sub-group linked to its ancestor would wait
+    // for itself; either link would also make share() recurse forever (a group carries its parent).
+    if (this.#tree === other.#tree && (this.#tree.isWithin(other.#id, this.#id) || this.#tree.isWithin(this.#id, other.#id))) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${other.name}" is in the same branch of the tree as "${this.name}": a group already waits for its sub-groups, and a sub-group cannot wait for its ancestor`);
+    }
     if (other.#reaches(this)) {
       throw new WaitGroupError('ERR_LINK_CYCLE', `linking group "${other.name}" into "${this.name}" would make a group wait for itself`);
     }
@@ -316,26 +321,49 @@ export class WaitGroup {
     if (this.#links.length === 0 && Atomics.load(this.#header.i32, L.H_LINKS) === 0) {
       return pendingOf(this.#header) === 0 ? undefined : this.#asBlocker;
     }
-    return this.#blocker(new Set());
+    return this.#snapshot(this.#linked(this, new Set(), []));
   }
 
-  #blocker(seen: Set<WaitGroup>): Blocker | undefined {
-    if (seen.has(this)) {
-      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${this.name}" waits for itself through links made in different threads`);
+  /**
+   * A blocker among `groups`, or undefined if at one instant none of them had anything pending.
+   * Reading their pending words one after the other is not such an instant: tasks that hand work
+   * back and forth between linked groups keep each word at zero when it is read. So the words are
+   * read twice, each with its group's `added` (which only grows, and grows with every add); equal
+   * readings with zero pending prove no add happened in between, hence all were zero at once.
+   */
+  #snapshot(groups: readonly WaitGroup[]): Blocker | undefined {
+    for (;;) {
+      const added: number[] = [];
+      for (const group of groups) {
+        if (pendingOf(group.#header) !== 0) return group.#asBlocker;
+        added.push(addedOf(group.#header));
+      }
+      let still = true;
+      for (const [i, group] of groups.entries()) {
+        if (pendingOf(group.#header) !== 0) return group.#asBlocker;
+        still &&= addedOf(group.#header) === added[i];
+      }
+      if (still) return undefined;
     }
-    seen.add(this);
-    if (pendingOf(this.#header) !== 0) return this.#asBlocker;
-    if (this.#links.length === 0 && Atomics.load(this.#header.i32, L.H_LINKS) === 0) return undefined;
-    const known = new Set(this.#links.map((link) => linkKey(link.#linkId())));
-    const missing = [...linkedIds(this.#header.i32)].filter((id) => !known.has(id)).length;
+  }
+
+  /** `group` and every group it links to, through links known here; throws on a cycle or a link this thread does not know. */
+  #linked(group: WaitGroup, path: Set<WaitGroup>, all: WaitGroup[]): WaitGroup[] {
+    if (path.has(group)) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${group.name}" waits for itself through links made in different threads`);
+    }
+    if (all.includes(group)) return all;
+    all.push(group);
+    if (group.#links.length === 0 && Atomics.load(group.#header.i32, L.H_LINKS) === 0) return all;
+    const known = new Set(group.#links.map((link) => linkKey(link.#linkId())));
+    const missing = [...linkedIds(group.#header.i32)].filter((id) => !known.has(id)).length;
     if (missing > 0) {
-      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${this.name}" links to ${missing} group(s) this thread does not know: share the group again after link()`);
+      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${group.name}" links to ${missing} group(s) this thread does not know: share the group again after link()`);
     }
-    for (const link of this.#links) {
-      const blocker = link.#blocker(seen);
-      if (blocker !== undefined) return blocker;
-    }
-    return undefined;
+    path.add(group);
+    for (const link of group.#links) this.#linked(link, path, all);
+    path.delete(group);
+    return all;
   }
 
   /**
