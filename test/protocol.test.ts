@@ -58,10 +58,11 @@ describe('protocol v3', () => {
     // Jump the slot to its last generation, as 2^28 shared tasks would have.
     const last = L.GENERATIONS - 1;
     words[slot * L.SLOT_WORDS64 + L.S_STATE64] = (BigInt(last) << L.GENERATION_SHIFT) | 1n;
-    words[slot * L.SLOT_WORDS64 + L.S_OWNER64] = (BigInt(last) << 32n) | (words[slot * L.SLOT_WORDS64 + L.S_OWNER64]! & 0xffffffffn);
+    const ownerWord = slot * L.SLOT_WORDS64 + L.S_OWNER64;
+    words[ownerWord] = (BigInt(last) << 32n) | ((words[ownerWord] ?? 0n) & 0xffffffffn);
     const rebuilt = Task.from({ ...shared, state: (BigInt(last) << L.GENERATION_SHIFT) | 1n });
     expect(rebuilt.done()).toBe(true);
-    expect(Number(words[slot * L.SLOT_WORDS64 + L.S_OWNER64]! & 0xffffffffn)).toBe(L.OWNER_RETIRED);
+    expect(Number((words[ownerWord] ?? 0n) & 0xffffffffn)).toBe(L.OWNER_RETIRED);
     // The next tasks never take the retired slot, and the stale handle of the first task takes nothing.
     const next = [wg.add('a')];
     expect(codeOf(() => wg.add('b'))).toBe('ERR_CAPACITY_EXCEEDED');
