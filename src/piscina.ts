@@ -7,10 +7,12 @@ import { decodeFailure } from './envelope.js';
 import { WaitGroupError, WaitTimeoutError, checkLabel, type PendingTask, type TaskGroupError } from './errors.js';
 import type { WaitGroup } from './group.js';
 import { failureEnvelope, fullEnvelope, isFailure, isNeedGroup, needGroup, slotEnvelope, taskOf, type FailureEnvelope, type NeedGroup } from './piscina-envelope.js';
+import { checkPoolOptions } from './piscina-options.js';
 import { Roster } from './piscina-roster.js';
 import type { Task } from './task.js';
 
 export type { FailureEnvelope, NeedGroup } from './piscina-envelope.js';
+export { PoolOptionsError, type PoolSettings } from './piscina-options.js';
 
 /** What a tracked task function receives besides its payload. */
 export interface PoolTaskContext {
@@ -98,33 +100,22 @@ export class TrackedPool<T = unknown, R = unknown> {
   #recheck = true;
 
   /**
-   * @param pool - a piscina pool created with `atomics: 'async'` or `'disabled'`
+   * Every setting is checked before any error is thrown: the error names all that need changing
+   * (`PoolOptionsError#settings`, e.g. `{ atomics: 'async', idleTimeout: Infinity }` for a pool
+   * with piscina's defaults), and its `code` is the first problem.
+   * @param pool - a piscina pool created with `atomics: 'async'` (or `'disabled'`) that keeps its workers
+   *   (`idleTimeout: Infinity`, or `minThreads` equal to `maxThreads`)
    * @param group - the group its tasks join
-   * @throws {WaitGroupError} ERR_PISCINA_ATOMICS_SYNC when the pool uses piscina's default `atomics: 'sync'`,
+   * @throws {PoolOptionsError} ERR_PISCINA_ATOMICS_SYNC when the pool uses piscina's default `atomics: 'sync'`,
    *   under which a timer or immediate a task leaves behind never runs, so work it registers would never complete
-   * @throws {WaitGroupError} ERR_PISCINA_IDLE_TIMEOUT when the pool removes idle workers above `minThreads`
+   * @throws {PoolOptionsError} ERR_PISCINA_IDLE_TIMEOUT when (only) the pool removes idle workers above `minThreads`
    *   (`maxThreads > minThreads` and a finite `idleTimeout`), which would kill work a task left behind
    */
   constructor(pool: AnyPool, group: WaitGroup) {
-    if (pool.options.atomics === 'sync') {
-      throw new WaitGroupError(
-        'ERR_PISCINA_ATOMICS_SYNC',
-        "the pool uses atomics: 'sync', under which a worker sleeps between tasks without running its event loop: " +
-          "work a task leaves behind (a setImmediate flush, a timer) would never complete. Create the pool with atomics: 'async'",
-      );
-    }
-    const { minThreads, maxThreads, idleTimeout } = pool.options;
-    if (maxThreads > minThreads && idleTimeout !== Infinity) {
-      throw new WaitGroupError(
-        'ERR_PISCINA_IDLE_TIMEOUT',
-        `the pool removes workers above minThreads (${minThreads}) after idleTimeout (${idleTimeout} ms) without a task, even ` +
-          'while work a task left behind still runs in them, which would then fail with ERR_WORKER_EXITED. ' +
-          'Create the pool with idleTimeout: Infinity, or minThreads equal to maxThreads',
-      );
-    }
+    checkPoolOptions(pool.options);
     this.pool = pool;
     this.group = group;
-    this.#roster = new Roster(Math.max(64, 2 * maxThreads));
+    this.#roster = new Roster(Math.max(64, 2 * pool.options.maxThreads));
   }
 
   /**
