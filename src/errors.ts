@@ -20,6 +20,7 @@ import { inspect } from 'node:util';
  * - `ERR_PISCINA_IDLE_TIMEOUT`: `new TrackedPool()` over a pool that removes idle workers above `minThreads`
  * - `ERR_POOL_CLOSED`: `TrackedPool#run()` once `shutdown()` has begun
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
+ * - `ERR_UNTRACKED_FUNCTION`: `TrackedPool#run()` answered by a task function not wrapped with `tracked()`
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
  */
 export type WaitGroupErrorCode =
@@ -37,6 +38,7 @@ export type WaitGroupErrorCode =
   | 'ERR_PISCINA_IDLE_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
+  | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER';
 
 /** A printable rendering of any value, for messages. Never throws. */

@@ -70,6 +70,22 @@ export function failureEnvelope(error: unknown, group: string): FailureEnvelope 
   return { kind: FAILED, failure: encodeFailure(error, { threadId, group }) };
 }
 
+/**
+ * `error` in a form that structured clone copies whole, `code` included: piscina posts a task
+ * function's rejection as is, and an Error keeps only its message, stack and cause on the way. The
+ * copy keeps the error's prototype, so `instanceof` still holds in this thread; across the pool, a
+ * plain object `{ name, code, message, stack }` arrives.
+ */
+export function cloneable<E extends Error & { readonly code: string }>(error: E): E {
+  const keep = (value: unknown): PropertyDescriptor => ({ value, enumerable: true, writable: true, configurable: true });
+  return Object.create(Object.getPrototypeOf(error) as object, {
+    name: keep(error.name),
+    code: keep(error.code),
+    message: keep(error.message),
+    stack: keep(error.stack),
+  }) as E;
+}
+
 /** True for what tracked() returns when the task function threw. */
 export function isFailure(value: unknown): value is FailureEnvelope {
   return kindOf(value) === FAILED;
@@ -106,7 +122,11 @@ export function taskOf(envelope: unknown): { task: Task; group: WaitGroup } | un
     return { task: Task.attach(group, slot, generation, remaining, label), group };
   }
   if (kind !== ENVELOPE) {
-    throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
+    throw new WaitGroupError(
+      'ERR_NOT_TRACKED',
+      `a tracked() task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run: ` +
+        'run it through new TrackedPool(pool, group).run(), or export the function without tracked() for a plain pool',
+    );
   }
   const { task, roster } = envelope as TaskEnvelope<unknown>;
   checkSharedTask(task);

@@ -4,9 +4,9 @@
 // never loads piscina itself (piscina is an optional peer dependency: you pass your pool in).
 import type { Piscina } from 'piscina';
 import { decodeFailure } from './envelope.js';
-import { WaitGroupError, WaitTimeoutError, checkLabel, type PendingTask, type TaskGroupError } from './errors.js';
+import { WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
 import type { WaitGroup } from './group.js';
-import { failureEnvelope, fullEnvelope, isFailure, isNeedGroup, needGroup, slotEnvelope, taskOf, type FailureEnvelope, type NeedGroup } from './piscina-envelope.js';
+import { cloneable, failureEnvelope, fullEnvelope, isFailure, isNeedGroup, needGroup, slotEnvelope, taskOf, type FailureEnvelope, type NeedGroup } from './piscina-envelope.js';
 import { checkPoolOptions } from './piscina-options.js';
 import { Roster } from './piscina-roster.js';
 import type { Task } from './task.js';
@@ -124,6 +124,8 @@ export class TrackedPool<T = unknown, R = unknown> {
    * @param options - piscina's run options (`name`, `signal`, `transferList`, ...) and `label`
    * @returns the task function's result; rejects with its failure rebuilt in full (class, code, cause)
    * @throws {WaitGroupError} ERR_POOL_CLOSED (as a rejection) once `shutdown()` has begun
+   * @throws {WaitGroupError} ERR_UNTRACKED_FUNCTION (as a rejection, and a group failure) when the pool's task
+   *   function is not wrapped with `tracked()`: it got the internal envelope instead of `payload`
    */
   async run(payload: T, options: TrackedRunOptions = {}): Promise<R> {
     if (this.#closing) throw new WaitGroupError('ERR_POOL_CLOSED', 'the pool is shutting down and takes no new tasks');
@@ -148,8 +150,16 @@ export class TrackedPool<T = unknown, R = unknown> {
       throw error;
     }
     if (isFailure(result)) throw decodeFailure(result.failure).value;
-    // The worker side completed it; this only covers a task function that was not wrapped.
-    task.done();
+    // A tracked() function completes its task before it returns: one still pending got no tracked().
+    if (task.remaining !== 0) {
+      const error = new WaitGroupError(
+        'ERR_UNTRACKED_FUNCTION',
+        `the pool's task function returned ${describe(result)} without completing its group task: it is not wrapped with tracked(), ` +
+          'so it received the internal envelope instead of its payload. Export it as tracked(fn) from shared-waitgroup/piscina',
+      );
+      task.done(error);
+      throw error;
+    }
     return result as R;
   }
 
@@ -202,9 +212,15 @@ function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscin
  * Wraps a piscina task function (worker side) so it runs as the group task `TrackedPool#run`
  * registered: it gets the group, its own `Task` and the group's signal; its return completes the
  * task, its throw fails it with full fidelity.
+ *
+ * A `TrackedPool` needs its pool's function wrapped: otherwise `run()` rejects with
+ * `ERR_UNTRACKED_FUNCTION`. A wrapped function run by a plain pool rejects with `ERR_NOT_TRACKED`,
+ * thrown in a form piscina carries with its `code`: across the pool, a plain object
+ * `{ name, code, message, stack }` (piscina structured-clones rejections, and an Error would lose its code).
  * @param fn - the task function: the payload, then `{ group, task, signal }`
  * @returns the function to export from the pool's worker module
- * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send
+ * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send;
+ *   ERR_INVALID_SHARED_VALUE for a damaged one
  * @example
  * ```ts
  * // task.ts, the pool's worker module
@@ -220,7 +236,12 @@ function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscin
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the payload the user's function receives
 export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope | NeedGroup> {
   return async (envelope: unknown) => {
-    const found = taskOf(envelope);
+    let found: ReturnType<typeof taskOf>;
+    try {
+      found = taskOf(envelope);
+    } catch (error) {
+      throw error instanceof WaitGroupError ? cloneable(error) : error;
+    }
     if (found === undefined) return needGroup();
     const { task, group } = found;
     try {

@@ -143,6 +143,7 @@ expectTypeOf<WaitGroupErrorCode>().toEqualTypeOf<
   | 'ERR_PISCINA_IDLE_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
+  | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
 >();
 expectTypeOf<WaitGroupError>().toExtend<Error>();
