@@ -2,11 +2,25 @@
 // tasks as tasks of a group and shuts the pool down gracefully. Worker side: `tracked()` wraps the
 // pool's task function so it gets the group and its own task. Both sides import this module; it
 // never loads piscina itself (piscina is an optional peer dependency: you pass your pool in).
+import { threadId } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { decodeFailure } from './envelope.js';
-import { WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
+import { InvalidArgumentTypeError, WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
+import { noteOrigin } from './failures.js';
 import type { WaitGroup } from './group.js';
-import { cloneable, failureEnvelope, fullEnvelope, isFailure, isNeedGroup, needGroup, slotEnvelope, taskOf, type FailureEnvelope, type NeedGroup } from './piscina-envelope.js';
+import {
+  cloneable,
+  failureEnvelope,
+  fullEnvelope,
+  isFailure,
+  isHandled,
+  isNeedGroup,
+  needGroup,
+  slotEnvelope,
+  taskOf,
+  type FailureEnvelope,
+  type NeedGroup,
+} from './piscina-envelope.js';
 import { checkPoolOptions } from './piscina-options.js';
 import { Roster } from './piscina-roster.js';
 import type { Task } from './task.js';
@@ -24,10 +38,21 @@ export interface PoolTaskContext {
   readonly signal: AbortSignal;
 }
 
-/** Options of `TrackedPool#run`: piscina's run options and a label for the group task. */
-export interface TrackedRunOptions extends NonNullable<Parameters<Piscina['run']>[1]> {
+/** piscina's own options of `run()`. */
+type PiscinaRunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
+/** An abort signal as piscina takes it: an `AbortSignal`, or an emitter of 'abort'. */
+type AnySignal = NonNullable<PiscinaRunOptions['signal']>;
+
+/** Options of `TrackedPool#run`: piscina's run options, a label for the group task, and `handled`. */
+export interface TrackedRunOptions extends PiscinaRunOptions {
   /** Label of the group task (`pendingTasks()`, failure origins). Default: the `name` option, else 'piscina task'. */
   readonly label?: string;
+  /**
+   * The caller handles a failure of this task: `run()` rejects with it as usual, but the group does
+   * not record it (no `TaskGroupError` entry, no `cancelOnError`); the task completes as done.
+   * A worker that dies holding the task still fails it with `ERR_WORKER_EXITED`. Default false.
+   */
+  readonly handled?: boolean;
 }
 
 /** Options of `TrackedPool#shutdown`. */
@@ -120,47 +145,88 @@ export class TrackedPool<T = unknown, R = unknown> {
 
   /**
    * Runs `payload` on the pool as a task of the group, registered now (while it is queued).
+   *
+   * A failure is a failure of the group (recorded, reported by its waits, cancelling a
+   * `cancelOnError` group), and `run()` rejects with it, except in two cases:
+   * - The caller aborts its own request through piscina's `signal` option: the task completes as
+   *   cancelled, nothing is recorded, and `run()` rejects with the signal's `reason`. An abort
+   *   before `run()` registers nothing. (piscina terminates the worker of a running task: work that
+   *   any task left behind in that worker fails with `ERR_WORKER_EXITED`.)
+   * - `handled: true`: `run()` rejects with the failure, and the group does not record it.
+   *
+   * `failureOrigin()` gives the origin (thread, group, label) of what `run()` rejects with, the
+   * caller's own abort reason and primitive values excepted.
    * @param payload - what the worker's task function receives (structured-cloned by piscina)
-   * @param options - piscina's run options (`name`, `signal`, `transferList`, ...) and `label`
+   * @param options - piscina's run options (`name`, `signal`, `transferList`, ...), `label` and `handled`
    * @returns the task function's result; rejects with its failure rebuilt in full (class, code, cause)
    * @throws {WaitGroupError} ERR_POOL_CLOSED (as a rejection) once `shutdown()` has begun
-   * @throws {WaitGroupError} ERR_UNTRACKED_FUNCTION (as a rejection, and a group failure) when the pool's task
-   *   function is not wrapped with `tracked()`: it got the internal envelope instead of `payload`
+   * @throws {WaitGroupError} ERR_UNTRACKED_FUNCTION (as a rejection, and a group failure unless `handled`) when the
+   *   pool's task function is not wrapped with `tracked()`: it got the internal envelope instead of `payload`
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE (as a rejection) for a `label` that is not a string,
+   *   a `handled` that is not a boolean
    */
   async run(payload: T, options: TrackedRunOptions = {}): Promise<R> {
     if (this.#closing) throw new WaitGroupError('ERR_POOL_CLOSED', 'the pool is shutting down and takes no new tasks');
     const label = options.label ?? options.name ?? 'piscina task';
     checkLabel(label);
-    // Copied without `label` only when there is one: a copy per task costs a pool of empty tasks.
-    const runOptions = options.label === undefined ? options : withoutLabel(options);
+    const handled = options.handled ?? false;
+    if (typeof handled !== 'boolean') throw new InvalidArgumentTypeError(`options.handled must be a boolean or undefined; received ${describe(handled)}`);
+    const signal = options.signal ?? undefined;
+    if (signal !== undefined && isAborted(signal)) throw reasonOf(signal, new DOMException('This operation was aborted', 'AbortError'));
+    // Copied without our own options only when there are some: a copy per task costs a pool of empty tasks.
+    const runOptions = options.label === undefined && options.handled === undefined ? options : piscinaOptions(options);
     const task = this.group.add(label);
+    // Ours runs before piscina's listener, which kills the worker of a running task: the task is
+    // complete before its thread exits, so the exit sweep finds nothing to fail.
+    const stopListening = signal === undefined ? undefined : onAbort(signal, () => task.done());
     let result: unknown;
     try {
       // Objects in a transferList are gone after one send: such a task is sent once, in full.
       const slotOnly = runOptions.transferList === undefined && this.#threadsHoldGroup();
-      result = await this.pool.run(slotOnly ? slotEnvelope(task, this.#roster.shared.pool, payload) : fullEnvelope(task, this.#roster.shared, payload), runOptions);
+      const envelope = slotOnly ? slotEnvelope(task, this.#roster.shared.pool, payload, handled) : fullEnvelope(task, this.#roster.shared, payload, handled);
+      result = await this.pool.run(envelope, runOptions);
       if (isNeedGroup(result)) {
         // A worker that started since the check (or forgot the group) got the slot only: send it all.
         this.#recheck = true;
-        result = await this.pool.run(fullEnvelope(task, this.#roster.shared, payload), runOptions);
+        result = await this.pool.run(fullEnvelope(task, this.#roster.shared, payload, handled), runOptions);
       }
     } catch (error) {
-      // Never started (aborted, pool destroyed) or its worker died: a failure either way, once.
-      task.done(error);
-      throw error;
+      // The caller's abort: the listener completed the task (if it ran at all), as a cancellation.
+      if (signal !== undefined && isAborted(signal)) {
+        task.done();
+        throw reasonOf(signal, error);
+      }
+      // Never started (pool destroyed, queue full) or its worker died: a failure either way, once.
+      throw this.#fail(task, error, handled);
+    } finally {
+      stopListening?.();
     }
-    if (isFailure(result)) throw decodeFailure(result.failure).value;
+    if (isFailure(result)) {
+      // Recorded by the worker already (unless handled); the origin is the worker's.
+      const failure = decodeFailure(result.failure);
+      noteOrigin(failure.value, failure.origin);
+      throw failure.value;
+    }
     // A tracked() function completes its task before it returns: one still pending got no tracked().
     if (task.remaining !== 0) {
-      const error = new WaitGroupError(
-        'ERR_UNTRACKED_FUNCTION',
-        `the pool's task function returned ${describe(result)} without completing its group task: it is not wrapped with tracked(), ` +
-          'so it received the internal envelope instead of its payload. Export it as tracked(fn) from shared-waitgroup/piscina',
+      throw this.#fail(
+        task,
+        new WaitGroupError(
+          'ERR_UNTRACKED_FUNCTION',
+          `the pool's task function returned ${describe(result)} without completing its group task: it is not wrapped with tracked(), ` +
+            'so it received the internal envelope instead of its payload. Export it as tracked(fn) from shared-waitgroup/piscina',
+        ),
+        handled,
       );
-      task.done(error);
-      throw error;
     }
     return result as R;
+  }
+
+  /** Completes `task` with `error` (as done, when the caller handles it) and returns the error, with its origin noted. */
+  #fail(task: Task, error: unknown, handled: boolean): unknown {
+    task.settle(1, !handled, handled ? undefined : error);
+    noteOrigin(error, task.label === undefined ? { threadId, group: this.group.name } : { threadId, group: this.group.name, label: task.label });
+    return error;
   }
 
   #threadsHoldGroup(): boolean {
@@ -204,14 +270,43 @@ async function settle(wait: Promise<void>): Promise<unknown> {
   }
 }
 
-function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscina['run']>[1]> {
-  return Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'label'));
+/** piscina's options alone, without `label` and `handled`. */
+function piscinaOptions(options: TrackedRunOptions): PiscinaRunOptions {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'label' && key !== 'handled'));
+}
+
+function isAborted(signal: AnySignal): boolean {
+  return (signal as { aborted?: unknown }).aborted === true;
+}
+
+/** The signal's reason; `fallback` for an emitter of 'abort' that has none. */
+function reasonOf(signal: AnySignal, fallback: unknown): unknown {
+  const { reason } = signal as { reason?: unknown };
+  return reason === undefined ? fallback : reason;
+}
+
+/**
+ * Calls `listener` once when `signal` aborts, as piscina listens to either kind of signal.
+ * @returns a function that removes the listener
+ */
+function onAbort(signal: AnySignal, listener: () => void): () => void {
+  if ('addEventListener' in signal) {
+    signal.addEventListener('abort', listener, { once: true });
+    return () => {
+      signal.removeEventListener('abort', listener);
+    };
+  }
+  signal.once('abort', listener);
+  return () => {
+    signal.off('abort', listener);
+  };
 }
 
 /**
  * Wraps a piscina task function (worker side) so it runs as the group task `TrackedPool#run`
  * registered: it gets the group, its own `Task` and the group's signal; its return completes the
- * task, its throw fails it with full fidelity.
+ * task, its throw fails it with full fidelity (or, for `run(payload, { handled: true })`, completes
+ * it and returns the failure to the caller only).
  *
  * A `TrackedPool` needs its pool's function wrapped: otherwise `run()` rejects with
  * `ERR_UNTRACKED_FUNCTION`. A wrapped function run by a plain pool rejects with `ERR_NOT_TRACKED`,
@@ -249,8 +344,9 @@ export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | 
       task.done();
       return result;
     } catch (error) {
-      task.settle(1, true, error);
-      return failureEnvelope(error, group.name);
+      const handled = isHandled(envelope);
+      task.settle(1, !handled, handled ? undefined : error);
+      return failureEnvelope(error, group.name, task.label);
     }
   };
 }
