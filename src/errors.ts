@@ -22,6 +22,7 @@ import { inspect } from 'node:util';
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
  * - `ERR_UNTRACKED_FUNCTION`: `TrackedPool#run()` answered by a task function not wrapped with `tracked()`
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
+ * - `ERR_MAIN_THREAD_BLOCK`: `waitSync()` on the main thread without a finite `timeout` or `blockMainThread: true`
  */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
@@ -39,7 +40,8 @@ export type WaitGroupErrorCode =
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
   | 'ERR_UNTRACKED_FUNCTION'
-  | 'ERR_NOT_A_WORKER';
+  | 'ERR_NOT_A_WORKER'
+  | 'ERR_MAIN_THREAD_BLOCK';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {
