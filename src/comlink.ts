@@ -90,10 +90,12 @@ export function exposeToParent(value: unknown): void {
 
 /**
  * `Comlink.wrap()` for a worker thread, whose pending calls reject with `WorkerExitedError`
- * (code `ERR_WORKER_EXITED`) if the worker exits, instead of never settling as comlink's do. A call
- * made inside `wg.go()` so fails its group task rather than hang the group.
+ * (code `ERR_WORKER_EXITED`, `label` the method called, e.g. `'index()'`) if the worker exits,
+ * instead of never settling as comlink's do. A call made inside `wg.go()` so fails its group task
+ * rather than hang the group.
  * @param worker - the worker that `expose()`s the object (see `exposeToParent()`)
  * @returns comlink's remote proxy, guarded
+ * @throws {WorkerExitedError} ERR_WORKER_EXITED (as a call's rejection) when the worker exits with the call pending, or before it
  * @example
  * ```ts
  * // main.ts
@@ -113,17 +115,45 @@ export function exposeToParent(value: unknown): void {
  */
 export function wrapWorker<T>(worker: Worker): Comlink.Remote<T> {
   const id = worker.threadId;
-  const exited = new Promise<never>((_, reject) => {
-    worker.once('exit', (code: number) => {
-      reject(new WorkerExitedError(id, code, 'a comlink call', 1));
-    });
+  // One 'exit' listener for every call: a listener per pending call would pass EventEmitter's limit.
+  const pending = new Set<(exitCode: number) => void>();
+  let exitCode: number | undefined;
+  worker.once('exit', (code: number) => {
+    exitCode = code;
+    for (const reject of pending) reject(code);
+    pending.clear();
   });
-  exited.catch(() => undefined); // a rejection nobody races is not an error
-  return guard(Comlink.wrap<T>(nodeEndpoint(worker)), exited);
+  const race = <V>(call: PromiseLike<V>, label: string): Promise<V> =>
+    new Promise<V>((resolve, reject) => {
+      const exited = (code: number): void => {
+        reject(new WorkerExitedError(id, code, label, 1));
+      };
+      if (exitCode !== undefined) {
+        exited(exitCode);
+        return;
+      }
+      pending.add(exited);
+      call.then(
+        (value) => {
+          pending.delete(exited);
+          resolve(value);
+        },
+        (error: unknown) => {
+          pending.delete(exited);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the call's rejection passes through as it is
+          reject(error);
+        },
+      );
+    });
+  return guard(Comlink.wrap<T>(nodeEndpoint(worker)), race, []);
 }
 
+/** Races a comlink call with the worker's exit; `label` names the call in the WorkerExitedError. */
+type Race = <V>(call: PromiseLike<V>, label: string) => Promise<V>;
+
 /** A proxy over comlink's proxy: every call and every awaited property races the worker's exit. */
-function guard<T extends object>(remote: T, exited: Promise<never>): T {
+function guard<T extends object>(remote: T, race: Race, path: readonly string[]): T {
+  const name = path.join('.');
   return new Proxy(remote, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
@@ -131,12 +161,15 @@ function guard<T extends object>(remote: T, exited: Promise<never>): T {
       if (property === 'then') {
         const then = value as (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void;
         return (resolve: (v: unknown) => unknown, reject: (e: unknown) => unknown) =>
-          Promise.race([new Promise((res, rej) => { then(res, rej); }), exited]).then(resolve, reject);
+          race(new Promise((res, rej) => { then(res, rej); }), name).then(resolve, reject);
       }
-      return guard(value as T & object, exited);
+      return guard(value as T & object, race, [...path, property]);
     },
     apply(target, thisArg, args) {
-      return Promise.race([Reflect.apply(target as (...a: unknown[]) => unknown, thisArg, args), exited]);
+      return race(Reflect.apply(target as (...a: unknown[]) => Promise<unknown>, thisArg, args), `${name}()`);
+    },
+    construct(target, args) {
+      return race(Reflect.construct(target as new (...a: unknown[]) => Promise<unknown>, args), `new ${name}()`);
     },
   });
 }

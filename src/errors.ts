@@ -141,6 +141,8 @@ export class WorkerExitedError extends WaitGroupError {
   readonly exitCode: number | undefined;
   /** Units of the task that were still pending. */
   readonly units: number;
+  /** The label of the task it held (for a `wrapWorker()` call, the method called, e.g. `'index()'`), if it had one. */
+  readonly label: string | undefined;
 
   /**
    * @param threadId - the thread that exited
@@ -154,6 +156,7 @@ export class WorkerExitedError extends WaitGroupError {
     this.threadId = threadId;
     this.exitCode = exitCode;
     this.units = units;
+    this.label = label;
   }
 
   static {
