@@ -22,6 +22,8 @@ import { inspect } from 'node:util';
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
  * - `ERR_UNTRACKED_FUNCTION`: `TrackedPool#run()` answered by a task function not wrapped with `tracked()`
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
+ * - `ERR_COMLINK_MISMATCH`: a comlink call's failure sent by a thread whose comlink transfer handlers
+ *   do not match this thread's (one side did not register them, or runs another version)
  * - `ERR_MAIN_THREAD_BLOCK`: `waitSync()` on the main thread without a finite `timeout` or `blockMainThread: true`
  */
 export type WaitGroupErrorCode =
@@ -41,6 +43,7 @@ export type WaitGroupErrorCode =
   | 'ERR_NOT_TRACKED'
   | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
+  | 'ERR_COMLINK_MISMATCH'
   | 'ERR_MAIN_THREAD_BLOCK';
 
 /** A printable rendering of any value, for messages. Never throws. */

@@ -145,6 +145,7 @@ expectTypeOf<WaitGroupErrorCode>().toEqualTypeOf<
   | 'ERR_NOT_TRACKED'
   | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
+  | 'ERR_COMLINK_MISMATCH'
   | 'ERR_MAIN_THREAD_BLOCK'
 >();
 expectTypeOf<WaitGroupError>().toExtend<Error>();
