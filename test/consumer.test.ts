@@ -132,7 +132,7 @@ describe('the packed package', () => {
         'failureOrigin',
         'registerErrorClass',
       ],
-      piscina: ['TrackedPool', 'tracked'],
+      piscina: ['PoolOptionsError', 'TrackedPool', 'tracked'],
       // './comlink' is there, and needs comlink, which is not installed.
       comlinkFile: true,
       comlink: 'ERR_MODULE_NOT_FOUND',
