@@ -25,6 +25,7 @@ import { inspect } from 'node:util';
  * - `ERR_COMLINK_MISMATCH`: a comlink call's failure sent by a thread whose comlink transfer handlers
  *   do not match this thread's (one side did not register them, or runs another version)
  * - `ERR_MAIN_THREAD_BLOCK`: `waitSync()` on the main thread without a finite `timeout` or `blockMainThread: true`
+ * - `ERR_NOT_SPAWNED`: `spawned()` in a thread that `spawn()` did not start
  */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
@@ -44,7 +45,8 @@ export type WaitGroupErrorCode =
   | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
   | 'ERR_COMLINK_MISMATCH'
-  | 'ERR_MAIN_THREAD_BLOCK';
+  | 'ERR_MAIN_THREAD_BLOCK'
+  | 'ERR_NOT_SPAWNED';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {

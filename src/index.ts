@@ -22,4 +22,5 @@ export {
 } from './errors.js';
 export { registerErrorClass } from './envelope.js';
 export { failureOrigin } from './failures.js';
+export { spawn, spawned, type SpawnOptions, type Spawned } from './spawn.js';
 export { LAYOUT_VERSION, DEFAULT_CAPACITY, DEFAULT_MAX_FAILURES } from './layout.js';

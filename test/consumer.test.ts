@@ -131,6 +131,8 @@ describe('the packed package', () => {
         'WorkerExitedError',
         'failureOrigin',
         'registerErrorClass',
+        'spawn',
+        'spawned',
       ],
       piscina: ['PoolOptionsError', 'TrackedPool', 'tracked'],
       // './comlink' is there, and needs comlink, which is not installed.
