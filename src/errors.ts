@@ -20,8 +20,13 @@ import { inspect } from 'node:util';
  * - `ERR_PISCINA_IDLE_TIMEOUT`: `new TrackedPool()` over a pool that removes idle workers above `minThreads`
  * - `ERR_POOL_CLOSED`: `TrackedPool#run()` once `shutdown()` has begun
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
+ * - `ERR_UNTRACKED_FUNCTION`: `TrackedPool#run()` answered by a task function not wrapped with `tracked()`
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
  * - `ERR_THREAD_LIMIT`: a thread's first use of a group tree that 31 live threads use already
+ * - `ERR_COMLINK_MISMATCH`: a comlink call's failure sent by a thread whose comlink transfer handlers
+ *   do not match this thread's (one side did not register them, or runs another version)
+ * - `ERR_MAIN_THREAD_BLOCK`: `waitSync()` on the main thread without a finite `timeout` or `blockMainThread: true`
+ * - `ERR_NOT_SPAWNED`: `spawned()` in a thread that `spawn()` did not start
  */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
@@ -38,8 +43,12 @@ export type WaitGroupErrorCode =
   | 'ERR_PISCINA_IDLE_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
+  | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
-  | 'ERR_THREAD_LIMIT';
+  | 'ERR_THREAD_LIMIT'
+  | 'ERR_COMLINK_MISMATCH'
+  | 'ERR_MAIN_THREAD_BLOCK'
+  | 'ERR_NOT_SPAWNED';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {
@@ -139,6 +148,8 @@ export class WorkerExitedError extends WaitGroupError {
   readonly exitCode: number | undefined;
   /** Units of the task that were still pending. */
   readonly units: number;
+  /** The label of the task it held (for a `wrapWorker()` call, the method called, e.g. `'index()'`), if it had one. */
+  readonly label: string | undefined;
 
   /**
    * @param threadId - the thread that exited
@@ -152,6 +163,7 @@ export class WorkerExitedError extends WaitGroupError {
     this.threadId = threadId;
     this.exitCode = exitCode;
     this.units = units;
+    this.label = label;
   }
 
   static {

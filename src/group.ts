@@ -25,7 +25,7 @@ import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
 import { Task } from './task.js';
-import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
+import { parseOptions, parseSyncWait, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
 import { runTask } from './run.js';
 import { Tree } from './tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
@@ -300,14 +300,15 @@ export class WaitGroup {
 
   /**
    * Blocks the calling thread (Atomics.wait) until nothing is pending; meant for worker threads.
-   * @param options - `timeout` in ms
+   * On the main thread it needs a finite `timeout` or `blockMainThread: true`.
+   * @param options - `timeout` in ms; `blockMainThread` to block the main thread without one
    * @throws {TaskGroupError} ERR_TASKS_FAILED when any task failed
    * @throws {WaitTimeoutError} ERR_WAIT_TIMEOUT on timeout
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
+   * @throws {WaitGroupError} ERR_MAIN_THREAD_BLOCK on the main thread without a finite `timeout` or `blockMainThread: true`
    */
-  waitSync(options: { readonly timeout?: number } = {}): void {
-    checkOptions(options);
-    waitSync(this, checkTimeout(options.timeout));
+  waitSync(options: WaitSyncOptions = {}): void {
+    waitSync(this, parseSyncWait(options));
   }
 
   /**
