@@ -10,7 +10,10 @@ import {
   H_FAIL_WATCH,
   H_FLAGS,
   H_PENDING,
+  HI32,
   LANES,
+  LO32,
+  MAX_UNITS,
   PENDING_WAITED,
 } from './layout.js';
 
@@ -49,19 +52,29 @@ export function pendingOf(record: GroupRecord): number {
   return countOf(record, H_PENDING);
 }
 
-/** Whether a pending word read before a lowering by `units` was the last of the count, the zero waiters sleep for. */
-export function reachedZero(before: bigint, units: number): boolean {
-  return before >> 32n === BigInt(units);
+/**
+ * Whether the count of the laned counter at Int32 word `at` passes MAX_UNITS, read right after
+ * this thread's raise of it. A plain read of the high half: the raise's own result would be a
+ * BigInt, whose allocation costs more than the rest of an add(). A raise by another thread that
+ * passed the limit at the same time is seen too; then both undo theirs, as when one raise reads
+ * the other's in its result.
+ */
+export function overLimit(record: GroupRecord, at: number): boolean {
+  return ((record.i32[at + HI32] ?? 0) >>> 0) > MAX_UNITS;
 }
 
 /**
- * Wakes the threads asleep on a pending word after the lowering that read `before` took it to
- * zero, if any flagged themselves. A waiter sets PENDING_WAITED before it sleeps on the value that
- * includes it, so either the lowering sees the flag, or the waiter's sleep sees the new count and
- * does not start. Skipping notify() when nobody waits saves most of the cost of a done().
+ * Wakes the threads asleep on a pending word if the count is zero now, read right after this
+ * thread lowered it, and a waiter flagged itself (PENDING_WAITED). A waiter sets the flag before
+ * it sleeps on the value that includes it; a lowering that reads zero after its step then sees the
+ * flag and notifies, or the waiter's sleep sees the changed value and does not start. A lowering
+ * that reads a count raised again by an add just after it leaves the flag set: the lowering that
+ * ends the new work notifies instead (no waiter is due to wake while work is pending). Skipping
+ * notify() when nobody waits saves most of the cost of a done().
  */
-export function wakeIfWaited(record: GroupRecord, before: bigint): void {
-  if ((before & PENDING_WAITED) === 0n) return;
+export function wakeAtZero(record: GroupRecord): void {
+  const i32 = record.i32;
+  if ((i32[H_PENDING + HI32] ?? 0) !== 0 || ((i32[H_PENDING + LO32] ?? 0) & 1) === 0) return;
   // Cleared before the notify: a thread that set the flag again just before the clear is either
   // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
   // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.

@@ -4,7 +4,7 @@
 // a sweeper that finds this thread dead can finish or undo it exactly (docs/protocol.md). A class
 // with small methods, so that V8 can inline the whole of `add()` and `done()` into their callers.
 import { WaitGroupError, describe } from './errors.js';
-import { cancelsOnError, cellOf, levelOf, reachedZero, wakeFailureWatchers, wakeIfWaited, type GroupRecord } from './counters.js';
+import { cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, type GroupRecord } from './counters.js';
 import { stageFailure, withdraw } from './failures.js';
 import {
   E_CELL64,
@@ -44,9 +44,6 @@ import type { Slots } from './slots.js';
 import { takeShared, type Took } from './take.js';
 import type { Tree } from './tree.js';
 import type { FailureOrigin } from './errors.js';
-
-/** A count of one unit above which a pending word would pass MAX_UNITS. */
-const FULL1 = BigInt(MAX_UNITS) << 32n;
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
@@ -110,8 +107,8 @@ export class GroupHost {
     // raise it can prove by our lane bit is lowered again.
     journal[E_STEP] = step(OP_ADD, 0, 0, parity);
     slots.fill(slot, count, this.#id, label);
-    const before = Atomics.add(record.i64, H_PENDING / 2, count === 1 ? (lane.up1[parity]) : lane.delta(count, parity));
-    if (count === 1 ? before >= FULL1 || before < 0n : Number(before >> 32n) > MAX_UNITS - count || before < 0n) this.#overflow(0, slot, count);
+    Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
+    if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
     if (this.#chain.length > 1) this.#raiseAncestors(slot, count);
     // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
     // journaled level's cell back to the value journaled with it, and lowers the cells below it.
@@ -145,8 +142,8 @@ export class GroupHost {
       const record = levelOf(this.#chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD, 0, level, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
-      if (Number(before >> 32n) > MAX_UNITS - count || before < 0n) this.#overflow(level, slot, count);
+      Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+      if (overLimit(record, H_PENDING)) this.#overflow(level, slot, count);
     }
   }
 
@@ -175,10 +172,10 @@ export class GroupHost {
       const record = levelOf(this.#chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD_UNDO, 0, level, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
+      Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
       // The count passed through a value above MAX_UNITS, never through zero; but an undo of a
       // tryGo() may be what brings it back to zero.
-      if (reachedZero(before, count)) wakeIfWaited(record, before);
+      wakeAtZero(record);
     }
     this.slots.storeOwn(slot, this.slots.claimedGeneration, 0);
     this.slots.keepOrRelease(slot);
@@ -275,8 +272,8 @@ export class GroupHost {
       const record = levelOf(chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       journal[E_STEP] = step(op, PHASE_LOWER, level, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
-      if (reachedZero(before, units)) wakeIfWaited(record, before);
+      Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
+      wakeAtZero(record);
     }
     if (free >= 0) {
       journal[E_STEP] = step(op, PHASE_FREE, 0, 0);

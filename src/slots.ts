@@ -52,6 +52,9 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
   return buffer.byteLength >= bytes;
 }
 
+/** The generation's shift within the state's high 32 bits (the tag's high bits are below it). */
+const GENERATION_HI_SHIFT = Number(GENERATION_SHIFT) - 32;
+
 /** The generation of a slot state. */
 export function generationOf(state: bigint): number {
   return Number(state >> GENERATION_SHIFT);
@@ -169,8 +172,10 @@ export class Slots {
   fill(index: number, count: number, group: number, label: string | undefined): void {
     // Plain writes: only this thread writes a slot it owns while its task is unshared, and a
     // handle of an earlier task has an earlier generation, so no compare-and-exchange can match.
-    this.#u64[index * SLOT_WORDS64 + S_STATE64] = stateOf(this.claimedGeneration, count);
     const base = index * SLOT_WORDS32;
+    // Two 32-bit halves (remaining, then generation with no tag): a 64-bit write would cost a BigInt.
+    this.#i32[base + LO32] = count;
+    this.#i32[base + HI32] = this.claimedGeneration << GENERATION_HI_SHIFT;
     this.#i32[base + S_GROUP] = group;
     this.#i32[base + S_FLAGS] = 0;
     this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
@@ -241,7 +246,9 @@ export class Slots {
 
   /** Writes the state of an unshared task this thread owns (a take of its own units, or an undone add). */
   storeOwn(index: number, generation: number, remaining: number): void {
-    this.#u64[index * SLOT_WORDS64 + S_STATE64] = stateOf(generation, remaining);
+    const base = index * SLOT_WORDS32;
+    this.#i32[base + LO32] = remaining;
+    this.#i32[base + HI32] = generation << GENERATION_HI_SHIFT;
   }
 
   /**
