@@ -526,7 +526,9 @@ export class WaitGroup {
     checkSharedGroup(shared);
     const tree = Tree.attach(shared.tree);
     const header = tree.record(shared.group);
-    if (header.i32[L.H_MAGIC] !== L.HEADER_MAGIC || header.i32[L.H_PARENT_ID] !== (shared.parent?.group ?? 0)) {
+    const limit = header.i32[L.H_LIMIT] ?? -1;
+    const depth = header.i32[L.H_DEPTH] ?? -1;
+    if (header.i32[L.H_MAGIC] !== L.HEADER_MAGIC || header.i32[L.H_PARENT_ID] !== (shared.parent?.group ?? 0) || limit < 0 || depth < 0 || depth > L.MAX_DEPTH) {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `group ${describe(shared.name)} (id ${shared.group}) does not match the tree's record of it`);
     }
     if (shared.parent !== null && shared.parent.tree.tree !== shared.tree.tree) {

@@ -66,6 +66,8 @@ export const T_LOG_MAX = 12;
 /** Random words naming the tree's private channel (worker-exit notices). */
 export const T_SECRET = 13;
 export const T_SECRET_WORDS = 4;
+/** A word any thread may change: `Tree.attach()` writes it through a known tree to tell its memory from a copy. */
+export const T_PROBE = 17;
 export const TREE_WORDS = 32;
 
 // ---- thread registry: LANES entries of ENTRY_WORDS Int32 words, from word REGISTRY ----
@@ -309,6 +311,12 @@ export const DEFAULT_CAPACITY = 65_536;
 export const MAX_CAPACITY = 1 << 20;
 /** Default most groups (root and sub-groups) a tree can ever create. */
 export const DEFAULT_MAX_GROUPS = 65_536;
+/** Largest `maxGroups`: 512 MiB of group records at most. */
+export const MAX_GROUPS = 1 << 20;
+/** Largest `maxFailures`. */
+export const MAX_FAILURES = 1 << 20;
+/** Largest `failureBytes`. */
+export const MAX_FAILURE_BYTES = 1 << 30;
 /** Default failures kept in full per tree; later ones are counted. */
 export const DEFAULT_MAX_FAILURES = 1000;
 /** Default bytes of serialized failures kept per tree. */

@@ -94,9 +94,9 @@ export function parseOptions(options: WaitGroupOptions): ParsedOptions {
   const flags = boolOption(options.cancelOnError, 'options.cancelOnError') ? L.FLAG_CANCEL_ON_ERROR : 0;
   const tree = {
     capacity: intOption(options.capacity, 'options.capacity', 1, L.MAX_CAPACITY, L.DEFAULT_CAPACITY),
-    maxGroups: intOption(options.maxGroups, 'options.maxGroups', 1, 1 << 24, L.DEFAULT_MAX_GROUPS),
-    maxFailures: intOption(options.maxFailures, 'options.maxFailures', 0, 1 << 20, L.DEFAULT_MAX_FAILURES),
-    failureBytes: intOption(options.failureBytes, 'options.failureBytes', 0, 1 << 30, L.DEFAULT_FAILURE_BYTES),
+    maxGroups: intOption(options.maxGroups, 'options.maxGroups', 1, L.MAX_GROUPS, L.DEFAULT_MAX_GROUPS),
+    maxFailures: intOption(options.maxFailures, 'options.maxFailures', 0, L.MAX_FAILURES, L.DEFAULT_MAX_FAILURES),
+    failureBytes: intOption(options.failureBytes, 'options.failureBytes', 0, L.MAX_FAILURE_BYTES, L.DEFAULT_FAILURE_BYTES),
   };
   return { tree, limit, flags };
 }

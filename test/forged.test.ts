@@ -1,0 +1,88 @@
+// Values that did not come from share() as it made them: each fails at from() with a coded error,
+// never later, never by hanging, never with an uncoded RangeError (issue #11, item 5). Sharing a
+// group gives a thread full power over it; these are mistakes and damage, not attacks.
+import { describe, expect, it } from 'vitest';
+import { Task, WaitGroup, type SharedTask, type SharedWaitGroup } from '../src/index.js';
+import * as L from '../src/layout.js';
+
+function codeOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: unknown }).code;
+  }
+  throw new Error('expected a throw');
+}
+
+/** A copy of a growable buffer: the same bytes, in other memory. */
+function copy(buffer: SharedArrayBuffer): SharedArrayBuffer {
+  const twin = new SharedArrayBuffer(buffer.byteLength, { maxByteLength: buffer.maxByteLength });
+  new Uint8Array(twin).set(new Uint8Array(buffer));
+  return twin;
+}
+
+describe('forged shared values', () => {
+  it('refuses a group whose parent or links refer back to it', () => {
+    const wg = new WaitGroup({ name: 'cyclic' });
+    const parentCycle: { -readonly [K in keyof SharedWaitGroup]: SharedWaitGroup[K] } = { ...wg.share() };
+    parentCycle.parent = parentCycle;
+    expect(codeOf(() => WaitGroup.from(parentCycle))).toBe('ERR_INVALID_SHARED_VALUE');
+    const linkCycle: { -readonly [K in keyof SharedWaitGroup]: SharedWaitGroup[K] } = { ...wg.share() };
+    linkCycle.links = [linkCycle];
+    expect(codeOf(() => WaitGroup.from(linkCycle))).toBe('ERR_INVALID_SHARED_VALUE');
+  });
+
+  it('refuses a task state of 2^64 or more', () => {
+    const wg = new WaitGroup();
+    const shared = wg.add().share();
+    expect(codeOf(() => Task.from({ ...shared, state: 1n << 64n }))).toBe('ERR_INVALID_SHARED_VALUE');
+    expect(codeOf(() => Task.from({ ...shared, state: (1n << 70n) | shared.state }))).toBe('ERR_INVALID_SHARED_VALUE');
+    const fine: SharedTask = shared;
+    expect(Task.from(fine).done()).toBe(true);
+  });
+
+  it('refuses a copy of a tree that carries the identity of a tree this thread holds', () => {
+    const wg = new WaitGroup({ name: 'real' });
+    wg.add('held');
+    const shared = wg.share();
+    const copied = { ...shared, tree: { tree: copy(shared.tree.tree), slots: copy(shared.tree.slots), log: copy(shared.tree.log) } };
+    expect(codeOf(() => WaitGroup.from(copied))).toBe('ERR_INVALID_SHARED_VALUE');
+    expect(WaitGroup.from(wg.share())).toBe(wg);
+  });
+
+  it('refuses tree headers whose sizes are out of range, before making any view from them', () => {
+    const wg = new WaitGroup({ name: 'header' });
+    const shared = wg.share();
+    for (const [word, value] of [
+      [L.T_CAPACITY, -1],
+      [L.T_CAPACITY, 0x7fffffff],
+      [L.T_MAX_FAILURES, -5],
+      [L.T_MAX_GROUPS, 1 << 30],
+      [L.T_LOG_MAX, -1],
+    ] as const) {
+      const tree = copy(shared.tree.tree);
+      const words = new Int32Array(tree);
+      words[word] = value;
+      // Another identity, so that the copy is not compared with the tree this thread holds.
+      words[L.T_ID_LO] = (words[L.T_ID_LO] ?? 0) ^ 1;
+      const forged = { ...shared, tree: { tree, slots: copy(shared.tree.slots), log: copy(shared.tree.log) } };
+      expect(codeOf(() => WaitGroup.from(forged))).toBe('ERR_INVALID_SHARED_VALUE');
+    }
+  });
+
+  it('refuses a group record with a negative limit', () => {
+    const wg = new WaitGroup({ name: 'limit', limit: 2 });
+    const shared = wg.share();
+    const words = new Int32Array(shared.tree.tree);
+    const limitWord = L.GROUPS_BASE + (shared.group - 1) * L.GROUP_WORDS + L.H_LIMIT;
+    words[limitWord] = -1;
+    expect(codeOf(() => WaitGroup.from(shared))).toBe('ERR_INVALID_SHARED_VALUE');
+    words[limitWord] = 2;
+    expect(WaitGroup.from(shared)).toBe(wg);
+  });
+
+  it('refuses maxGroups past its range with ERR_OUT_OF_RANGE, not an uncoded RangeError', () => {
+    expect(codeOf(() => new WaitGroup({ maxGroups: 1 << 24 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => new WaitGroup({ maxGroups: L.MAX_GROUPS + 1 }))).toBe('ERR_OUT_OF_RANGE');
+  });
+});
