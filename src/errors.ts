@@ -50,6 +50,21 @@ export type WaitGroupErrorCode =
   | 'ERR_MAIN_THREAD_BLOCK'
   | 'ERR_NOT_SPAWNED';
 
+/**
+ * Longest group name or task label kept where it crosses threads (a failure's origin, a group's
+ * name in `share()`), in UTF-16 units; a longer one is cut, with a trailing '…'.
+ */
+export const MAX_NAME = 1024;
+
+/** `text` cut to `max` UTF-16 units with a trailing '…', never between the halves of a surrogate pair. */
+export function boundText(text: string, max = MAX_NAME): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {
   try {

@@ -7,6 +7,7 @@ import {
   InvalidArgumentTypeError,
   TaskGroupError,
   WaitGroupError,
+  boundText,
   checkFunction,
   checkInteger,
   checkLabel,
@@ -107,7 +108,7 @@ export class WaitGroup {
     } else {
       const { tree, limit, flags } = parseOptions(options);
       this.#tree = Tree.create(tree);
-      this.name = options.name ?? 'wait-group';
+      this.name = boundText(options.name ?? 'wait-group');
       this.#parent = undefined;
       this.#id = this.#tree.addGroup(0, flags, limit);
     }
@@ -242,7 +243,7 @@ export class WaitGroup {
   sub(label?: string): WaitGroup {
     checkLabel(label);
     const id = this.#tree.addGroup(this.#id, 0, 0);
-    attaching = { tree: this.#tree, id, name: `${this.name}/${label ?? `sub-${id}`}`, parent: this };
+    attaching = { tree: this.#tree, id, name: boundText(`${this.name}/${label ?? `sub-${id}`}`), parent: this };
     return new WaitGroup();
   }
 

@@ -2,7 +2,9 @@
 // never later, never by hanging, never with an uncoded RangeError (issue #11, item 5). Sharing a
 // group gives a thread full power over it; these are mistakes and damage, not attacks.
 import { describe, expect, it } from 'vitest';
-import { Task, WaitGroup, type SharedTask, type SharedWaitGroup } from '../src/index.js';
+import { Task, TaskGroupError, WaitGroup, type SharedTask, type SharedWaitGroup } from '../src/index.js';
+import { MAX_NAME } from '../src/errors.js';
+import { Tree } from '../src/tree.js';
 import * as L from '../src/layout.js';
 
 function codeOf(fn: () => unknown): unknown {
@@ -84,5 +86,29 @@ describe('forged shared values', () => {
   it('refuses maxGroups past its range with ERR_OUT_OF_RANGE, not an uncoded RangeError', () => {
     expect(codeOf(() => new WaitGroup({ maxGroups: 1 << 24 }))).toBe('ERR_OUT_OF_RANGE');
     expect(codeOf(() => new WaitGroup({ maxGroups: L.MAX_GROUPS + 1 }))).toBe('ERR_OUT_OF_RANGE');
+  });
+});
+
+describe('bounds on what crosses threads', () => {
+  it('keeps a failure whose task label is 2,000,000 characters long, its label cut to MAX_NAME', async () => {
+    const wg = new WaitGroup({ name: 'long labels' });
+    wg.add('x'.repeat(2_000_000)).done(new Error('kept'));
+    const error = (await wg.wait().catch((reason: unknown) => reason)) as TaskGroupError;
+    expect(error).toBeInstanceOf(TaskGroupError);
+    expect(error.omitted).toBe(0);
+    expect(error.errors).toHaveLength(1);
+    // What other threads read: the envelope in the log, with the label cut.
+    const entry = Tree.attach(wg.share().tree).log.entry(0);
+    expect(entry?.bytes?.length).toBeLessThan(4 * MAX_NAME + 4096);
+  });
+
+  it('shares 64 nested sub-groups with 10,000-character labels in well under a megabyte', () => {
+    let group = new WaitGroup({ name: 'n'.repeat(10_000) });
+    for (let depth = 0; depth < L.MAX_DEPTH; depth++) group = group.sub('s'.repeat(10_000));
+    expect(group.name.length).toBeLessThanOrEqual(MAX_NAME);
+    // Everything but the shared memory, which is the same whatever the names.
+    const size = JSON.stringify(group.share(), (key, value: unknown) => (key === 'tree' ? undefined : value)).length;
+    expect(size).toBeLessThan(200_000);
+    expect(codeOf(() => group.sub('one too deep'))).toBe('ERR_GROUP_LIMIT_EXCEEDED');
   });
 });
