@@ -107,7 +107,7 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
     const group = tree.names.get(held.group) ?? `group ${held.group}`;
     const error = new WorkerExitedError(thread, exitCode, held.label, held.remaining);
     const host = hostFor(tree, held.group, { threadId: thread, group });
-    host.doneShared(index, held.state, held.generation, MAX_UNITS, true, error, held.label, (held.flags & SLOT_LIMITED) !== 0);
+    host.doneShared(index, held.generation, MAX_UNITS, true, error, held.label, (held.flags & SLOT_LIMITED) !== 0);
   });
   tree.log.discardAll(lane);
   for (let id = 1; id <= tree.groups; id++) {

@@ -41,7 +41,8 @@ import {
 import type { Lane } from './registry.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
-import { takeShared, type Took } from './take.js';
+import { remainingOf } from './slots.js';
+import { takeShared, took, type Journals } from './take.js';
 import type { Tree } from './tree.js';
 import type { FailureOrigin } from './errors.js';
 
@@ -71,6 +72,8 @@ export class GroupHost {
   readonly #lane: Lane;
   readonly #journal: Int32Array;
   readonly #options: HostOptions;
+  /** Every lane's journal, for confirming another thread's take. */
+  readonly #journals: Journals;
 
   constructor(options: HostOptions) {
     const chain = options.chain.map((group) => group.record);
@@ -85,6 +88,8 @@ export class GroupHost {
     this.#lane = options.tree.lane;
     this.#journal = options.tree.lane.journal;
     this.#options = options;
+    const tree = options.tree;
+    this.#journals = (lane) => tree.journalOf(lane);
   }
 
   /**
@@ -216,28 +221,25 @@ export class GroupHost {
 
   /**
    * Completes up to `units` of a shared task: a tagged compare-and-exchange on its slot (take.ts).
-   * @param expected - the state the handle last saw
-   * @returns units taken, and the state to expect next
+   * @returns units taken; the state it left or saw is in take.ts's `took.state`
    */
-  doneShared(slot: number, expected: bigint, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): Took {
+  doneShared(slot: number, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): number {
     const entry = failed ? stageFailure(this.tree, this.#id, error, this.#options.origin(label)) : -1;
     const journal = this.#journal;
     journal[E_GROUP] = this.#id;
     journal[E_UNITS] = units;
     journal[E_ENTRY] = entry;
     journal[E_FLAGS] = (failed ? OPF_FAILED : 0) | (limited ? OPF_LIMITED : 0);
-    const tree = this.tree;
-    const words = this.slots.words64(slot);
-    const took = takeShared(words, this.#lane, (lane) => tree.journalOf(lane), slot, expected, generation, units, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0));
-    if (took.taken === 0) {
-      withdraw(tree, entry);
+    const taken = takeShared(this.slots.words64(slot), this.#lane, this.#journals, slot, generation, units, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0));
+    if (taken === 0) {
+      withdraw(this.tree, entry);
       journal[E_STEP] = OP_NONE;
-      return took;
+      return 0;
     }
     // The last unit: the slot is given back in PHASE_FREE, after the journal has left PHASE_TAKE,
     // so no claimer can replace our tagged state while a sweeper might still need to find it.
-    this.finish(OP_DONE_SHARED, slot, took.taken, failed, error, entry, limited, (took.state & 0x7fffffffn) === 0n ? generation : -1);
-    return took;
+    this.finish(OP_DONE_SHARED, slot, taken, failed, error, entry, limited, remainingOf(took.state) === 0 ? generation : -1);
+    return taken;
   }
 
   /**

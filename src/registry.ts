@@ -63,11 +63,11 @@ export class Lane {
   readonly bit64: bigint;
   /** The journal: ENTRY_WORDS Int32 words of the registry. */
   readonly journal: Int32Array;
-  /** The journal as unsigned 64-bit words (E_NEW64, E_CONFIRM64: index / 2). */
+  /** The journal as unsigned 64-bit words (E_NEW64, E_OLD64: index / 2). */
   readonly journal64: BigUint64Array;
-  /** The journal as float64 words (E_SEQ64, E_CELL64: index / 2). */
+  /** The journal as float64 words (E_CELL64: index / 2). */
   readonly journalF64: Float64Array;
-  /** Sequence number of this thread's last shared take (see E_CONFIRM64). */
+  /** Sequence number of this thread's last shared take, modulo 2^30 (see E_CONFIRM). */
   seq = 0;
   /** Deltas of one unit up (index: the lane bit before, 0 or 1), with the bit flipped. */
   readonly up1: readonly [bigint, bigint];

@@ -6,16 +6,15 @@
 // a shared task's units are taken by compare-and-exchange on the state word (see take.ts).
 import { now } from './clock.js';
 import type { Lane } from './registry.js';
+import { fields, highHalf, join, split } from './state.js';
 import {
   E_SPARE,
   GENERATIONS,
-  GENERATION_SHIFT,
   HI32,
   LABEL_UNITS,
   LO32,
   NO_LABEL,
   OWNER_RETIRED,
-  REMAINING_MASK,
   S_FLAGS,
   S_GROUP,
   S_LABEL16,
@@ -30,8 +29,6 @@ import {
   T_CAPACITY,
   T_SLOT_CURSOR,
   T_SLOT_HIGH,
-  TAG_MASK,
-  TAG_SHIFT,
 } from './layout.js';
 
 /**
@@ -52,27 +49,21 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
   return buffer.byteLength >= bytes;
 }
 
-/** The generation's shift within the state's high 32 bits (the tag's high bits are below it). */
-const GENERATION_HI_SHIFT = Number(GENERATION_SHIFT) - 32;
-
 /** The generation of a slot state. */
 export function generationOf(state: bigint): number {
-  return Number(state >> GENERATION_SHIFT);
+  split(state);
+  return fields.generation;
 }
 
 /** The remaining units of a slot state. */
 export function remainingOf(state: bigint): number {
-  return Number(state & REMAINING_MASK);
-}
-
-/** The lane + 1 whose shared take wrote a slot state, 0 for none. */
-export function tagOf(state: bigint): number {
-  return Number((state & TAG_MASK) >> TAG_SHIFT);
+  split(state);
+  return fields.remaining;
 }
 
 /** The state of a task of `generation` with `remaining` units and no tag. */
 export function stateOf(generation: number, remaining: number): bigint {
-  return (BigInt(generation) << GENERATION_SHIFT) | BigInt(remaining);
+  return join(generation, 0, remaining);
 }
 
 /** A snapshot of one occupied slot, as `pendingTasks()` and the sweep read it. */
@@ -175,7 +166,7 @@ export class Slots {
     const base = index * SLOT_WORDS32;
     // Two 32-bit halves (remaining, then generation with no tag): a 64-bit write would cost a BigInt.
     this.#i32[base + LO32] = count;
-    this.#i32[base + HI32] = this.claimedGeneration << GENERATION_HI_SHIFT;
+    this.#i32[base + HI32] = highHalf(this.claimedGeneration);
     this.#i32[base + S_GROUP] = group;
     this.#i32[base + S_FLAGS] = 0;
     this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
@@ -248,7 +239,7 @@ export class Slots {
   storeOwn(index: number, generation: number, remaining: number): void {
     const base = index * SLOT_WORDS32;
     this.#i32[base + LO32] = remaining;
-    this.#i32[base + HI32] = generation << GENERATION_HI_SHIFT;
+    this.#i32[base + HI32] = highHalf(generation);
   }
 
   /**

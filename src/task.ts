@@ -6,6 +6,8 @@ import { WaitGroupError, describe } from './errors.js';
 import { LAYOUT_VERSION, SLOT_SHARED } from './layout.js';
 import { checkSharedTask, type SharedTask } from './share.js';
 import { generationOf, remainingOf, stateOf } from './slots.js';
+import { fields, split } from './state.js';
+import { took } from './take.js';
 import { WaitGroup } from './group.js';
 import type { GroupHost } from './host.js';
 
@@ -30,8 +32,6 @@ export class Task {
   #remaining: number;
   /** True while this is the only handle of the task: created by `add()` here and never shared. */
   #own: boolean;
-  /** Once shared: the slot state this handle last saw, the expected value of its next compare-and-exchange. */
-  #state: bigint;
   /** True while this `go()` task holds one of its group's `limit` slots (given back by its completion). */
   #limited = false;
 
@@ -47,7 +47,6 @@ export class Task {
     this.#generation = generation;
     this.#remaining = remaining;
     this.#own = own;
-    this.#state = own ? 0n : stateOf(generation, remaining);
     this.label = label;
   }
 
@@ -86,11 +85,11 @@ export class Task {
       this.#limited &&= this.#remaining > 0;
       return taken > 0;
     }
-    const took = host.doneShared(this.#slot, this.#state, this.#generation, units, failed, error, this.label, this.#limited);
-    this.#state = took.state;
-    this.#remaining = generationOf(took.state) === this.#generation ? remainingOf(took.state) : 0;
+    const taken = host.doneShared(this.#slot, this.#generation, units, failed, error, this.label, this.#limited);
+    split(took.state);
+    this.#remaining = fields.generation === this.#generation ? fields.remaining : 0;
     this.#limited &&= this.#remaining > 0;
-    return took.taken > 0;
+    return taken > 0;
   }
 
   /**
@@ -144,7 +143,6 @@ export class Task {
   detach(): { slot: number; generation: number; remaining: number } {
     // From now on another thread may take units too: this handle must compare-and-exchange as well.
     if (this.#own) {
-      this.#state = stateOf(this.#generation, this.#remaining);
       // Only while the task holds the slot: a completed task's slot is another task's, or a spare.
       if (this.#remaining > 0) this.#host.slots.setFlag(this.#slot, SLOT_SHARED, true);
     }
