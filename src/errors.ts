@@ -117,7 +117,7 @@ export class OutOfRangeError extends RangeError {
 
 /** A pending task as reported by `pendingTasks()` and `WaitTimeoutError`. */
 export interface PendingTask {
-  /** The label given to `add()` or `go()`, truncated to 15 UTF-16 units with a trailing '…'. */
+  /** The label given to `add()` or `go()`, truncated to 43 UTF-16 units with a trailing '…'. */
   readonly label?: string;
   /** Thread that holds the task: the last one to create it or rebuild it with `Task.from()`. */
   readonly threadId: number;
