@@ -11,7 +11,7 @@ import { GroupHost } from './host.js';
 import { E_THREAD, LANES, MAX_UNITS, SLOT_LIMITED } from './layout.js';
 import { recover } from './recover.js';
 import { liveOwner, sweepingOwner } from './registry.js';
-import { type Tree } from './tree.js';
+import type { Tree } from './tree.js';
 
 const NOTICE = 'shared-waitgroup/exit';
 const NOTICE_VERSION = 1;

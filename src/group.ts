@@ -25,7 +25,7 @@ import { Limiter } from './limit.js';
 import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
-import { Task } from './task.js';
+import { Task, provideGroupFrom } from './task.js';
 import { parseOptions, parseSyncWait, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
 import { runTask } from './run.js';
 import { Tree } from './tree.js';
@@ -568,3 +568,5 @@ function cancelOnAbort(signal: AbortSignal, group: WaitGroup): void {
   const ref = new WeakRef(group);
   signal.addEventListener('abort', () => ref.deref()?.cancel(signal.reason), { once: true });
 }
+
+provideGroupFrom((shared) => WaitGroup.from(shared));

@@ -4,15 +4,26 @@
 // completes units with plain atomic arithmetic instead: nobody can race it.
 import { WaitGroupError, describe } from './errors.js';
 import { LAYOUT_VERSION, SLOT_SHARED } from './layout.js';
-import { checkSharedTask, type SharedTask } from './share.js';
+import { checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
 import { generationOf, remainingOf, stateOf } from './slots.js';
 import { fields, split } from './state.js';
 import { took } from './take.js';
-import { WaitGroup } from './group.js';
+import type { WaitGroup } from './group.js';
 import type { GroupHost } from './host.js';
 
 function refuse(): never {
   throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
+}
+
+/**
+ * `WaitGroup.from()`, given by group.ts when it loads: group.ts imports this module, so this one
+ * does not import it back (no import cycle between the two).
+ */
+let groupFrom: ((shared: SharedWaitGroup) => WaitGroup) | undefined;
+
+/** @internal Called once by group.ts. */
+export function provideGroupFrom(from: (shared: SharedWaitGroup) => WaitGroup): void {
+  groupFrom = from;
 }
 
 /** Lets group.ts construct tasks while `new Task()` stays closed to users. */
@@ -159,7 +170,8 @@ export class Task {
    */
   static from(shared: SharedTask): Task {
     checkSharedTask(shared);
-    return Task.attach(WaitGroup.from(shared.group), shared.slot, generationOf(shared.state), remainingOf(shared.state), shared.label);
+    if (groupFrom === undefined) throw new TypeError('shared-waitgroup: Task.from() before the group module loaded');
+    return Task.attach(groupFrom(shared.group), shared.slot, generationOf(shared.state), remainingOf(shared.state), shared.label);
   }
 
   /**
