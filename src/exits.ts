@@ -9,6 +9,7 @@ import { finishCancel, markCancelled } from './cancel.js';
 import { WorkerExitedError, type FailureOrigin } from './errors.js';
 import { GroupHost } from './host.js';
 import { E_THREAD, LANES, MAX_UNITS, SLOT_LIMITED } from './layout.js';
+import { noteChild } from './lineage.js';
 import { recover } from './recover.js';
 import { liveOwner, sweepingOwner } from './registry.js';
 import type { Tree } from './tree.js';
@@ -145,6 +146,8 @@ function announce(dead: number, exitCode: number | undefined): void {
 // seen, piscina's included. The thread id must be read now: it reads -1 once the worker exited.
 process.on('worker', (worker: Worker) => {
   const dead = worker.threadId;
+  // Before the worker runs any code: it looks itself up when it first uses a tree.
+  noteChild(dead);
   worker.once('exit', (exitCode: number) => {
     announce(dead, exitCode);
   });
