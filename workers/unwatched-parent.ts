@@ -4,7 +4,7 @@ import { Worker, parentPort, workerData } from 'node:worker_threads';
 
 const port = parentPort;
 if (port === null) throw new Error('unwatched-parent.ts runs as a worker');
-const child = new Worker(new URL('./unwatched-child.js', import.meta.url), { workerData });
+const child = new Worker(new URL('./unwatched-child.js', import.meta.url), { workerData: workerData as unknown });
 child.on('message', (message: unknown) => {
   port.postMessage(message);
   void child.terminate();
