@@ -9,20 +9,24 @@ import {
   H_FAILED,
   H_FAIL_WATCH,
   H_FLAGS,
+  H_NAME16,
+  H_NAME_LEN,
   H_PENDING,
   HI32,
+  NAME_UNITS,
   LANES,
   LO32,
   MAX_UNITS,
   PENDING_WAITED,
 } from './layout.js';
 
-/** One group's record in the tree buffer, as three views of the same GROUP_WORDS words. */
+/** One group's record in the tree buffer, as views of the same GROUP_WORDS words. */
 export interface GroupRecord {
   readonly id: number;
   readonly i32: Int32Array;
   readonly i64: BigInt64Array;
   readonly f64: Float64Array;
+  readonly u16: Uint16Array;
 }
 
 /** The views of the record at byte `offset` of `buffer`. */
@@ -32,6 +36,7 @@ export function recordAt(buffer: SharedArrayBuffer, offset: number, id: number):
     i32: new Int32Array(buffer, offset, GROUP_WORDS),
     i64: new BigInt64Array(buffer, offset, GROUP_WORDS / 2),
     f64: new Float64Array(buffer, offset, GROUP_WORDS / 2),
+    u16: new Uint16Array(buffer, offset, GROUP_WORDS * 2),
   };
 }
 
@@ -45,6 +50,19 @@ export function levelOf(chain: readonly GroupRecord[], level: number): GroupReco
 /** The count of the laned counter at Int32 word `at` of a record. */
 export function countOf(record: GroupRecord, at: number): number {
   return Number(Atomics.load(record.i64, at / 2) >> 32n);
+}
+
+/** Writes a group's name into its record (before the record is published). */
+export function writeName(record: GroupRecord, name: string): void {
+  const kept = name.length <= NAME_UNITS ? name : `…${name.slice(name.length - NAME_UNITS + 1)}`;
+  for (let i = 0; i < kept.length; i++) record.u16[H_NAME16 + i] = kept.charCodeAt(i);
+  record.i32[H_NAME_LEN] = kept.length;
+}
+
+/** The name kept in a group's record. */
+export function nameOf(record: GroupRecord): string {
+  const length = Math.min(Math.max(record.i32[H_NAME_LEN] ?? 0, 0), NAME_UNITS);
+  return String.fromCharCode(...record.u16.subarray(H_NAME16, H_NAME16 + length));
 }
 
 /** The pending units of a record. */

@@ -117,8 +117,10 @@ export class OutOfRangeError extends RangeError {
 
 /** A pending task as reported by `pendingTasks()` and `WaitTimeoutError`. */
 export interface PendingTask {
-  /** The label given to `add()` or `go()`, truncated to 43 UTF-16 units with a trailing '…'. */
+  /** The label given to `add()` or `go()`, truncated to 75 UTF-16 units with a trailing '…'. */
   readonly label?: string;
+  /** The group's name, its path from the root (`root/downloads`); its last 64 UTF-16 units in threads that never held the group. */
+  readonly group: string;
   /** Thread that holds the task: the last one to create it or rebuild it with `Task.from()`. */
   readonly threadId: number;
   /** When the task was added, in ms since the epoch (`Date.now()`). */

@@ -108,9 +108,10 @@ export class WaitGroup {
     } else {
       const { tree, limit, flags } = parseOptions(options);
       this.#tree = Tree.create(tree);
-      this.name = boundText(options.name ?? 'wait-group');
+      const name = boundText(options.name ?? 'wait-group');
+      this.name = name;
       this.#parent = undefined;
-      this.#id = this.#tree.addGroup(0, flags, limit);
+      this.#id = this.#tree.addGroup(0, flags, limit, () => name);
     }
     this.#header = this.#tree.record(this.#id);
     this.#asBlocker = { header: this.#header };
@@ -242,8 +243,9 @@ export class WaitGroup {
    */
   sub(label?: string): WaitGroup {
     checkLabel(label);
-    const id = this.#tree.addGroup(this.#id, 0, 0);
-    attaching = { tree: this.#tree, id, name: boundText(`${this.name}/${label ?? `sub-${id}`}`), parent: this };
+    let name = '';
+    const id = this.#tree.addGroup(this.#id, 0, 0, (given) => (name = boundText(`${this.name}/${label ?? `sub-${given}`}`)));
+    attaching = { tree: this.#tree, id, name, parent: this };
     return new WaitGroup();
   }
 
@@ -493,9 +495,9 @@ export class WaitGroup {
   pendingTasks(): PendingTask[] {
     const tasks = this.#tree.slots
       .occupied((slot) => this.#tree.isWithin(slot.group, this.#id))
-      .map(({ label, lane, since, remaining }): PendingTask => {
-        const owner = this.#tree.threadOf(lane);
-        return label === undefined ? { threadId: owner, since, remaining } : { label, threadId: owner, since, remaining };
+      .map(({ label, lane, since, remaining, group }): PendingTask => {
+        const task = { group: this.#tree.nameOf(group), threadId: this.#tree.threadOf(lane), since, remaining };
+        return label === undefined ? task : { label, ...task };
       });
     for (const link of this.#links) tasks.push(...link.pendingTasks());
     return tasks.sort((a, b) => a.since - b.since);

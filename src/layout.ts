@@ -220,7 +220,16 @@ export const MAX_LINKS = 10;
  * outlives its thread: the next owner of the lane goes on counting in it.
  */
 export const H_ADDED_CELLS = 64;
-export const GROUP_WORDS = 128;
+/** Length of the group's name kept in H_NAME16, in UTF-16 units. */
+export const H_NAME_LEN = 54;
+/**
+ * The group's name (its path: `root/downloads`), NAME_UNITS UTF-16 units from Int32 word 128 of the
+ * record (uint16 index 256), written before the record is published, so every thread can name it;
+ * a longer name keeps its end, after a leading '…'.
+ */
+export const H_NAME16 = 256;
+export const NAME_UNITS = 64;
+export const GROUP_WORDS = 160;
 /** Deepest sub-group nesting (a root is at depth 0). */
 export const MAX_DEPTH = 64;
 
@@ -258,8 +267,8 @@ export const TREE_INITIAL_GROUPS = 16;
 // bytes 32-39: ack (64-bit): the state the last shared take wrote, written by that taker right
 //              after it acknowledged the take in its journal, so that the next taker, reading it
 //              in the same cache line as the state, knows it need not confirm that take
-// bytes 40-41: label length in UTF-16 units (uint16; NO_LABEL for none), bytes 42-127: label
-export const SLOT_BYTES = 128;
+// bytes 40-41: label length in UTF-16 units (uint16; NO_LABEL for none), bytes 42-191: label
+export const SLOT_BYTES = 192;
 export const SLOT_WORDS32 = SLOT_BYTES / 4;
 export const SLOT_WORDS64 = SLOT_BYTES / 8;
 export const S_STATE64 = 0;
@@ -312,7 +321,7 @@ export const LOG_DATA_CHUNK = 64 * 1024;
 // ---- defaults ----
 /** Default `capacity`: tasks pending at once in a tree. Memory is committed as slots are used. */
 export const DEFAULT_CAPACITY = 65_536;
-/** Largest `capacity`: 128 MiB of slots. */
+/** Largest `capacity`: 192 MiB of slots. */
 export const MAX_CAPACITY = 1 << 20;
 /** Default most groups (root and sub-groups) a tree can ever create. */
 export const DEFAULT_MAX_GROUPS = 65_536;

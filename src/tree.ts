@@ -6,7 +6,7 @@ import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
 import { watchTree } from './exits.js';
 import { FailureLog } from './failure-log.js';
 import { threadId } from 'node:worker_threads';
-import { recordAt, type GroupRecord } from './counters.js';
+import { nameOf, recordAt, writeName, type GroupRecord } from './counters.js';
 import { Lane, register } from './registry.js';
 import {
   MAX_CAPACITY,
@@ -201,6 +201,17 @@ export class Tree {
     return Atomics.load(this.words, REGISTRY + lane * ENTRY_WORDS + E_OWNER);
   }
 
+  /**
+   * The name of group `id`: the one this thread knows, else the one kept in its record (its end,
+   * when longer than the record keeps).
+   */
+  nameOf(id: number): string {
+    const known = this.names.get(id);
+    if (known !== undefined) return known;
+    const record = this.published(id);
+    return record === undefined ? `group ${id}` : nameOf(record);
+  }
+
   /** The Node threadId of the thread holding registry entry `lane` (or that held it, while it is swept). */
   threadOf(lane: number): number {
     return this.words[REGISTRY + lane * ENTRY_WORDS + E_THREAD] ?? -1;
@@ -251,7 +262,7 @@ export class Tree {
    * @returns the new group's id
    * @throws {WaitGroupError} ERR_GROUP_LIMIT_EXCEEDED when the tree already has `maxGroups` groups
    */
-  addGroup(parent: number, flags: number, limit: number): number {
+  addGroup(parent: number, flags: number, limit: number, name: (id: number) => string): number {
     const max = this.words[T_MAX_GROUPS] ?? 0;
     const depth = parent === 0 ? 0 : (this.record(parent).i32[H_DEPTH] ?? 0) + 1;
     if (depth > MAX_DEPTH) {
@@ -273,6 +284,7 @@ export class Tree {
       record[H_LIMIT] = limit;
       record[H_CREATOR] = threadId;
       record[H_DEPTH] = depth;
+      writeName(this.record(id), name(id));
       // Published last: a record with its tag is completely written.
       Atomics.store(record, H_MAGIC, HEADER_MAGIC);
       return id;

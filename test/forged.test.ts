@@ -112,3 +112,25 @@ describe('bounds on what crosses threads', () => {
     expect(codeOf(() => group.sub('one too deep'))).toBe('ERR_GROUP_LIMIT_EXCEEDED');
   });
 });
+
+describe('diagnostics that tell the whole story (issue #12, item 8)', () => {
+  it('keeps labels of 64 characters and names each pending task\'s group by its path, in any thread', () => {
+    const root = new WaitGroup({ name: 'root' });
+    const downloads = root.sub('downloads');
+    const label = 'fetch https://example.test/a/rather/long/path/to/a/resource.json';
+    expect(label.length).toBeGreaterThanOrEqual(64);
+    downloads.add(label);
+    const [task] = root.pendingTasks();
+    expect(task).toMatchObject({ label, group: 'root/downloads', remaining: 1 });
+    // A thread that never held the sub-group reads its name from the group's record.
+    const tree = Tree.attach(root.share().tree);
+    tree.names.delete(downloads.share().group);
+    expect(root.pendingTasks()[0]?.group).toBe('root/downloads');
+    const deep = downloads.sub('x'.repeat(100));
+    deep.add();
+    tree.names.delete(deep.share().group);
+    const name = root.pendingTasks().find((pending) => pending.group !== 'root/downloads')?.group ?? '';
+    expect(name).toHaveLength(L.NAME_UNITS);
+    expect(name.endsWith('x'.repeat(20))).toBe(true);
+  });
+});

@@ -99,7 +99,7 @@ void wg.wait({ timeout: '1s' });
 expectTypeOf(wg.stats()).toEqualTypeOf<WaitGroupStats>();
 expectTypeOf<WaitGroupStats>().toEqualTypeOf<{ readonly added: number; readonly done: number; readonly failed: number; readonly pending: number }>();
 expectTypeOf(wg.pendingTasks()).toEqualTypeOf<PendingTask[]>();
-expectTypeOf<PendingTask>().toEqualTypeOf<{ readonly label?: string; readonly threadId: number; readonly since: number; readonly remaining: number }>();
+expectTypeOf<PendingTask>().toEqualTypeOf<{ readonly label?: string; readonly group: string; readonly threadId: number; readonly since: number; readonly remaining: number }>();
 
 // ---- cancellation, structure, sharing ----
 expectTypeOf<WaitGroup['cancel']>().parameters.toEqualTypeOf<[reason?: unknown]>();
