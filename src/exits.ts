@@ -59,7 +59,18 @@ export function watchTree(tree: Tree): void {
   closeOnCollect.register(tree, tree.key);
 }
 
+/**
+ * Threads this thread has swept up after lately: the same exit comes as one notice per tree channel
+ * this thread shares with the announcer, and a sweep of every tree once is enough (thread ids are
+ * never reused). Bounded: the oldest are forgotten.
+ */
+const swept = new Set<number>();
+const SWEPT_KEPT = 1024;
+
 function sweepAll(dead: number, exitCode: number | undefined): void {
+  if (swept.has(dead)) return;
+  swept.add(dead);
+  if (swept.size > SWEPT_KEPT) swept.delete(swept.values().next().value ?? dead);
   for (const { tree } of trees.values()) {
     const live = tree.deref();
     if (live !== undefined) sweep(live, dead, exitCode);
