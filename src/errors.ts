@@ -129,24 +129,47 @@ export interface PendingTask {
   readonly remaining: number;
 }
 
-/** A wait that ran out of time; `pending` lists what it was still waiting for. Code `ERR_WAIT_TIMEOUT`. */
+/** What a wait was still waiting for when it timed out: bounded, however many tasks are pending. */
+export interface PendingSummary {
+  /** Tasks pending. */
+  readonly count: number;
+  /** The oldest of them (at most 10), oldest first. */
+  readonly oldest: readonly PendingTask[];
+  /** Pending tasks by the threadId of the thread holding them. */
+  readonly byThread: ReadonlyMap<number, number>;
+  /** Pending tasks by group name. */
+  readonly byGroup: ReadonlyMap<string, number>;
+}
+
+/**
+ * A wait that ran out of time. Code `ERR_WAIT_TIMEOUT`. `summary` says what it was still waiting
+ * for (counts, and the oldest tasks), read when it timed out at a cost bounded by the tasks' number,
+ * not their labels; `pending` lists every pending task, read from shared memory when first asked for.
+ */
 export class WaitTimeoutError extends WaitGroupError {
-  /** The pending tasks when the timeout expired, oldest first. */
-  readonly pending: readonly PendingTask[];
+  /** What was pending when the timeout expired. */
+  readonly summary: PendingSummary;
+  #pending: readonly PendingTask[] | (() => readonly PendingTask[]);
 
   /**
    * @param timeout - the timeout that expired, in ms
-   * @param pending - the tasks still pending
+   * @param summary - what was pending then
+   * @param pending - every pending task, or how to list them when asked
    */
-  constructor(timeout: number, pending: readonly PendingTask[]) {
+  constructor(timeout: number, summary: PendingSummary, pending: readonly PendingTask[] | (() => readonly PendingTask[])) {
     const now = Date.now();
-    const shown = pending
-      .slice(0, 10)
-      .map((t) => `${t.label ?? '(no label)'} on thread ${t.threadId}, ${now - t.since} ms old`)
-      .join('; ');
-    const more = pending.length > 10 ? `; and ${pending.length - 10} more` : '';
-    super('ERR_WAIT_TIMEOUT', `wait timed out after ${timeout} ms with ${pending.length} tasks pending: ${shown}${more}`);
-    this.pending = pending;
+    const shown = summary.oldest.map((t) => `${t.label ?? '(no label)'} in ${t.group} on thread ${t.threadId}, ${now - t.since} ms old`).join('; ');
+    const more = summary.count > summary.oldest.length ? `; and ${summary.count - summary.oldest.length} more` : '';
+    const threads = [...summary.byThread].map(([thread, count]) => `${count} on thread ${thread}`).join(', ');
+    super('ERR_WAIT_TIMEOUT', `wait timed out after ${timeout} ms with ${summary.count} tasks pending (${threads}): ${shown}${more}`);
+    this.summary = summary;
+    this.#pending = pending;
+  }
+
+  /** Every pending task, oldest first: as listed when the timeout expired, or (for large groups) when first read. */
+  get pending(): readonly PendingTask[] {
+    if (typeof this.#pending === 'function') this.#pending = this.#pending();
+    return this.#pending;
   }
 
   static {

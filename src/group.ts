@@ -16,6 +16,7 @@ import {
   checkTimeout,
   describe,
   type FailureOrigin,
+  type PendingSummary,
   type PendingTask,
 } from './errors.js';
 import { addedOf, failedOf, pendingOf, type GroupRecord } from './counters.js';
@@ -501,6 +502,44 @@ export class WaitGroup {
       });
     for (const link of this.#links) tasks.push(...link.pendingTasks());
     return tasks.sort((a, b) => a.since - b.since);
+  }
+
+  /**
+   * What is pending in the group, its sub-groups and links, bounded however many tasks there are:
+   * their number, counts by thread and by group, and the 10 oldest. One pass over the tree's slots.
+   * @returns the summary a `WaitTimeoutError` carries
+   */
+  pendingSummary(): PendingSummary {
+    const byThread = new Map<number, number>();
+    const byGroup = new Map<string, number>();
+    const oldest: PendingTask[] = [];
+    let count = 0;
+    for (const group of this.#reported()) {
+      const tree = group.#tree;
+      const within = new Map<number, boolean>();
+      const belongs = (id: number): boolean => {
+        let known = within.get(id);
+        if (known === undefined) within.set(id, (known = tree.isWithin(id, group.#id)));
+        return known;
+      };
+      const lanes = new Map<number, number>();
+      const groups = new Map<number, number>();
+      const indices = tree.slots.scan(belongs, (lane, id) => {
+        count++;
+        lanes.set(lane, (lanes.get(lane) ?? 0) + 1);
+        groups.set(id, (groups.get(id) ?? 0) + 1);
+      }, 10);
+      for (const [lane, n] of lanes) byThread.set(tree.threadOf(lane), (byThread.get(tree.threadOf(lane)) ?? 0) + n);
+      for (const [id, n] of groups) byGroup.set(tree.nameOf(id), (byGroup.get(tree.nameOf(id)) ?? 0) + n);
+      for (const index of indices) {
+        const held = tree.slots.snapshot(index);
+        if (held === undefined) continue;
+        const task = { group: tree.nameOf(held.group), threadId: tree.threadOf(held.lane), since: held.since, remaining: held.remaining };
+        oldest.push(held.label === undefined ? task : { label: held.label, ...task });
+      }
+    }
+    oldest.sort((a, b) => a.since - b.since);
+    return { count, oldest: oldest.slice(0, 10), byThread, byGroup };
   }
 
   /**

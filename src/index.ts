@@ -18,6 +18,7 @@ export {
   OutOfRangeError,
   type WaitGroupErrorCode,
   type PendingTask,
+  type PendingSummary,
   type FailureOrigin,
 } from './errors.js';
 export { registerErrorClass } from './envelope.js';

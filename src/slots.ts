@@ -344,6 +344,32 @@ export class Slots {
     return found;
   }
 
+  /**
+   * One pass over the occupied slots whose group passes `belongs`, reading plain words, no object
+   * per task: calls `count(lane, group)` for each, and returns the indices of the `oldest` oldest.
+   */
+  scan(belongs: (group: number) => boolean, count: (lane: number, group: number) => void, oldest: number): number[] {
+    const high = this.#highWater();
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const kept: { index: number; since: number }[] = [];
+    for (let index = 0; index < high; index++) {
+      const base = index * SLOT_WORDS32;
+      const owner = i32[base + 2 + LO32] ?? 0;
+      if (((i32[base + LO32] ?? 0) & 0x7fffffff) === 0 || owner === 0 || owner === OWNER_RETIRED) continue;
+      const group = i32[base + S_GROUP] ?? 0;
+      if (!belongs(group)) continue;
+      count(owner - 1, group);
+      const since = f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0;
+      if (kept.length === oldest && since >= (kept[kept.length - 1]?.since ?? Infinity)) continue;
+      let at = kept.length;
+      while (at > 0 && (kept[at - 1]?.since ?? 0) > since) at--;
+      kept.splice(at, 0, { index, since });
+      if (kept.length > oldest) kept.pop();
+    }
+    return kept.map((entry) => entry.index);
+  }
+
   /** Slots handed out so far (the rest have never held a task), as far as this thread's views reach. */
   handedOut(): number {
     return this.#highWater();

@@ -2,7 +2,7 @@
 // never later, never by hanging, never with an uncoded RangeError (issue #11, item 5). Sharing a
 // group gives a thread full power over it; these are mistakes and damage, not attacks.
 import { describe, expect, it } from 'vitest';
-import { Task, TaskGroupError, WaitGroup, type SharedTask, type SharedWaitGroup } from '../src/index.js';
+import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, type SharedTask, type SharedWaitGroup } from '../src/index.js';
 import { MAX_NAME } from '../src/errors.js';
 import { Tree } from '../src/tree.js';
 import * as L from '../src/layout.js';
@@ -132,5 +132,25 @@ describe('diagnostics that tell the whole story (issue #12, item 8)', () => {
     const name = root.pendingTasks().find((pending) => pending.group !== 'root/downloads')?.group ?? '';
     expect(name).toHaveLength(L.NAME_UNITS);
     expect(name.endsWith('x'.repeat(20))).toBe(true);
+  });
+});
+
+describe('large groups (issue #11, item 3)', () => {
+  it('times out on 100,000 pending tasks with a bounded summary, and lists them all only when asked', async () => {
+    const wg = new WaitGroup({ name: 'large', capacity: 100_000 });
+    const kid = wg.sub('kid');
+    const tasks = Array.from({ length: 100_000 }, (_, i) => (i % 2 === 0 ? wg : kid).add(`t${i}`));
+    const error = (await wg.wait({ timeout: 0 }).catch((reason: unknown) => reason)) as WaitTimeoutError;
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect(error.code).toBe('ERR_WAIT_TIMEOUT');
+    expect(error.summary.count).toBe(100_000);
+    expect(error.summary.oldest).toHaveLength(10);
+    expect(error.summary.oldest[0]?.label).toBe('t0');
+    expect([...error.summary.byThread]).toEqual([[0, 100_000]]);
+    expect(Object.fromEntries(error.summary.byGroup)).toEqual({ large: 50_000, 'large/kid': 50_000 });
+    expect(error.message.length).toBeLessThan(2_000);
+    expect(error.pending).toHaveLength(100_000);
+    for (const task of tasks) task.done();
+    await wg.wait();
   });
 });
