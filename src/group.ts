@@ -522,15 +522,15 @@ export class WaitGroup {
         if (known === undefined) within.set(id, (known = tree.isWithin(id, group.#id)));
         return known;
       };
-      const lanes = new Map<number, number>();
-      const groups = new Map<number, number>();
-      const indices = tree.slots.scan(belongs, (lane, id) => {
-        count++;
-        lanes.set(lane, (lanes.get(lane) ?? 0) + 1);
-        groups.set(id, (groups.get(id) ?? 0) + 1);
-      }, 10);
-      for (const [lane, n] of lanes) byThread.set(tree.threadOf(lane), (byThread.get(tree.threadOf(lane)) ?? 0) + n);
-      for (const [id, n] of groups) byGroup.set(tree.nameOf(id), (byGroup.get(tree.nameOf(id)) ?? 0) + n);
+      const found = tree.slots.scan(belongs, 10);
+      found.lanes.forEach((n, lane) => {
+        if (n === 0) return;
+        count += n;
+        const thread = tree.threadOf(lane);
+        byThread.set(thread, (byThread.get(thread) ?? 0) + n);
+      });
+      for (const [id, n] of found.groups) byGroup.set(tree.nameOf(id), (byGroup.get(tree.nameOf(id)) ?? 0) + n);
+      const indices = found.oldest;
       for (const index of indices) {
         const held = tree.slots.snapshot(index);
         if (held === undefined) continue;

@@ -345,21 +345,34 @@ export class Slots {
   }
 
   /**
-   * One pass over the occupied slots whose group passes `belongs`, reading plain words, no object
-   * per task: calls `count(lane, group)` for each, and returns the indices of the `oldest` oldest.
+   * One pass over the occupied slots whose group passes `belongs`, reading plain words, with no
+   * object per task: counts them by lane and by group, and keeps the indices of the `oldest` oldest.
    */
-  scan(belongs: (group: number) => boolean, count: (lane: number, group: number) => void, oldest: number): number[] {
+  scan(belongs: (group: number) => boolean, oldest: number): { lanes: Int32Array; groups: Map<number, number>; oldest: number[] } {
     const high = this.#highWater();
     const i32 = this.#i32;
     const f64 = this.#f64;
+    const lanes = new Int32Array(OWNER_RETIRED);
+    const groups = new Map<number, number>();
     const kept: { index: number; since: number }[] = [];
+    // Slots of one group tend to come in runs: its count and verdict are carried until the group changes.
+    let group = -1;
+    let inside = false;
+    let run = 0;
     for (let index = 0; index < high; index++) {
       const base = index * SLOT_WORDS32;
       const owner = i32[base + 2 + LO32] ?? 0;
       if (((i32[base + LO32] ?? 0) & 0x7fffffff) === 0 || owner === 0 || owner === OWNER_RETIRED) continue;
-      const group = i32[base + S_GROUP] ?? 0;
-      if (!belongs(group)) continue;
-      count(owner - 1, group);
+      const id = i32[base + S_GROUP] ?? 0;
+      if (id !== group) {
+        if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
+        group = id;
+        inside = belongs(id);
+        run = 0;
+      }
+      if (!inside) continue;
+      run++;
+      lanes[owner - 1] = (lanes[owner - 1] ?? 0) + 1;
       const since = f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0;
       if (kept.length === oldest && since >= (kept[kept.length - 1]?.since ?? Infinity)) continue;
       let at = kept.length;
@@ -367,7 +380,8 @@ export class Slots {
       kept.splice(at, 0, { index, since });
       if (kept.length > oldest) kept.pop();
     }
-    return kept.map((entry) => entry.index);
+    if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
+    return { lanes, groups, oldest: kept.map((entry) => entry.index) };
   }
 
   /** Slots handed out so far (the rest have never held a task), as far as this thread's views reach. */
