@@ -20,13 +20,12 @@ import {
 import { addedOf, pendingOf, recordIn } from './counters.js';
 import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
-import { Limiter } from './limit.js';
+import { Runner } from './go.js';
 import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
 import { Task } from './task.js';
 import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
-import { runTask } from './run.js';
 import { Tree } from './tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker, type Waitable } from './wait.js';
 
@@ -87,7 +86,7 @@ export class WaitGroup implements Waitable {
   readonly #links: WaitGroup[] = [];
   readonly #failures: FailureView;
   readonly #host: GroupHost;
-  #limiter: Limiter | undefined;
+  #runner: Runner | undefined;
   #controller: AbortController | undefined;
   #signal: AbortSignal | undefined;
   /** The reason given to `cancel()` in this thread: this thread's signal gets it as is, not a copy. */
@@ -188,54 +187,46 @@ export class WaitGroup implements Waitable {
   }
 
   /**
-   * Runs `fn` as a task of the group. A synchronous throw or a rejection fails the task (even with
-   * `undefined`). With `limit`, waits in this thread's queue for a free slot.
+   * Runs `fn` as a task of the group: registers it now, and starts it in a microtask (never inside
+   * `go()`), in the async context of this call. A synchronous throw or a rejection fails the task
+   * (even with `undefined`). With `limit`, a function that finds `limit` functions running waits in
+   * this thread's queue, in order, and starts once a slot frees in any thread; a queued function
+   * costs thread-local memory only, not a task slot (see `WaitGroupOptions.limit`).
    * @param fn - receives the group's `signal`
    * @param label - label of the task
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
-   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`, unless `fn` queues behind others
    */
   go(fn: (signal: AbortSignal) => unknown, label?: string): void {
     checkFunction(fn, 'fn');
     checkLabel(label);
-    const task = this.#add(1, label);
-    const limiter = this.#limit();
-    if (limiter === undefined) this.#run(fn, task, undefined);
-    else if (limiter.queued === 0 && limiter.tryAcquire()) this.#run(fn, task, limiter);
-    else limiter.enqueue(() => this.#run(fn, task, limiter));
+    this.#go().go(fn, label);
   }
 
   /**
-   * Like `go()`, but returns false instead of queueing when `limit` functions are running.
+   * Like `go()`, but returns false instead of queueing when `limit` functions are running (or
+   * this thread has functions queued). `fn` starts in a microtask, as with `go()`.
    * @param fn - receives the group's `signal`
    * @param label - label of the task
-   * @returns true if `fn` was started; false (and nothing registered) when the group is at its `limit`
+   * @returns true if `fn` was registered (it starts in a microtask); false (and nothing registered) when the group is at its `limit`
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
    */
   tryGo(fn: (signal: AbortSignal) => unknown, label?: string): boolean {
     checkFunction(fn, 'fn');
     checkLabel(label);
-    const limiter = this.#limit();
-    if (limiter !== undefined && (limiter.queued > 0 || !limiter.tryAcquire())) return false;
-    let task: Task;
-    try {
-      task = this.#add(1, label);
-    } catch (error) {
-      limiter?.release();
-      throw error;
-    }
-    this.#run(fn, task, limiter);
-    return true;
+    return this.#go().tryGo(fn, label);
   }
 
-  #limit(): Limiter | undefined {
-    if (Atomics.load(this.#header, L.H_LIMIT) === 0) return undefined;
-    return (this.#limiter ??= new Limiter(this.#header));
-  }
-
-  #run(fn: (signal: AbortSignal) => unknown, task: Task, limiter: Limiter | undefined): void {
-    runTask(fn, this.signal, task, limiter);
+  #go(): Runner {
+    return (this.#runner ??= new Runner({
+      header: this.#header,
+      add: (label) => this.#add(1, label),
+      signal: () => this.signal,
+      fail: (error, label) => {
+        this.#fail(error, label);
+      },
+    }));
   }
 
   /**

@@ -1,6 +1,5 @@
 // Runs on both sides of a thread boundary: a `go()` function run as a task of its group, in
 // whichever thread called go(). A throw, a rejection, even of `undefined`, fails the task.
-import type { Limiter } from './limit.js';
 import type { Task } from './task.js';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -8,20 +7,32 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs `fn` with `signal` and completes `task` with its outcome, giving `limiter`'s slot back first.
- * @param limiter - the group's limiter when `fn` holds one of its slots, else undefined
+ * Runs `fn` with `signal` and completes `task` with its outcome, in this order:
+ * 1. a failure is recorded (`fail`), which cancels a group with `cancelOnError`, in every thread;
+ * 2. the `limit` slot, if `fn` holds one, is given back (`release`), so the next function to start,
+ *    in any thread, starts after the failure and sees the group cancelled;
+ * 3. the task's unit completes, so no wait() resolves while the slot is held.
+ * @param release - gives the group's running slot back, when `fn` holds one (the task is marked
+ *   `holdsLimit(true)` already); undefined without a limit
+ * @param fail - records a failure of the task's group with the task's label
  */
-export function runTask(fn: (signal: AbortSignal) => unknown, signal: AbortSignal, task: Task, limiter: Limiter | undefined): void {
+export function runTask(
+  fn: (signal: AbortSignal) => unknown,
+  signal: AbortSignal,
+  task: Task,
+  release: (() => void) | undefined,
+  fail: (error: unknown) => void,
+): void {
   const finish = (failed: boolean, error: unknown): void => {
-    // The slot is given back before the task completes, so no wait() resolves while it is held.
-    if (limiter !== undefined) {
+    if (failed) fail(error);
+    if (release !== undefined) {
       task.holdsLimit(false);
-      limiter.release();
+      release();
     }
-    task.settle(1, failed, error);
+    // The failure is recorded already: the unit completes as a plain one. A go() task's handle is
+    // never shared, so nobody else can have taken its unit and this settle cannot come too late.
+    task.settle(1, false, undefined);
   };
-  // Marked so that, should this thread die while fn runs, the sweep gives the slot back.
-  if (limiter !== undefined) task.holdsLimit(true);
   let result: unknown;
   try {
     result = fn(signal);

@@ -162,8 +162,6 @@ const handlers: Handlers = {
           added += 1;
           break;
         default:
-          // The group's reaction to this promise is registered before Promise.all's below, so
-          // once Promise.all resolves, every one of these units is complete.
           wg.go(() => {
             const run = Promise.resolve().then(() => undefined);
             runs.push(run);
@@ -172,6 +170,10 @@ const handlers: Handlers = {
           added += 1;
       }
     }
+    // The functions start in microtasks, which run before this await's continuation: by then
+    // every async one has pushed its promise, and the group's reaction to it is registered before
+    // Promise.all's, so once Promise.all resolves every one of these units is complete.
+    await Promise.resolve();
     await Promise.all(runs);
     emit('holding', threadId);
     await reach(marks, hold, 1);
@@ -257,6 +259,20 @@ const handlers: Handlers = {
     const wg = group(name);
     for (let fn = 0; fn < fns; fn++) wg.go(() => countedRun(marks, counters));
     return null;
+  },
+  tryGoWhen: async ({ group: name, label, when, done, seen }) => {
+    const wg = group(name);
+    await reach(marks, when, 1);
+    const observe = (): number => bump(marks, wg.cancelled ? seen.cancelled : seen.live);
+    const started = wg.tryGo(() => {
+      observe();
+      set(marks, done);
+    }, label);
+    if (!started) {
+      wg.go(observe, label);
+      set(marks, done);
+    }
+    return started;
   },
 };
 

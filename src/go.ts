@@ -1,0 +1,221 @@
+// Runs on both sides of a thread boundary: one thread's `go()` and `tryGo()` on one group.
+//
+// - A function always starts in a microtask after the call that registered it (never inside it),
+//   in the async context of that call, whether it starts at once or after waiting for `limit`.
+// - With `limit`, a function that finds no free running slot waits in this thread's queue, in
+//   order. Only the head of the queue has a task (a slot, a unit): it keeps every wait() on the
+//   group waiting for the whole queue, and the next function takes its task when the head starts.
+//   The rest cost thread-local memory only, so a queue is not bounded by the tree's `capacity`.
+// - A failure is recorded (cancelling a `cancelOnError` group) before its limit slot is given back
+//   (run.ts): a function that starts after it, in any thread, sees the group cancelled.
+import { AsyncResource } from 'node:async_hooks';
+import { acquireRunning, limitOf, releaseRunning, untilReleased } from './limit.js';
+import { runTask } from './run.js';
+import type { Task } from './task.js';
+
+/** A function given to `go()` or `tryGo()`. */
+export type GoFunction = (signal: AbortSignal) => unknown;
+
+/** What a group lends its runner in this thread. */
+export interface GoHost {
+  /** The group's record, where its limit and running count live. */
+  readonly header: Int32Array;
+  /** Registers a task of one unit, as `add(label)` does (and throws as it does). */
+  readonly add: (label: string | undefined) => Task;
+  /** The group's signal in this thread. */
+  readonly signal: () => AbortSignal;
+  /** Records a failure of the group, which cancels it under `cancelOnError`. */
+  readonly fail: (error: unknown, label: string | undefined) => void;
+}
+
+/** A function waiting in this thread's queue for a running slot. */
+interface Queued {
+  readonly fn: GoFunction;
+  readonly label: string | undefined;
+  /** The async context of its `go()` call, where it starts. */
+  readonly context: AsyncResource;
+  /** Its task: only the head of the queue has one. */
+  task: Task | undefined;
+}
+
+/** A function about to start, in the microtask `#start()` queued for it. */
+interface Starting {
+  readonly fn: GoFunction;
+  readonly task: Task;
+  /** Gives its running slot back; undefined without a limit. */
+  readonly release: (() => void) | undefined;
+}
+
+/** Longest single timer Node accepts. */
+const MAX_TIMER = 0x7fffffff;
+/** Entries gone from the front of the queue array before it is compacted (when they are half of it, too). */
+const COMPACT_AFTER = 1024;
+
+const resolved = Promise.resolve();
+
+/** One thread's side of `go()` and `tryGo()` on one group. */
+export class Runner {
+  readonly #host: GoHost;
+  readonly #header: Int32Array;
+  /** The queue: `#queue[#head]` is its head; the entries before it have left. */
+  #queue: (Queued | undefined)[] = [];
+  #head = 0;
+  /** The functions `#start()` queued a microtask for, in order; `#starting[#next]` starts next. */
+  #starting: Starting[] = [];
+  #next = 0;
+  /** Asleep in untilReleased(), or a drain is due in a microtask. */
+  #sleeping = false;
+  /** Keeps the thread alive while its queue holds functions (a pending waitAsync does not). */
+  #keepAlive: NodeJS.Timeout | undefined;
+  readonly #release = (): void => {
+    releaseRunning(this.#header);
+    this.#drain();
+  };
+
+  constructor(host: GoHost) {
+    this.#host = host;
+    this.#header = host.header;
+  }
+
+  /** Functions queued in this thread, waiting for a running slot. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Registers `fn` as a task and starts it in a microtask, or queues it in this thread until a
+   * running slot is free.
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`, unless `fn` queues behind others
+   */
+  go(fn: GoFunction, label: string | undefined): void {
+    const limit = limitOf(this.#header);
+    if (limit === 0) {
+      this.#start(fn, this.#host.add(label), undefined);
+    } else if (this.queued > 0) {
+      // Behind others: no task yet, so no shared memory; the head's task holds the group open.
+      this.#queue.push({ fn, label, context: new AsyncResource('shared-waitgroup.go'), task: undefined });
+    } else {
+      const task = this.#host.add(label);
+      if (acquireRunning(this.#header, limit)) {
+        task.holdsLimit(true);
+        this.#start(fn, task, this.#release);
+        return;
+      }
+      this.#queue.push({ fn, label, context: new AsyncResource('shared-waitgroup.go'), task });
+      this.#keepAlive ??= setInterval(() => undefined, MAX_TIMER);
+      this.#sleep();
+    }
+  }
+
+  /**
+   * Registers `fn` as a task and starts it in a microtask if a running slot is free and nothing
+   * is queued in this thread; else does nothing.
+   * @returns true if `fn` was registered
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
+   */
+  tryGo(fn: GoFunction, label: string | undefined): boolean {
+    const limit = limitOf(this.#header);
+    if (limit === 0) {
+      this.#start(fn, this.#host.add(label), undefined);
+      return true;
+    }
+    if (this.queued > 0 || !acquireRunning(this.#header, limit)) return false;
+    let task: Task;
+    try {
+      task = this.#host.add(label);
+    } catch (error) {
+      releaseRunning(this.#header);
+      throw error;
+    }
+    task.holdsLimit(true);
+    this.#start(fn, task, this.#release);
+    return true;
+  }
+
+  /**
+   * Starts `fn` in a microtask, in the async context of the caller (a promise reaction runs in the
+   * context of its `then()` call). Every reaction runs the next entry of `#starting`, in order, so
+   * none needs a closure of its own: a burst of go() calls keeps less alive until it starts.
+   */
+  #start(fn: GoFunction, task: Task, release: (() => void) | undefined): void {
+    this.#starting.push({ fn, task, release });
+    void resolved.then(this.#startNext);
+  }
+
+  readonly #startNext = (): void => {
+    const next = this.#starting[this.#next];
+    if (next === undefined) return;
+    this.#next++;
+    if (this.#next === this.#starting.length) {
+      this.#starting = [];
+      this.#next = 0;
+    }
+    const { fn, task, release } = next;
+    runTask(fn, this.#host.signal(), task, release, (error) => {
+      this.#host.fail(error, task.label);
+    });
+  };
+
+  /** Starts the queued functions that find a running slot, in order, then sleeps if any are left. */
+  #drain(): void {
+    const limit = limitOf(this.#header);
+    for (;;) {
+      const head = this.#queue[this.#head];
+      // The head always has its task: go() or #promote() gave it one.
+      if (head?.task === undefined || !acquireRunning(this.#header, limit)) break;
+      const task = head.task;
+      task.holdsLimit(true);
+      this.#shift();
+      // The next head takes its task now, while this one's unit is still pending (it starts later).
+      this.#promote();
+      head.context.runInAsyncScope(this.#start, this, head.fn, task, this.#release);
+    }
+    if (this.queued > 0) {
+      this.#sleep();
+    } else if (this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  /**
+   * Gives the head of the queue its task. A function that cannot have one (ERR_CAPACITY_EXCEEDED)
+   * fails with that error instead of running, and the next one becomes the head.
+   */
+  #promote(): void {
+    for (let head = this.#queue[this.#head]; head !== undefined && head.task === undefined; head = this.#queue[this.#head]) {
+      try {
+        head.task = this.#host.add(head.label);
+      } catch (error) {
+        this.#shift();
+        this.#host.fail(error, head.label);
+      }
+    }
+  }
+
+  /** Removes the head of the queue. */
+  #shift(): void {
+    this.#queue[this.#head++] = undefined;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#queue.length) {
+      // Not Array#shift(), which moves every entry: a queue of n drained that way costs n^2.
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Drains again once a running slot is released in any thread. */
+  #sleep(): void {
+    if (this.#sleeping) return;
+    this.#sleeping = true;
+    const wake = (): void => {
+      this.#sleeping = false;
+      this.#drain();
+    };
+    const released = untilReleased(this.#header, limitOf(this.#header));
+    if (released === undefined) queueMicrotask(wake);
+    else void released.then(wake);
+  }
+}
