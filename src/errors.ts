@@ -169,7 +169,9 @@ export interface FailureOrigin {
 
 /**
  * The outcome of a wait on a group where tasks failed: every failure in `.errors`, in the order they
- * were recorded, and the first as `.cause`. Code `ERR_TASKS_FAILED`.
+ * were recorded, and the first as `.cause`. Code `ERR_TASKS_FAILED`. Its message names the first
+ * failure (class, `code`, message cut to 300 characters, task label), so that one left uncaught
+ * says in a log what failed.
  * @example
  * ```ts
  * try {
@@ -197,13 +199,33 @@ export class TaskGroupError extends AggregateError {
    */
   constructor(errors: readonly unknown[], origins: readonly FailureOrigin[], omitted: number, group: string) {
     const total = errors.length + omitted;
-    super(errors, `${total} task${total === 1 ? '' : 's'} of group "${group}" failed`, { cause: errors[0] });
+    const first = errors.length === 0 ? '' : `; the first: ${summarize(errors[0])}${origins[0]?.label === undefined ? '' : ` (task ${describe(origins[0].label)})`}`;
+    super(errors, `${total} task${total === 1 ? '' : 's'} of group "${group}" failed${first}`, { cause: errors[0] });
     this.omitted = omitted;
     this.origins = origins;
   }
 
   static {
     this.prototype.name = 'TaskGroupError';
+  }
+}
+
+/** Longest message of a failure quoted in a `TaskGroupError`'s message. */
+const QUOTED_MESSAGE = 300;
+
+/**
+ * A failure in one line, for the message of the `TaskGroupError` it is the first of: its class
+ * (name), `code` and message, cut to QUOTED_MESSAGE characters; any other value described. Never throws.
+ */
+function summarize(failure: unknown): string {
+  try {
+    if (!(failure instanceof Error)) return describe(failure).slice(0, QUOTED_MESSAGE);
+    const code: unknown = (failure as { code?: unknown }).code;
+    const message = failure.message.replace(/\s*\n\s*/g, ' ');
+    const quoted = message.length > QUOTED_MESSAGE ? `${message.slice(0, QUOTED_MESSAGE)}…` : message;
+    return `${failure.name}${typeof code === 'string' || typeof code === 'number' ? ` [${code}]` : ''}: ${quoted}`;
+  } catch {
+    return describe(failure).slice(0, QUOTED_MESSAGE);
   }
 }
 
