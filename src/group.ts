@@ -10,9 +10,6 @@ import {
   checkFunction,
   checkInteger,
   checkLabel,
-  checkOptions,
-  checkSignal,
-  checkTimeout,
   describe,
   type FailureOrigin,
   type PendingTask,
@@ -25,7 +22,7 @@ import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
 import { Task } from './task.js';
-import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
+import { parseOptions, parseWaitOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
 import { Tree } from './tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker, type Waitable } from './wait.js';
 
@@ -96,6 +93,7 @@ export class WaitGroup implements Waitable {
    * Creates a group and its shared memory.
    * @param options - see `WaitGroupOptions`
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for an option of the wrong type
+   * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION for a key that is not an option
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for `limit`, `capacity`, `maxGroups`, `maxFailures` or `failureBytes` out of range
    */
   constructor(options: WaitGroupOptions = {}) {
@@ -279,28 +277,47 @@ export class WaitGroup implements Waitable {
 
   /**
    * Resolves once nothing is pending in the group, its sub-groups and its links.
-   * @param options - `timeout` in ms, `signal` to give up
+   * @param options - `timeout` in ms, `signal` to give up, `cancelWhenDone` to cancel the group when the wait ends (see `WaitOptions`)
    * @returns a promise that rejects with `TaskGroupError` (ERR_TASKS_FAILED) when any task failed,
    *   `WaitTimeoutError` (ERR_WAIT_TIMEOUT) on timeout, or the signal's reason when it aborts
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE (as a rejection) for a negative or NaN timeout
+   * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION (as a rejection) for a key that is not an option
    */
   async wait(options: WaitOptions = {}): Promise<void> {
-    checkOptions(options);
-    const timeout = checkTimeout(options.timeout);
-    checkSignal(options.signal, 'options.signal');
-    await waitAsync(this, timeout, options.signal);
+    const { timeout, signal, cancelWhenDone } = parseWaitOptions(options, false);
+    if (!cancelWhenDone) return waitAsync(this, timeout, signal);
+    try {
+      await waitAsync(this, timeout, signal);
+    } catch (error) {
+      if (error instanceof TaskGroupError && error !== signal?.reason) this.cancel();
+      throw error;
+    }
+    this.cancel();
   }
 
   /**
    * Blocks the calling thread (Atomics.wait) until nothing is pending; meant for worker threads.
-   * @param options - `timeout` in ms
+   * `go()` functions of the calling thread make no progress meanwhile: they start in a microtask,
+   * which a blocked thread never runs. Wait for them with `await wait()`.
+   * @param options - `timeout` in ms, `cancelWhenDone` (see `WaitSyncOptions`)
    * @throws {TaskGroupError} ERR_TASKS_FAILED when any task failed
    * @throws {WaitTimeoutError} ERR_WAIT_TIMEOUT on timeout
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
+   * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION for a key that is not an option
    */
-  waitSync(options: { readonly timeout?: number } = {}): void {
-    checkOptions(options);
-    waitSync(this, checkTimeout(options.timeout));
+  waitSync(options: WaitSyncOptions = {}): void {
+    const { timeout, cancelWhenDone } = parseWaitOptions(options, true);
+    if (!cancelWhenDone) {
+      waitSync(this, timeout);
+      return;
+    }
+    try {
+      waitSync(this, timeout);
+    } catch (error) {
+      if (error instanceof TaskGroupError) this.cancel();
+      throw error;
+    }
+    this.cancel();
   }
 
   /**

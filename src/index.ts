@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { WaitGroup } from './group.js';
-export type { WaitGroupOptions, WaitOptions, WaitGroupStats } from './options.js';
+export type { WaitGroupOptions, WaitOptions, WaitSyncOptions, WaitGroupStats } from './options.js';
 export { Task } from './task.js';
 export type { SharedWaitGroup, SharedTask } from './share.js';
 export type { SharedTree } from './tree.js';
@@ -16,6 +16,7 @@ export {
   WorkerExitedError,
   InvalidArgumentTypeError,
   OutOfRangeError,
+  UnknownOptionError,
   type WaitGroupErrorCode,
   type PendingTask,
   type FailureOrigin,

@@ -125,6 +125,7 @@ describe('the packed package', () => {
         'OutOfRangeError',
         'Task',
         'TaskGroupError',
+        'UnknownOptionError',
         'WaitGroup',
         'WaitGroupError',
         'WaitTimeoutError',

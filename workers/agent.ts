@@ -68,8 +68,8 @@ function behave(behavior: Behavior): { fn: () => unknown; stack: string | undefi
   }
 }
 
-function waitOptions(timeout: number | undefined): WaitOptions {
-  return timeout === undefined ? {} : { timeout };
+function waitOptions(timeout: number | undefined, cancelWhenDone: boolean | undefined): WaitOptions {
+  return { ...(timeout === undefined ? {} : { timeout }), ...(cancelWhenDone === undefined ? {} : { cancelWhenDone }) };
 }
 
 /** Threads asleep on the group's pending count now: its H_WAITERS word, in the tree buffer (src/layout.ts). */
@@ -179,20 +179,20 @@ const handlers: Handlers = {
     await reach(marks, hold, 1);
     return { added, last: last.done() };
   },
-  wait: async ({ group: name, timeout, after }) => {
+  wait: async ({ group: name, timeout, after, cancelWhenDone }) => {
     const wg = group(name);
     try {
-      await wg.wait(waitOptions(timeout));
+      await wg.wait(waitOptions(timeout, cancelWhenDone));
       return woke(wg);
     } finally {
       if (after !== undefined) bump(marks, after);
     }
   },
-  waitSync: ({ group: name, timeout, after }) => {
+  waitSync: ({ group: name, timeout, after, cancelWhenDone }) => {
     const wg = group(name);
     emit('blocking');
     try {
-      wg.waitSync(waitOptions(timeout));
+      wg.waitSync(waitOptions(timeout, cancelWhenDone));
       return woke(wg);
     } finally {
       if (after !== undefined) bump(marks, after);

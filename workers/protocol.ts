@@ -89,9 +89,9 @@ export interface Ops {
    * labelled `label`, until mark `hold` is set; emits event 'holding' when only that one is left. */
   work: { args: { group: string; units: number; label: string; hold: number }; result: { added: number; last: boolean } };
   /** `wait()`; bumps mark `after` when it settles, either way. */
-  wait: { args: { group: string; timeout?: number; after?: number }; result: Woke };
+  wait: { args: { group: string; timeout?: number; after?: number; cancelWhenDone?: boolean }; result: Woke };
   /** Emits event 'blocking', then `waitSync()`; bumps mark `after` when it returns or throws. */
-  waitSync: { args: { group: string; timeout?: number; after?: number }; result: Woke };
+  waitSync: { args: { group: string; timeout?: number; after?: number; cancelWhenDone?: boolean }; result: Woke };
   stats: { args: { group: string }; result: WaitGroupStats };
   pendingTasks: { args: { group: string }; result: PendingTask[] };
   cancel: { args: { group: string; reason?: ReasonSpec }; result: null };
