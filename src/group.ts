@@ -142,12 +142,14 @@ export class WaitGroup implements Waitable {
   add(label?: string): Task;
   /**
    * Registers a task of `count` units: the group waits until its `done()` has been called `count`
-   * times, in any threads.
-   * @param count - units of the task, an integer from 1 to 2^31 - 1
+   * times, in any threads. `add(0)` is valid, as Go's `Add(0)` is (`add(items.length)` over an
+   * empty list): a task complete from the start, which takes no slot and changes no counter; its
+   * `done()` returns false.
+   * @param count - units of the task, an integer from 0 to 2^31 - 1
    * @param label - label of the task, shown by `pendingTasks()` and in failure origins
    * @returns the task; call its `done()` once per unit, in any thread
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when count is not a number or label not a string
-   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when count is not an integer from 1 to 2^31 - 1
+   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when count is not an integer from 0 to 2^31 - 1
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED when `capacity` tasks are pending; ERR_PENDING_OVERFLOW when a pending count would pass 2^31 - 1
    */
   add(count: number, label?: string): Task;
@@ -158,17 +160,30 @@ export class WaitGroup implements Waitable {
   }
 
   #addChecked(countOrLabel: unknown, maybeLabel: unknown): Task {
-    let count = 1;
-    let label: unknown = countOrLabel;
-    if (typeof countOrLabel === 'number') {
-      checkInteger(countOrLabel, 'count', 1, L.MAX_UNITS);
-      count = countOrLabel;
-      label = maybeLabel;
-    } else if (maybeLabel !== undefined) {
-      throw new InvalidArgumentTypeError(`count must be a number when a label follows it; received ${describe(countOrLabel)}`);
+    if (typeof countOrLabel !== 'number') {
+      throw new InvalidArgumentTypeError(
+        `add() takes add(), add(label) or add(count, label?), with count a number and label a string; received add(${[countOrLabel, maybeLabel].filter((arg, i) => i === 0 || arg !== undefined).map((arg) => describe(arg)).join(', ')})`,
+      );
     }
-    checkLabel(label);
-    return this.#add(count, label);
+    checkInteger(countOrLabel, 'count', 0, L.MAX_UNITS);
+    checkLabel(maybeLabel);
+    return countOrLabel === 0 ? this.#complete(maybeLabel) : this.#add(countOrLabel, maybeLabel);
+  }
+
+  /**
+   * `add(0)`: a task complete from the start. It claims no slot and counts nothing. Task.create()
+   * takes the generation of the slot this thread claimed last; one past 32 bits matches no slot's,
+   * so neither this handle nor one rebuilt from its share() ever touches slot 0.
+   */
+  #complete(label: string | undefined): Task {
+    const slots = this.#host.slots;
+    const claimed = slots.claimedGeneration;
+    slots.claimedGeneration = 2 ** 32;
+    try {
+      return Task.create(this.#host, 0, 0, label);
+    } finally {
+      slots.claimedGeneration = claimed;
+    }
   }
 
   #add(count: number, label: string | undefined): Task {
