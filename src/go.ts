@@ -8,7 +8,6 @@
 //   The rest cost thread-local memory only, so a queue is not bounded by the tree's `capacity`.
 // - A failure is recorded (cancelling a `cancelOnError` group) before its limit slot is given back
 //   (run.ts): a function that starts after it, in any thread, sees the group cancelled.
-import { AsyncResource } from 'node:async_hooks';
 import { acquireRunning, limitOf, releaseRunning, untilReleased } from './limit.js';
 import { runTask } from './run.js';
 import type { Task } from './task.js';
@@ -32,10 +31,13 @@ export interface GoHost {
 interface Queued {
   readonly fn: GoFunction;
   readonly label: string | undefined;
-  /** The async context of its `go()` call, where it starts. */
-  readonly context: AsyncResource;
   /** Its task: only the head of the queue has one. */
   task: Task | undefined;
+  /**
+   * Starts it, in a microtask: resolves a promise whose reaction go() registered, so that it runs
+   * in the async context of the go() call (a reaction runs in that of its `then()`).
+   */
+  start: () => void;
 }
 
 /** A function about to start, in the microtask `#start()` queued for it. */
@@ -52,6 +54,19 @@ const MAX_TIMER = 0x7fffffff;
 const COMPACT_AFTER = 1024;
 
 const resolved = Promise.resolve();
+const noop = (): void => undefined;
+
+/** Functions of this thread, of any group, whose start is queued as a microtask and still to come. */
+let due = 0;
+
+/**
+ * True while `go()` functions of this thread are about to start, in microtasks already queued: a
+ * wait that lets one microtask pass first finds those that finish synchronously done, rather than
+ * sleep and be woken by them.
+ */
+export function startsDue(): boolean {
+  return due > 0;
+}
 
 /** One thread's side of `go()` and `tryGo()` on one group. */
 export class Runner {
@@ -65,10 +80,13 @@ export class Runner {
   #next = 0;
   /** Asleep in untilReleased(), or a drain is due in a microtask. */
   #sleeping = false;
+  /** Asleep in untilReleased() and counted there as a thread to wake: 1, else 0. */
+  #counted: 0 | 1 = 0;
   /** Keeps the thread alive while its queue holds functions (a pending waitAsync does not). */
   #keepAlive: NodeJS.Timeout | undefined;
   readonly #release = (): void => {
-    releaseRunning(this.#header);
+    // Our own sleep needs no wake for this release: the drain below runs the queue.
+    releaseRunning(this.#header, this.#counted);
     this.#drain();
   };
 
@@ -93,7 +111,7 @@ export class Runner {
       this.#start(fn, this.#host.add(label), undefined);
     } else if (this.queued > 0) {
       // Behind others: no task yet, so no shared memory; the head's task holds the group open.
-      this.#queue.push({ fn, label, context: new AsyncResource('shared-waitgroup.go'), task: undefined });
+      this.#queue.push(this.#queued(fn, label, undefined));
     } else {
       const task = this.#host.add(label);
       if (acquireRunning(this.#header, limit)) {
@@ -101,7 +119,7 @@ export class Runner {
         this.#start(fn, task, this.#release);
         return;
       }
-      this.#queue.push({ fn, label, context: new AsyncResource('shared-waitgroup.go'), task });
+      this.#queue.push(this.#queued(fn, label, task));
       this.#keepAlive ??= setInterval(() => undefined, MAX_TIMER);
       this.#sleep();
     }
@@ -124,12 +142,29 @@ export class Runner {
     try {
       task = this.#host.add(label);
     } catch (error) {
-      releaseRunning(this.#header);
+      releaseRunning(this.#header, this.#counted);
       throw error;
     }
     task.holdsLimit(true);
     this.#start(fn, task, this.#release);
     return true;
+  }
+
+  #queued(fn: GoFunction, label: string | undefined, task: Task | undefined): Queued {
+    const entry: Queued = { fn, label, task, start: noop };
+    void new Promise<void>((resolve) => {
+      entry.start = resolve;
+    }).then(() => {
+      // The head always has its task when it starts: go() or #promote() gave it one.
+      if (entry.task !== undefined) this.#run(entry.fn, entry.task, this.#release);
+    });
+    return entry;
+  }
+
+  #run(fn: GoFunction, task: Task, release: (() => void) | undefined): void {
+    runTask(fn, this.#host.signal(), task, release, (error) => {
+      this.#host.fail(error, task.label);
+    });
   }
 
   /**
@@ -139,21 +174,20 @@ export class Runner {
    */
   #start(fn: GoFunction, task: Task, release: (() => void) | undefined): void {
     this.#starting.push({ fn, task, release });
+    due++;
     void resolved.then(this.#startNext);
   }
 
   readonly #startNext = (): void => {
     const next = this.#starting[this.#next];
     if (next === undefined) return;
+    due--;
     this.#next++;
     if (this.#next === this.#starting.length) {
       this.#starting = [];
       this.#next = 0;
     }
-    const { fn, task, release } = next;
-    runTask(fn, this.#host.signal(), task, release, (error) => {
-      this.#host.fail(error, task.label);
-    });
+    this.#run(next.fn, next.task, next.release);
   };
 
   /** Starts the queued functions that find a running slot, in order, then sleeps if any are left. */
@@ -168,7 +202,7 @@ export class Runner {
       this.#shift();
       // The next head takes its task now, while this one's unit is still pending (it starts later).
       this.#promote();
-      head.context.runInAsyncScope(this.#start, this, head.fn, task, this.#release);
+      head.start();
     }
     if (this.queued > 0) {
       this.#sleep();
@@ -212,10 +246,15 @@ export class Runner {
     this.#sleeping = true;
     const wake = (): void => {
       this.#sleeping = false;
+      this.#counted = 0;
       this.#drain();
     };
     const released = untilReleased(this.#header, limitOf(this.#header));
-    if (released === undefined) queueMicrotask(wake);
-    else void released.then(wake);
+    if (released === undefined) {
+      queueMicrotask(wake);
+    } else {
+      this.#counted = 1;
+      void released.then(wake);
+    }
   }
 }

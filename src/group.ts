@@ -17,7 +17,7 @@ import {
 import { addedOf, pendingOf, recordIn } from './counters.js';
 import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
-import { Runner } from './go.js';
+import { Runner, startsDue } from './go.js';
 import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
@@ -300,6 +300,9 @@ export class WaitGroup implements Waitable {
    */
   async wait(options: WaitOptions = {}): Promise<void> {
     const { timeout, signal, cancelWhenDone } = parseWaitOptions(options, false);
+    // go() functions about to start run first (their microtasks are queued before this one's):
+    // those that finish synchronously are done before the wait looks, and it does not sleep.
+    if (startsDue()) await Promise.resolve();
     if (!cancelWhenDone) return waitAsync(this, timeout, signal);
     try {
       await waitAsync(this, timeout, signal);

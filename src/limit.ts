@@ -26,12 +26,14 @@ export function acquireRunning(header: Int32Array, limit: number): boolean {
 /**
  * Gives a running slot back and wakes the threads asleep in `untilReleased()`. The caller unmarks
  * its task (`task.holdsLimit(false)`) right before.
+ * @param asleepHere - 1 if the calling thread itself is asleep in `untilReleased()` on this group
+ *   (it drains its own queue after this call, so it needs no wake), else 0
  */
-export function releaseRunning(header: Int32Array): void {
+export function releaseRunning(header: Int32Array, asleepHere: 0 | 1): void {
   Atomics.sub(header, H_RUNNING, 1);
   // A sleeper counts itself in H_LIMIT_WAITERS before it reads H_RUNNING: either this read sees it
   // and wakes it, or its read sees our decrement and it does not sleep.
-  if (Atomics.load(header, H_LIMIT_WAITERS) > 0) Atomics.notify(header, H_RUNNING);
+  if (Atomics.load(header, H_LIMIT_WAITERS) > asleepHere) Atomics.notify(header, H_RUNNING);
 }
 
 /**
