@@ -1,4 +1,6 @@
 // What `go()` costs per function, start to finish: `node dist/benchmarks/go-start.js [n] [rounds]`.
+// Each case runs in a process of its own (this file, given the case's index), so that the garbage
+// one case leaves does not slow the next one down.
 // Not part of `npm run bench` (whose rows and goals are fixed): a quick measurement of the rule
 // that a `go()` function starts in a microtask, never inside `go()` itself, to compare a build
 // before and after a change. Each round calls `go()` n times with a no-op function, in bursts of
@@ -6,10 +8,13 @@
 // of CPU time (user + system) of the process, which other processes on a shared machine disturb
 // less than they do wall time; the wall time follows.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { WaitGroup } from '../src/index.js';
 
 const n = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 15);
+const only = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 
 const sync = (): void => undefined;
 const async = (): Promise<void> => Promise.resolve();
@@ -56,14 +61,15 @@ const cases: readonly Case[] = [
   { name: 'limit 8, async fn, bursts of 100, in AsyncLocalStorage', limit: 8, fn: async, burst: 100, als: true },
 ];
 
-const samples = cases.map((): { cpu: number; wall: number }[] => []);
-// Rounds alternate the cases, so drift in the machine's speed spreads over all of them.
-for (let round = 0; round < rounds; round++) {
-  for (const [index, c] of cases.entries()) samples[index]?.push(await once(c));
+const chosen = only === undefined ? undefined : cases[only];
+if (chosen !== undefined) {
+  const samples: { cpu: number; wall: number }[] = [];
+  for (let round = 0; round < rounds; round++) samples.push(await once(chosen));
+  const cpu = samples.map((sample) => sample.cpu);
+  const wall = samples.map((sample) => sample.wall);
+  console.log(`${chosen.name.padEnd(56)} ${median(cpu).toFixed(0).padStart(6)} ns CPU per go() (min ${Math.min(...cpu).toFixed(0)}, max ${Math.max(...cpu).toFixed(0)}); wall ${median(wall).toFixed(0)} ns`);
+} else {
+  const self = fileURLToPath(import.meta.url);
+  for (const index of cases.keys()) process.stdout.write(execFileSync(process.execPath, [self, String(n), String(rounds), String(index)], { encoding: 'utf8' }));
+  console.log(`${n.toLocaleString('en')} functions per round, ${rounds} rounds per case, a process per case, Node ${process.version}`);
 }
-for (const [index, c] of cases.entries()) {
-  const cpu = (samples[index] ?? []).map((sample) => sample.cpu);
-  const wall = (samples[index] ?? []).map((sample) => sample.wall);
-  console.log(`${c.name.padEnd(56)} ${median(cpu).toFixed(0).padStart(6)} ns CPU per go() (min ${Math.min(...cpu).toFixed(0)}, max ${Math.max(...cpu).toFixed(0)}); wall ${median(wall).toFixed(0)} ns`);
-}
-console.log(`${n.toLocaleString('en')} functions per round, ${rounds} rounds, Node ${process.version}`);
