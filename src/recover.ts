@@ -181,7 +181,8 @@ function finishDone(tree: Tree, dead: Lane, word: number, sweeper: number): void
     }
     if (op === OP_DONE && slots.ownerOf(slot).lane === dead.index) slots.setFlag(slot, SLOT_LIMITED, false);
   }
-  if (phase <= PHASE_LOWER) {
+  // A failure that completed no unit (GroupHost#failAlone) lowers nothing.
+  if (phase <= PHASE_LOWER && units > 0) {
     for (let at = phase === PHASE_LOWER ? level : 0; at < chain.length; at++) {
       const record = levelOf(chain, at);
       if (phase === PHASE_LOWER && at === level && doubt(record, H_PENDING)) continue;
