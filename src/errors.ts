@@ -220,7 +220,7 @@ export class WaitTimeoutError extends WaitGroupError {
     this.#pending = pending;
   }
 
-  /** Every pending task, oldest first: as listed when the timeout expired, or (for large groups) when first read. */
+  /** Every pending task, oldest first: as listed when the timeout expired (for more than 10,000, when first read). */
   get pending(): readonly PendingTask[] {
     if (typeof this.#pending === 'function') this.#pending = this.#pending();
     return this.#pending;

@@ -150,6 +150,7 @@ export function parseWaitOptions(options: WaitOptions | WaitSyncOptions, sync: b
   const timeout = checkTimeout(options.timeout);
   const signal = 'signal' in options ? options.signal : undefined;
   checkSignal(signal, 'options.signal');
+  const cancelWhenDone = boolOption(options.cancelWhenDone, 'options.cancelWhenDone');
   if (sync && isMainThread && timeout === Infinity && !boolOption((options as WaitSyncOptions).blockMainThread, 'options.blockMainThread')) {
     throw new WaitGroupError(
       'ERR_MAIN_THREAD_BLOCK',
@@ -158,5 +159,5 @@ export function parseWaitOptions(options: WaitOptions | WaitSyncOptions, sync: b
         'timeout, or pass blockMainThread: true',
     );
   }
-  return { timeout, signal, cancelWhenDone: boolOption(options.cancelWhenDone, 'options.cancelWhenDone') };
+  return { timeout, signal, cancelWhenDone };
 }

@@ -66,8 +66,8 @@ describe('unknown option keys', () => {
       accepted: ['name', 'signal', 'limit', 'cancelOnError', 'capacity', 'maxGroups', 'maxFailures', 'failureBytes'],
     },
     { name: 'wait({ timout })', run: () => loose(new WaitGroup(), 'wait', { timout: 5 }), option: 'timout', accepted: ['timeout', 'signal', 'cancelWhenDone'] },
-    { name: 'waitSync({ signal })', run: () => loose(new WaitGroup(), 'waitSync', { signal: AbortSignal.timeout(1) }), option: 'signal', accepted: ['timeout', 'cancelWhenDone'] },
-    { name: 'waitSync({ timeout, extra: undefined })', run: () => loose(new WaitGroup(), 'waitSync', { timeout: 1, extra: undefined }), option: 'extra', accepted: ['timeout', 'cancelWhenDone'] },
+    { name: 'waitSync({ signal })', run: () => loose(new WaitGroup(), 'waitSync', { signal: AbortSignal.timeout(1) }), option: 'signal', accepted: ['timeout', 'cancelWhenDone', 'blockMainThread'] },
+    { name: 'waitSync({ timeout, extra: undefined })', run: () => loose(new WaitGroup(), 'waitSync', { timeout: 1, extra: undefined }), option: 'extra', accepted: ['timeout', 'cancelWhenDone', 'blockMainThread'] },
   ];
 
   it.each(cases.map((c) => [c.name, c] as const))('%s throws ERR_UNKNOWN_OPTION naming the key and the options', async (_, c) => {
@@ -127,17 +127,17 @@ describe('wait({ cancelWhenDone })', () => {
     expect(wg.cancelled).toBe(false);
     task.done();
     await wg.wait();
-    wg.waitSync();
+    wg.waitSync({ blockMainThread: true });
     expect(wg.cancelled).toBe(false);
   });
 
   it('waitSync({ cancelWhenDone }) cancels when it returns or throws the group failures', () => {
     const wg = new WaitGroup();
-    wg.waitSync({ cancelWhenDone: true });
+    wg.waitSync({ cancelWhenDone: true, blockMainThread: true });
     expect(wg.cancelled).toBe(true);
     const failed = new WaitGroup();
     failed.add().done(new Error('x'));
-    expect(thrownBy(() => failed.waitSync({ cancelWhenDone: true }))).toBeInstanceOf(TaskGroupError);
+    expect(thrownBy(() => failed.waitSync({ cancelWhenDone: true, blockMainThread: true }))).toBeInstanceOf(TaskGroupError);
     expect(failed.cancelled).toBe(true);
     const late = new WaitGroup();
     late.add();
