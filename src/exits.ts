@@ -111,7 +111,10 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
   }
   const slots = tree.slots;
   slots.ownedBy(lane, (index) => {
-    const held = slots.snapshot(index);
+    // A reading that raced a shared take of the task (another thread's done()) reads nothing:
+    // read again until the slot is either a task or empty at its generation (then given back).
+    let held = slots.snapshot(index);
+    for (let tries = 0; held === undefined && tries < 1000 && slots.ownerOf(index).lane === lane && !slots.isEmpty(index); tries++) held = slots.snapshot(index);
     if (held === undefined) {
       slots.release(index, lane);
       return;

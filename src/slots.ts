@@ -315,6 +315,11 @@ export class Slots {
     this.#i32[word] = on ? flags | flag : flags & ~flag;
   }
 
+  /** True when slot `index` holds no units (free, a spare, or a task whose last unit is taken). */
+  isEmpty(index: number): boolean {
+    return remainingOf(this.load(index)) === 0;
+  }
+
   /** The flags of slot `index`. */
   flags(index: number): number {
     this.cover(index);
