@@ -8,7 +8,7 @@ import type { FailureLog } from './failure-log.js';
 import {
   CANCEL_DONE,
   CANCEL_NONE,
-  CANCEL_WRITING,
+  cancelWriting,
   H_CANCEL,
   H_REASON_KIND,
   H_REASON_LENGTH,
@@ -30,7 +30,7 @@ export function defaultReason(group: string): DOMException {
  * @param failure - ordinal of the failure that is the reason (cancelOnError), if it was kept in the log
  * @returns true if this call cancelled the group, false if it was already cancelled
  */
-export function markCancelled(header: Int32Array, log: FailureLog, group: string, reason: unknown, failure: number | undefined): boolean {
+export function markCancelled(header: Int32Array, log: FailureLog, lane: number, group: string, reason: unknown, failure: number | undefined): boolean {
   if (Atomics.load(header, H_CANCEL) !== CANCEL_NONE) return false;
   // Stored before claiming the flag, so other threads never wait on our serializer (a lost race
   // wastes the bytes, which is rare and bounded by the log's budget).
@@ -42,8 +42,9 @@ export function markCancelled(header: Int32Array, log: FailureLog, group: string
     }
     stored = log.store(bytes);
   }
-  // Claim first so two cancellers never interleave their reason fields.
-  if (Atomics.compareExchange(header, H_CANCEL, CANCEL_NONE, CANCEL_WRITING) !== CANCEL_NONE) return false;
+  // Claim first so two cancellers never interleave their reason fields. The claim names this
+  // thread, so that if it dies before CANCEL_DONE a sweeper finishes the cancellation (finishCancel).
+  if (Atomics.compareExchange(header, H_CANCEL, CANCEL_NONE, cancelWriting(lane)) !== CANCEL_NONE) return false;
   if (failure !== undefined) {
     header[H_REASON_KIND] = REASON_FAILURE;
     header[H_REASON_REF] = failure;
@@ -109,7 +110,20 @@ export function isCancelled(header: Int32Array): boolean {
   return Atomics.load(header, H_CANCEL) !== CANCEL_NONE;
 }
 
-/** Waits, briefly spinning, for a canceller that has claimed the flag to finish writing its reason. */
+/**
+ * Waits, briefly spinning, for a canceller that has claimed the flag to finish writing its reason
+ * (a canceller that died meanwhile is finished by the sweep after its death).
+ */
 export function settleCancel(header: Int32Array): void {
-  while (Atomics.load(header, H_CANCEL) === CANCEL_WRITING) Atomics.wait(header, H_CANCEL, CANCEL_WRITING, 1);
+  for (let state = Atomics.load(header, H_CANCEL); state < 0; state = Atomics.load(header, H_CANCEL)) Atomics.wait(header, H_CANCEL, state, 1);
+}
+
+/**
+ * Finishes a cancellation that thread `lane` claimed and did not complete (it died writing the
+ * reason): the group is cancelled with the default reason.
+ */
+export function finishCancel(header: Int32Array, lane: number): void {
+  if (Atomics.load(header, H_CANCEL) !== cancelWriting(lane)) return;
+  header[H_REASON_KIND] = REASON_NONE;
+  if (Atomics.compareExchange(header, H_CANCEL, cancelWriting(lane), CANCEL_DONE) === cancelWriting(lane)) Atomics.notify(header, H_CANCEL);
 }

@@ -1,6 +1,9 @@
-// The comlink integration (`shared-waitgroup/comlink`). Runs on both sides of a thread boundary:
-// call `registerTransferHandlers()` in every thread that talks comlink. comlink is an optional peer
-// dependency, loaded only by code that imports this entry point.
+/**
+ * The comlink integration. Runs on both sides of a thread boundary: call
+ * `registerTransferHandlers()` in every thread that talks comlink. comlink is an optional peer
+ * dependency, loaded only by code that imports this entry point.
+ * @module shared-waitgroup/comlink
+ */
 import { parentPort, threadId, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';

@@ -1,54 +1,72 @@
-// Runs on both sides of a thread boundary: the changes to a group record's counters that every
-// path (add, done, a failure, the sweep after a worker's death) shares, in the order waiters need.
-import type { FailureOrigin } from './errors.js';
-import { recordFailure } from './failures.js';
+// Runs on both sides of a thread boundary: a group's record as the protocol sees it (views of its
+// words), and the changes to its laned counters that every path shares (add, done, a failure,
+// the sweep after a worker's death), in the order waiters need. See docs/protocol.md.
 import {
-  ADDED_CELLS,
-  ADDED_CELL_WORDS,
+  COUNT_UNIT,
   FLAG_CANCEL_ON_ERROR,
+  GROUP_WORDS,
   H_ADDED_CELLS,
-  H_ADDED_HI,
-  H_ADDED_LO,
   H_FAILED,
   H_FAIL_WATCH,
   H_FLAGS,
   H_PENDING,
-  MAX_UNITS,
-  PENDING_UNIT,
+  LANES,
   PENDING_WAITED,
 } from './layout.js';
-import type { Tree } from './tree.js';
 
-/** Raises a pending count unless that would pass MAX_UNITS. */
-export function raisePending(record: Int32Array, units: number): boolean {
-  const before = Atomics.add(record, H_PENDING, units * PENDING_UNIT) >>> 1;
-  if (before <= MAX_UNITS - units) return true;
-  // Past the limit (2^31 - 1 units pending): undo. The count wrapped for an instant; a done() in
-  // that instant saw no zero, so the undo is the one that may reach zero and must notify.
-  lowerPending(record, units);
-  return false;
+/** One group's record in the tree buffer, as three views of the same GROUP_WORDS words. */
+export interface GroupRecord {
+  readonly id: number;
+  readonly i32: Int32Array;
+  readonly i64: BigInt64Array;
+  readonly f64: Float64Array;
 }
 
-/** Lowers a pending count and wakes the waiters when it reaches zero, the transition they sleep for. */
-export function lowerPending(record: Int32Array, units: number): void {
-  // A waiter sets PENDING_WAITED before it sleeps on the value that includes it; so either this
-  // step sees the flag, or the waiter's sleep sees the new count and does not start. Skipping
-  // notify() when nobody waits saves most of the cost of a done().
-  const before = Atomics.sub(record, H_PENDING, units * PENDING_UNIT);
-  if (before >>> 1 === units && (before & PENDING_WAITED) !== 0) wakeAll(record);
+/** The views of the record at byte `offset` of `buffer`. */
+export function recordAt(buffer: SharedArrayBuffer, offset: number, id: number): GroupRecord {
+  return {
+    id,
+    i32: new Int32Array(buffer, offset, GROUP_WORDS),
+    i64: new BigInt64Array(buffer, offset, GROUP_WORDS / 2),
+    f64: new Float64Array(buffer, offset, GROUP_WORDS / 2),
+  };
 }
 
-function wakeAll(record: Int32Array): void {
-  // Cleared before the notify: a thread that set the flag again just before the clear is either
-  // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
-  // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.
-  Atomics.and(record, H_PENDING, ~PENDING_WAITED);
-  Atomics.notify(record, H_PENDING);
+/** Level `level` of a group chain (0: the group, 1: its parent, ...). */
+export function levelOf(chain: readonly GroupRecord[], level: number): GroupRecord {
+  const record = chain[level];
+  if (record === undefined) throw new RangeError(`level ${level} is past the chain's root (depth ${chain.length - 1})`);
+  return record;
+}
+
+/** The count of the laned counter at Int32 word `at` of a record. */
+export function countOf(record: GroupRecord, at: number): number {
+  return Number(Atomics.load(record.i64, at / 2) >> 32n);
 }
 
 /** The pending units of a record. */
-export function pendingOf(record: Int32Array): number {
-  return Atomics.load(record, H_PENDING) >>> 1;
+export function pendingOf(record: GroupRecord): number {
+  return countOf(record, H_PENDING);
+}
+
+/** Whether a pending word read before a lowering by `units` was the last of the count, the zero waiters sleep for. */
+export function reachedZero(before: bigint, units: number): boolean {
+  return before >> 32n === BigInt(units);
+}
+
+/**
+ * Wakes the threads asleep on a pending word after the lowering that read `before` took it to
+ * zero, if any flagged themselves. A waiter sets PENDING_WAITED before it sleeps on the value that
+ * includes it, so either the lowering sees the flag, or the waiter's sleep sees the new count and
+ * does not start. Skipping notify() when nobody waits saves most of the cost of a done().
+ */
+export function wakeIfWaited(record: GroupRecord, before: bigint): void {
+  if ((before & PENDING_WAITED) === 0n) return;
+  // Cleared before the notify: a thread that set the flag again just before the clear is either
+  // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
+  // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.
+  Atomics.and(record.i64, H_PENDING / 2, ~PENDING_WAITED);
+  Atomics.notify(record.i64, H_PENDING / 2);
 }
 
 /**
@@ -56,118 +74,45 @@ export function pendingOf(record: Int32Array): number {
  * wants to rebuild them as they come (see H_FAIL_WATCH).
  * @returns the word to sleep on (the flag included), or undefined when the count is already zero
  */
-export function flagWaiting(record: Int32Array): number | undefined {
+export function flagWaiting(record: GroupRecord): bigint | undefined {
   // Atomic, so that it is ordered before the sleep that follows.
-  if (Atomics.load(record, H_FAIL_WATCH) === 0) Atomics.store(record, H_FAIL_WATCH, 1);
-  const before = Atomics.or(record, H_PENDING, PENDING_WAITED);
-  return before >>> 1 === 0 ? undefined : before | PENDING_WAITED;
+  if (Atomics.load(record.i32, H_FAIL_WATCH) === 0) Atomics.store(record.i32, H_FAIL_WATCH, 1);
+  const before = Atomics.or(record.i64, H_PENDING / 2, PENDING_WAITED);
+  return before >> 32n === 0n ? undefined : before | PENDING_WAITED;
 }
 
-/** Adds to a 64-bit counter kept as two Int32 words (low, then high). */
-export function addCounter64(record: Int32Array, low: number, units: number): void {
-  const before = Atomics.add(record, low, units) >>> 0;
-  if (before + units > 0xffffffff) Atomics.add(record, low + 1, 1);
-}
-
-/** A cell's owner word while a sweep moves its count: neither free nor any thread's. */
-const FOLDING = -1;
-
-/**
- * Takes a cell of `record` (see H_ADDED_CELLS) for thread `thread`'s count of added units.
- * @returns the word of the cell's low count, or -1 when every cell is taken
- */
-export function claimAddedCell(record: Int32Array, thread: number): number {
-  // This thread's own, if an earlier object of the group in this thread (since collected) took one.
-  for (let cell = 0; cell < ADDED_CELLS; cell++) {
-    const owner = H_ADDED_CELLS + cell * ADDED_CELL_WORDS;
-    if (Atomics.load(record, owner) === thread + 1) return owner + 1;
-  }
-  for (let cell = 0; cell < ADDED_CELLS; cell++) {
-    const owner = H_ADDED_CELLS + cell * ADDED_CELL_WORDS;
-    // A freed cell's count was moved to H_ADDED_LO/HI and zeroed before its owner word was.
-    if (Atomics.compareExchange(record, owner, 0, thread + 1) === 0) return owner + 1;
-  }
-  return -1;
-}
-
-/**
- * Counts `units` added by this thread in its cell, whose low count is at word `low`: plain
- * writes, since no other thread writes the cell while its owner lives (the sweep after its death
- * is the only other writer). Readers in other threads see them once this thread's next atomic
- * operation has (on the processors Node runs on, at once).
- */
-export function addInCell(record: Int32Array, low: number, units: number): void {
-  const sum = ((record[low] ?? 0) >>> 0) + units;
-  if (sum > 0xffffffff) record[low + 1] = ((record[low + 1] ?? 0) + 1) | 0;
-  record[low] = sum | 0;
-}
-
-/** Low words of the 64-bit counts whose sum is a group's `added`: the shared count, then the cells. */
-const ADDED_COUNTS = [H_ADDED_LO, ...Array.from({ length: ADDED_CELLS }, (_, cell) => H_ADDED_CELLS + cell * ADDED_CELL_WORDS + 1)];
-
-/** Units ever added to the group of `record`: the shared count and every cell, read consistently. */
-export function addedOf(record: Int32Array): number {
-  for (;;) {
-    let total = 0;
-    let torn = false;
-    for (const low of ADDED_COUNTS) {
-      const hi = Atomics.load(record, low + 1);
-      const lo = Atomics.load(record, low);
-      // A count whose high word moved while it was read may pair an old high with a new low.
-      torn ||= Atomics.load(record, low + 1) !== hi;
-      total += hi * 2 ** 32 + (lo >>> 0);
-    }
-    if (!torn) return total;
+/** Wakes the threads sleeping on a group's pending word that asked to rebuild failures as they come. */
+export function wakeFailureWatchers(record: GroupRecord): void {
+  // Their task is still pending, so they sleep again once they have rebuilt the failure.
+  if (Atomics.load(record.i32, H_FAIL_WATCH) !== 0 && Atomics.exchange(record.i32, H_FAIL_WATCH, 0) !== 0) {
+    Atomics.notify(record.i64, H_PENDING / 2);
   }
 }
 
-/**
- * Moves the count of dead thread `thread`'s cell in `record` to the shared count and frees the
- * cell for another thread. The count is in both places for an instant, never in neither.
- */
-export function foldAddedCell(record: Int32Array, thread: number): void {
-  for (let cell = 0; cell < ADDED_CELLS; cell++) {
-    const owner = H_ADDED_CELLS + cell * ADDED_CELL_WORDS;
-    // Several threads may sweep up after the same death: only the one that marks the cell moves it.
-    if (Atomics.compareExchange(record, owner, thread + 1, FOLDING) !== thread + 1) continue;
-    const lo = Atomics.load(record, owner + 1) >>> 0;
-    const hi = Atomics.load(record, owner + 2);
-    addCounter64(record, H_ADDED_LO, lo);
-    if (hi !== 0) Atomics.add(record, H_ADDED_HI, hi);
-    Atomics.store(record, owner + 1, 0);
-    Atomics.store(record, owner + 2, 0);
-    Atomics.store(record, owner, 0);
-  }
+/** True when the group cancels itself on its first failure. */
+export function cancelsOnError(record: GroupRecord): boolean {
+  return (Atomics.load(record.i32, H_FLAGS) & FLAG_CANCEL_ON_ERROR) !== 0;
 }
 
-/** The records of group `id` and of its ancestors, nearest first. */
-export function chainOf(tree: Tree, id: number): Int32Array[] {
-  const chain: Int32Array[] = [];
-  for (let at = id; at > 0 && chain.length <= tree.groups; at = tree.parentOf(at)) chain.push(tree.record(at));
-  return chain;
+/** Float64 index of lane `lane`'s added cell in a record. */
+export function cellOf(lane: number): number {
+  return H_ADDED_CELLS / 2 + lane;
 }
 
-/**
- * Records a failure of group `id` and counts it in `chain` (the group and its ancestors), before
- * any unit is completed, so a waiter woken by that completion finds it.
- * @param cancel - called for each group of the chain that cancels on error, with its index in `chain`
- *   and the failure's ordinal if the log kept it
- */
-export function recordIn(
-  tree: Tree,
-  chain: readonly Int32Array[],
-  id: number,
-  value: unknown,
-  origin: FailureOrigin,
-  cancel: (index: number, kept: number | undefined) => void,
-): void {
-  const ordinal = recordFailure(tree, id, value, origin);
-  const kept = ordinal < tree.log.maxFailures ? ordinal : undefined;
-  chain.forEach((record, index) => {
-    Atomics.add(record, H_FAILED, 1);
-    if ((Atomics.load(record, H_FLAGS) & FLAG_CANCEL_ON_ERROR) !== 0) cancel(index, kept);
-    // Wake whoever sleeps on the group (its unit is still pending, so they sleep again): they
-    // rebuild the failure now, while the group runs, instead of every failure once it is done.
-    if (Atomics.load(record, H_FAIL_WATCH) !== 0 && Atomics.exchange(record, H_FAIL_WATCH, 0) !== 0) Atomics.notify(record, H_PENDING);
-  });
+/** Units ever added to the group: the sum of its lanes' cells. */
+export function addedOf(record: GroupRecord): number {
+  let total = 0;
+  for (let lane = 0; lane < LANES; lane++) total += record.f64[cellOf(lane)] ?? 0;
+  return total;
+}
+
+/** The failures recorded in a group and its descendants. */
+export function failedOf(record: GroupRecord): number {
+  return countOf(record, H_FAILED);
+}
+
+/** A delta of `units` counts (negative to lower) that also flips the lane bit `bit` from `parity`. */
+export function laneDelta(units: number, bit: bigint, parity: 0 | 1): bigint {
+  const count = BigInt(units) * COUNT_UNIT;
+  return parity === 0 ? count + bit : count - bit;
 }

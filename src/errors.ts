@@ -21,6 +21,7 @@ import { inspect } from 'node:util';
  * - `ERR_POOL_CLOSED`: `TrackedPool#run()` once `shutdown()` has begun
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
+ * - `ERR_THREAD_LIMIT`: a thread's first use of a group tree that 31 live threads use already
  */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
@@ -37,7 +38,8 @@ export type WaitGroupErrorCode =
   | 'ERR_PISCINA_IDLE_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
-  | 'ERR_NOT_A_WORKER';
+  | 'ERR_NOT_A_WORKER'
+  | 'ERR_THREAD_LIMIT';
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {
@@ -91,7 +93,7 @@ export class OutOfRangeError extends RangeError {
 
 /** A pending task as reported by `pendingTasks()` and `WaitTimeoutError`. */
 export interface PendingTask {
-  /** The label given to `add()` or `go()`, truncated to 17 UTF-16 units with a trailing '…'. */
+  /** The label given to `add()` or `go()`, truncated to 15 UTF-16 units with a trailing '…'. */
   readonly label?: string;
   /** Thread that holds the task: the last one to create it or rebuild it with `Task.from()`. */
   readonly threadId: number;

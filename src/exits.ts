@@ -5,10 +5,12 @@
 // of every tree it knows, so that threads holding trees it does not know sweep those too.
 import process from 'node:process';
 import { BroadcastChannel, threadId, type Worker } from 'node:worker_threads';
-import { markCancelled } from './cancel.js';
-import { chainOf, foldAddedCell, lowerPending, recordIn } from './counters.js';
-import { WorkerExitedError } from './errors.js';
-import { H_LIMIT_WAITERS, H_RUNNING } from './layout.js';
+import { finishCancel, markCancelled } from './cancel.js';
+import { WorkerExitedError, type FailureOrigin } from './errors.js';
+import { GroupHost } from './host.js';
+import { E_THREAD, LANES, MAX_UNITS, SLOT_LIMITED } from './layout.js';
+import { recover } from './recover.js';
+import { liveOwner, sweepingOwner } from './registry.js';
 import { type Tree } from './tree.js';
 
 const NOTICE = 'shared-waitgroup/exit';
@@ -64,34 +66,73 @@ function sweepAll(dead: number, exitCode: number | undefined): void {
 }
 
 /**
- * Fails every task of `tree` held by thread `dead` and completes its units. Safe to run in several
- * threads at once: each unit is taken by exactly one compare-and-exchange.
+ * Sweeps up after thread `dead` in `tree`: finishes or undoes the operation it had in flight,
+ * fails every task it held (WorkerExitedError) and completes their units, gives back its empty
+ * slots, its staged failures and half-written cancellations, and frees its registry entry. The
+ * threads it created, which died with it, are swept too. Costs what the dead thread held: a tree
+ * it never used is left after one pass over the registry. Safe to run in several threads at
+ * once: the entry is claimed by compare-and-exchange, and a sweeper that dies leaves the entry
+ * marked with its own lane, for whoever sweeps it to resume.
  */
 export function sweep(tree: Tree, dead: number, exitCode: number | undefined): void {
-  // Its counts of added units move to the shared counts, so that its cells serve other threads.
-  // A group still being created has no cell taken yet.
+  const me = tree.lane.index;
+  for (let lane = 0; lane < LANES; lane++) {
+    if (lane === me) continue;
+    if (tree.claimEntry(lane, liveOwner(dead), sweepingOwner(me))) sweepLane(tree, lane, exitCode);
+  }
+}
+
+function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void {
+  const me = tree.lane.index;
+  const dead = tree.journalOf(lane);
+  const thread = dead.journal[E_THREAD] ?? -1;
+  recover(tree, dead, me);
+  // Sweeps it had begun and not finished (it died sweeping): ours now.
+  for (let other = 0; other < LANES; other++) {
+    if (other !== me && tree.claimEntry(other, sweepingOwner(lane), sweepingOwner(me))) sweepLane(tree, other, exitCode);
+  }
+  // Threads it created died with it (Node terminates a worker's workers).
+  for (let other = 0; other < LANES; other++) {
+    if (other === me || other === lane || tree.parentEntry(other) !== thread + 1) continue;
+    const owner = tree.ownerEntry(other);
+    if (owner > 0 && tree.claimEntry(other, owner, sweepingOwner(me))) sweepLane(tree, other, undefined);
+  }
+  const slots = tree.slots;
+  slots.ownedBy(lane, (index) => {
+    const held = slots.snapshot(index);
+    if (held === undefined) {
+      slots.release(index, lane);
+      return;
+    }
+    const group = tree.names.get(held.group) ?? `group ${held.group}`;
+    const error = new WorkerExitedError(thread, exitCode, held.label, held.remaining);
+    const host = hostFor(tree, held.group, { threadId: thread, group });
+    host.doneShared(index, held.state, held.generation, MAX_UNITS, true, error, held.label, (held.flags & SLOT_LIMITED) !== 0);
+  });
+  tree.log.discardAll(lane);
   for (let id = 1; id <= tree.groups; id++) {
     const record = tree.published(id);
-    if (record !== undefined) foldAddedCell(record, dead);
+    if (record !== undefined) finishCancel(record.i32, lane);
   }
-  for (const slot of tree.slots.occupied((s) => s.threadId === dead)) {
-    const taken = tree.slots.take(slot.index, slot.state, slot.generation, slot.remaining, Infinity);
-    if (taken === 0) continue;
-    const chain = chainOf(tree, slot.group);
-    const group = tree.names.get(slot.group) ?? `group ${slot.group}`;
-    const error = new WorkerExitedError(dead, exitCode, slot.label, taken);
-    const origin = slot.label === undefined ? { threadId: dead, group } : { threadId: dead, group, label: slot.label };
-    recordIn(tree, chain, slot.group, error, origin, (index, kept) => {
-      const record = chain[index];
-      if (record !== undefined) markCancelled(record, tree.log, group, error, kept);
-    });
-    const own = chain[0];
-    if (slot.limited && own !== undefined) {
-      Atomics.sub(own, H_RUNNING, 1);
-      if (Atomics.load(own, H_LIMIT_WAITERS) > 0) Atomics.notify(own, H_RUNNING);
-    }
-    for (const record of chain) lowerPending(record, taken);
-  }
+  tree.freeEntry(lane);
+}
+
+/** A counting handle on group `id` of `tree` for the sweep, whose failures name the dead thread. */
+function hostFor(tree: Tree, id: number, origin: FailureOrigin): GroupHost {
+  const chain = tree.chainOf(id).map((record) => ({ record, name: tree.names.get(record.id) ?? `group ${record.id}` }));
+  return new GroupHost({
+    tree,
+    id,
+    chain,
+    origin: (label) => (label === undefined ? origin : { ...origin, label }),
+    cancel: (level, error, entry) => {
+      const link = chain[level];
+      if (link !== undefined) markCancelled(link.record.i32, tree.log, tree.lane.index, link.name, error, entry >= 0 ? entry : undefined);
+    },
+    share: () => {
+      throw new TypeError('a sweep does not share groups');
+    },
+  });
 }
 
 function announce(dead: number, exitCode: number | undefined): void {

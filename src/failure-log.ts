@@ -10,8 +10,11 @@ import {
   L_STATE,
   LOG_DATA_CHUNK,
   LOG_ENTRY_WORDS,
+  LOG_DISCARDED,
+  LOG_EMPTY,
   LOG_OMITTED,
   LOG_READY,
+  logWriting,
   T_FAIL_SEQ,
   T_LOG_MAX,
   T_LOG_TAIL,
@@ -56,27 +59,55 @@ export class FailureLog {
   }
 
   /**
-   * Records one failure and publishes it.
-   * @param group - id of the group the failed task belonged to
+   * Writes a failure into the next free entry of the index and keeps it staged (state
+   * logWriting(lane)) until `publish()`: a completion that turns out not to happen discards it.
+   * Entries are claimed in index order by compare-and-exchange, so a sweeper can tell a dead
+   * thread's entry by its state, and the claimed entries form a prefix of the index.
+   * @param group - id of the group the failed task belongs to
    * @param bytes - the failure's envelope
    * @param fallback - a smaller envelope to keep when `bytes` does not fit in what is left of the log
-   * @returns the failure's ordinal in the tree
+   * @returns the entry's index, or -1 when the index is full (the failure is then only counted)
    */
-  record(group: number, bytes: Uint8Array, fallback: () => Uint8Array): number {
-    const ordinal = Atomics.add(this.#tree, T_FAIL_SEQ, 1);
-    if (ordinal >= (this.#tree[T_MAX_FAILURES] ?? 0)) return ordinal;
-    const base = ordinal * LOG_ENTRY_WORDS;
-    this.#index[base + L_GROUP] = group;
+  stage(group: number, bytes: Uint8Array, fallback: () => Uint8Array, lane: number): number {
+    const max = this.maxFailures;
+    let index = Atomics.load(this.#tree, T_FAIL_SEQ);
+    if (index >= max) return -1;
+    // Reserved before the entry is claimed: a writer that dies here wastes bytes, never an entry.
     const kept = this.store(bytes) ?? this.store(fallback());
-    if (kept === undefined) {
-      Atomics.store(this.#index, base + L_STATE, LOG_OMITTED);
-      return ordinal;
+    for (; index < max; index++) {
+      const base = index * LOG_ENTRY_WORDS;
+      if (Atomics.compareExchange(this.#index, base + L_STATE, LOG_EMPTY, logWriting(lane)) !== LOG_EMPTY) continue;
+      this.#index[base + L_GROUP] = group;
+      this.#index[base + L_OFFSET] = kept?.offset ?? 0;
+      this.#index[base + L_LENGTH] = kept?.length ?? -1;
+      // A hint for the next writer: entries below it are all claimed.
+      for (let seen = Atomics.load(this.#tree, T_FAIL_SEQ); seen <= index; seen = Atomics.load(this.#tree, T_FAIL_SEQ)) {
+        if (Atomics.compareExchange(this.#tree, T_FAIL_SEQ, seen, index + 1) === seen) break;
+      }
+      return index;
     }
-    this.#index[base + L_OFFSET] = kept.offset;
-    this.#index[base + L_LENGTH] = kept.length;
-    // Published last: a reader that sees LOG_READY also sees the bytes and fields written above.
-    Atomics.store(this.#index, base + L_STATE, LOG_READY);
-    return ordinal;
+    return -1;
+  }
+
+  /**
+   * Publishes a staged entry, once its completion has happened: after this store a reader sees the
+   * fields and bytes written before it. Idempotent, so a sweeper may repeat it for a dead writer.
+   */
+  publish(entry: number, lane: number): void {
+    const at = entry * LOG_ENTRY_WORDS + L_STATE;
+    const state = (this.#index[entry * LOG_ENTRY_WORDS + L_LENGTH] ?? -1) < 0 ? LOG_OMITTED : LOG_READY;
+    Atomics.compareExchange(this.#index, at, logWriting(lane), state);
+  }
+
+  /** Withdraws a staged entry whose completion did not happen; readers skip it. Idempotent. */
+  discard(entry: number, lane: number): void {
+    Atomics.compareExchange(this.#index, entry * LOG_ENTRY_WORDS + L_STATE, logWriting(lane), LOG_DISCARDED);
+  }
+
+  /** Marks every entry thread `lane` left staged as discarded: that thread is dead, its completions did not happen. */
+  discardAll(lane: number): void {
+    const end = Math.min(Atomics.load(this.#tree, T_FAIL_SEQ) + 1, this.maxFailures);
+    for (let entry = 0; entry < end; entry++) this.discard(entry, lane);
   }
 
   /**
@@ -96,9 +127,9 @@ export class FailureLog {
     }
   }
 
-  /** Failures recorded in the tree so far (kept or not). */
+  /** Entries claimed so far, at least (every entry below it is claimed). */
   recorded(): number {
-    return Atomics.load(this.#tree, T_FAIL_SEQ);
+    return Math.min(Atomics.load(this.#tree, T_FAIL_SEQ), this.maxFailures);
   }
 
   /** Failures kept at most. */
@@ -108,12 +139,17 @@ export class FailureLog {
 
   /** True when the envelope of failure `ordinal` is in the log (not only counted). */
   holds(ordinal: number): boolean {
-    return ordinal < this.maxFailures && Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) === LOG_READY;
+    return ordinal >= 0 && ordinal < this.maxFailures && Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) === LOG_READY;
+  }
+
+  /** The state of entry `ordinal` (LOG_EMPTY past the claimed prefix). */
+  stateOf(ordinal: number): number {
+    return ordinal < this.maxFailures ? Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) : LOG_EMPTY;
   }
 
   /**
-   * The group of a kept entry, without copying its envelope.
-   * @returns the group's id, or undefined while the entry is not yet published
+   * The group of a published entry, without copying its envelope.
+   * @returns the group's id, or undefined while the entry is not published (or was discarded)
    */
   groupOf(ordinal: number): number | undefined {
     const base = ordinal * LOG_ENTRY_WORDS;

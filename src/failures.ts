@@ -2,6 +2,7 @@
 // aggregator that rebuilds a group's failures, in order, in whichever thread waits.
 import { decodeFailure, encodeFailure } from './envelope.js';
 import { describe, type FailureOrigin } from './errors.js';
+import { LOG_DISCARDED } from './layout.js';
 import type { Tree } from './tree.js';
 
 const origins = new WeakMap<object, FailureOrigin>();
@@ -30,21 +31,33 @@ export interface Failure {
 }
 
 /**
- * Writes a failure to the tree's log (before its unit is completed, so no waiter can miss it).
- * @returns the failure's ordinal in the tree
+ * Encodes a failure and stages it in the tree's log (see FailureLog#stage): done before the unit is
+ * taken, so that no user code (getters, custom inspection) runs between the take and the
+ * completion, and so that a sweeper can publish it if this thread dies after the take.
+ * @returns the failure's log entry, or -1 when the log keeps no more failures (it is then only counted)
  */
-export function recordFailure(tree: Tree, group: number, value: unknown, origin: FailureOrigin): number {
+export function stageFailure(tree: Tree, group: number, value: unknown, origin: FailureOrigin): number {
   const bytes = encodeFailure(value, origin);
   const fallback = (): Uint8Array =>
     encodeFailure(`[failure too large for the remaining failure log] ${describe(value).slice(0, 500)}`, origin);
-  const ordinal = tree.log.record(group, bytes, fallback);
-  // Only what every thread can read is kept here too, so that all waiters report the same failures.
-  if (tree.log.holds(ordinal)) tree.originals.set(ordinal, remember({ value, origin }));
-  return ordinal;
+  const entry = tree.log.stage(group, bytes, fallback, tree.lane.index);
+  // Kept here so that waiters of this thread get the original value, not a copy; dropped if the
+  // completion does not happen (see withdraw()).
+  if (entry >= 0) tree.originals.set(entry, remember({ value, origin }));
+  return entry;
+}
+
+/** Discards a staged failure whose completion did not happen. */
+export function withdraw(tree: Tree, entry: number): void {
+  if (entry < 0) return;
+  tree.log.discard(entry, tree.lane.index);
+  tree.originals.delete(entry);
 }
 
 /** The failure with `ordinal`, as this thread sees it: the original if it was recorded here, else rebuilt once. */
 export function failureAt(tree: Tree, ordinal: number): Failure | undefined {
+  // Only what every thread can read is reported, so that all waiters report the same failures.
+  if (!tree.log.holds(ordinal)) return undefined;
   const known = tree.originals.get(ordinal) ?? tree.rebuilt.get(ordinal);
   if (known !== undefined) return known;
   const entry = tree.log.entry(ordinal);
@@ -63,6 +76,8 @@ export class FailureView {
   readonly #mine: number[] = [];
   /** Entries of #mine already rebuilt (or found unreadable) by prefetch(). */
   #fetched = 0;
+  /** Entries below #scanned that were not published yet when scanned. */
+  #holes: number[] = [];
 
   /**
    * @param tree - the group's tree
@@ -101,13 +116,37 @@ export class FailureView {
 
   #scan(): void {
     const log = this.#tree.log;
-    const end = Math.min(log.recorded(), log.maxFailures);
-    // Stop at the first entry not yet published: a failure of a later round still being written.
-    while (this.#scanned < end) {
-      const group = log.groupOf(this.#scanned);
-      if (group === undefined) break;
-      if (this.#tree.isWithin(group, this.#group)) this.#mine.push(this.#scanned);
-      this.#scanned++;
+    // Entries not yet published when last looked at: a failure being written, or staged for a
+    // completion still in flight. They are looked at again; entries after them are not held up.
+    if (this.#holes.length > 0) {
+      const still: number[] = [];
+      for (const ordinal of this.#holes) {
+        const state = log.stateOf(ordinal);
+        if (state === LOG_DISCARDED) continue;
+        const group = log.groupOf(ordinal);
+        if (group === undefined) still.push(ordinal);
+        else if (this.#tree.isWithin(group, this.#group)) this.#insert(ordinal);
+      }
+      this.#holes = still;
     }
+    const end = log.recorded();
+    for (; this.#scanned < end; this.#scanned++) {
+      const ordinal = this.#scanned;
+      const group = log.groupOf(ordinal);
+      if (group === undefined) {
+        if (log.stateOf(ordinal) !== LOG_DISCARDED) this.#holes.push(ordinal);
+      } else if (this.#tree.isWithin(group, this.#group)) {
+        this.#insert(ordinal);
+      }
+    }
+  }
+
+  /** Adds `ordinal` to #mine, which stays in log order. */
+  #insert(ordinal: number): void {
+    let at = this.#mine.length;
+    while (at > 0 && (this.#mine[at - 1] ?? 0) > ordinal) at--;
+    this.#mine.splice(at, 0, ordinal);
+    // A failure inserted before the prefetched ones is rebuilt by the next prefetch.
+    if (at < this.#fetched) this.#fetched = at;
   }
 }

@@ -17,7 +17,7 @@ import {
   type FailureOrigin,
   type PendingTask,
 } from './errors.js';
-import { addedOf, pendingOf, recordIn } from './counters.js';
+import { addedOf, failedOf, pendingOf, type GroupRecord } from './counters.js';
 import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
 import { Limiter } from './limit.js';
@@ -28,7 +28,7 @@ import { Task } from './task.js';
 import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
 import { runTask } from './run.js';
 import { Tree } from './tree.js';
-import { RETRY, waitAsync, waitSync, type Blocker, type Waitable } from './wait.js';
+import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
 
 /** What the internal constructor path attaches instead of creating. */
 interface Attach {
@@ -73,11 +73,11 @@ const forget = new FinalizationRegistry<string>((key) => {
  * readFile('b').then(() => task.done(), (error: unknown) => task.done(error));
  * ```
  */
-export class WaitGroup implements Waitable {
+export class WaitGroup {
   /** Name used in messages and failure origins. */
   readonly name: string;
   readonly #tree: Tree;
-  readonly #header: Int32Array;
+  readonly #header: GroupRecord;
   /** This group's pending word, as the wait loop sleeps on it (made once, not on every wake). */
   readonly #asBlocker: Blocker;
   readonly #id: number;
@@ -116,13 +116,15 @@ export class WaitGroup implements Waitable {
     this.#chain = this.#parent ? [this, ...this.#parent.#chain] : [this];
     this.#failures = new FailureView(this.#tree, this.#id);
     const tree = this.#tree;
+    const chain = this.#chain;
     this.#host = new GroupHost({
-      slots: tree.slots,
-      capacity: tree.words[L.T_CAPACITY] ?? 0,
+      tree,
       id: this.#id,
-      chain: this.#chain.map((group) => ({ record: group.#header, name: group.name })),
-      fail: (error, label) => {
-        this.#fail(error, label);
+      chain: chain.map((group) => ({ record: group.#header, name: group.name })),
+      origin: (label) => (label === undefined ? { threadId, group: this.name } : { threadId, group: this.name, label }),
+      cancel: (level, error, entry) => {
+        const group = chain[level];
+        if (group !== undefined) group.#cancel(error, entry >= 0 ? entry : undefined);
       },
       share: () => this.share(),
     });
@@ -178,15 +180,6 @@ export class WaitGroup implements Waitable {
     return Task.create(this.#host, this.#host.add(count, label), count, label);
   }
 
-  #fail(error: unknown, label: string | undefined): void {
-    const origin = label === undefined ? { threadId, group: this.name } : { threadId, group: this.name, label };
-    const chain = this.#chain;
-    recordIn(this.#tree, chain.map((group) => group.#header), this.#id, error, origin, (index, kept) => {
-      const group = chain[index];
-      if (group !== undefined) group.#cancel(error, kept);
-    });
-  }
-
   /**
    * Runs `fn` as a task of the group. A synchronous throw or a rejection fails the task (even with
    * `undefined`). With `limit`, waits in this thread's queue for a free slot.
@@ -201,8 +194,8 @@ export class WaitGroup implements Waitable {
     const task = this.#add(1, label);
     const limiter = this.#limit();
     if (limiter === undefined) this.#run(fn, task, undefined);
-    else if (limiter.queued === 0 && limiter.tryAcquire()) this.#run(fn, task, limiter);
-    else limiter.enqueue(() => this.#run(fn, task, limiter));
+    else if (limiter.queued === 0 && task.acquireLimit()) this.#run(fn, task, limiter);
+    else limiter.enqueue(task, () => this.#run(fn, task, limiter));
   }
 
   /**
@@ -217,20 +210,20 @@ export class WaitGroup implements Waitable {
     checkFunction(fn, 'fn');
     checkLabel(label);
     const limiter = this.#limit();
-    if (limiter !== undefined && (limiter.queued > 0 || !limiter.tryAcquire())) return false;
-    let task: Task;
-    try {
-      task = this.#add(1, label);
-    } catch (error) {
-      limiter?.release();
-      throw error;
+    if (limiter !== undefined && limiter.queued > 0) return false;
+    const task = this.#add(1, label);
+    // Added first, then the running slot: a thread that dies in between leaves a task the sweep
+    // fails, never a running slot nobody holds. No slot free: the add is undone, unseen.
+    if (limiter !== undefined && !task.acquireLimit()) {
+      task.unadd();
+      return false;
     }
     this.#run(fn, task, limiter);
     return true;
   }
 
   #limit(): Limiter | undefined {
-    if (Atomics.load(this.#header, L.H_LIMIT) === 0) return undefined;
+    if (Atomics.load(this.#header.i32, L.H_LIMIT) === 0) return undefined;
     return (this.#limiter ??= new Limiter(this.#header));
   }
 
@@ -271,7 +264,7 @@ export class WaitGroup implements Waitable {
     if (other.#reaches(this)) {
       throw new WaitGroupError('ERR_LINK_CYCLE', `linking group "${other.name}" into "${this.name}" would make a group wait for itself`);
     }
-    if (!recordLink(this.#header, other.#linkId())) {
+    if (!recordLink(this.#header.i32, other.#linkId())) {
       throw new WaitGroupError('ERR_LINK_LIMIT', `group "${this.name}" already links to ${L.MAX_LINKS} groups, the most it can`);
     }
     this.#links.push(other);
@@ -313,14 +306,14 @@ export class WaitGroup implements Waitable {
   }
 
   /**
-   * Part of `Waitable`, for the wait loop; not for users. Hidden from the docs but not stripped
-   * from the declarations (`stripInternal`): the class `implements Waitable` there, and a member
-   * missing would break every consumer that type-checks its dependencies (`skipLibCheck: false`).
-   * @hidden
+   * Part of `Waitable`, for the wait loop; not for users. Stripped from the declarations and the
+   * docs: the class meets `Waitable` structurally (checked where it passes itself to `waitAsync()`
+   * and `waitSync()`), not with an `implements` clause, which the declarations would have to name.
+   * @internal
    */
   blocker(): Blocker | undefined {
     // The usual group links to nothing: no cycle to guard against, nothing to allocate on a wake.
-    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_LINKS) === 0) {
+    if (this.#links.length === 0 && Atomics.load(this.#header.i32, L.H_LINKS) === 0) {
       return pendingOf(this.#header) === 0 ? undefined : this.#asBlocker;
     }
     return this.#blocker(new Set());
@@ -332,9 +325,9 @@ export class WaitGroup implements Waitable {
     }
     seen.add(this);
     if (pendingOf(this.#header) !== 0) return this.#asBlocker;
-    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_LINKS) === 0) return undefined;
+    if (this.#links.length === 0 && Atomics.load(this.#header.i32, L.H_LINKS) === 0) return undefined;
     const known = new Set(this.#links.map((link) => linkKey(link.#linkId())));
-    const missing = [...linkedIds(this.#header)].filter((id) => !known.has(id)).length;
+    const missing = [...linkedIds(this.#header.i32)].filter((id) => !known.has(id)).length;
     if (missing > 0) {
       throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${this.name}" links to ${missing} group(s) this thread does not know: share the group again after link()`);
     }
@@ -346,14 +339,14 @@ export class WaitGroup implements Waitable {
   }
 
   /**
-   * Part of `Waitable`, for the wait loop; not for users. Hidden from the docs but not stripped
-   * from the declarations (`stripInternal`): the class `implements Waitable` there, and a member
-   * missing would break every consumer that type-checks its dependencies (`skipLibCheck: false`).
-   * @hidden
+   * Part of `Waitable`, for the wait loop; not for users. Stripped from the declarations and the
+   * docs: the class meets `Waitable` structurally (checked where it passes itself to `waitAsync()`
+   * and `waitSync()`), not with an `implements` clause, which the declarations would have to name.
+   * @internal
    */
   outcome(): Error | undefined | typeof RETRY {
     // Nothing pending and never a failure (the count only grows): clean, whatever comes next.
-    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_FAILED) === 0) return undefined;
+    if (this.#links.length === 0 && failedOf(this.#header) === 0) return undefined;
     const before = this.#failedSignature();
     const failures = this.#collect();
     // Pending again, or a failure recorded while we looked (by a round of tasks added and done
@@ -367,22 +360,22 @@ export class WaitGroup implements Waitable {
   /**
    * Part of `Waitable` (see `outcome()`): rebuilds the failures recorded so far, while the wait
    * still sleeps. One shared-memory read when the group never failed.
-   * @hidden
+   * @internal
    */
   prefetch(): void {
-    if (this.#links.length === 0 && Atomics.load(this.#header, L.H_FAILED) === 0) return;
+    if (this.#links.length === 0 && failedOf(this.#header) === 0) return;
     for (const group of this.#reported()) group.#failures.prefetch();
   }
 
   /** What changes when a failure is recorded in this group or one it links to. */
   #failedSignature(): string {
-    return [this, ...this.#links].map((g) => Atomics.load(g.#header, L.H_FAILED)).join();
+    return [this, ...this.#links].map((g) => failedOf(g.#header)).join();
   }
 
   #collect(): { errors: unknown[]; origins: FailureOrigin[]; omitted: number } {
     const result = { errors: [] as unknown[], origins: [] as FailureOrigin[], omitted: 0 };
     for (const group of this.#reported()) {
-      const { failures, omitted } = group.#failures.collect(Atomics.load(group.#header, L.H_FAILED));
+      const { failures, omitted } = group.#failures.collect(failedOf(group.#header));
       for (const failure of failures) {
         result.errors.push(failure.value);
         result.origins.push(failure.origin);
@@ -421,21 +414,21 @@ export class WaitGroup implements Waitable {
   }
 
   #cancel(reason: unknown, failure: number | undefined): void {
-    if (!markCancelled(this.#header, this.#tree.log, this.name, reason, failure)) return;
+    if (!markCancelled(this.#header.i32, this.#tree.log, this.#tree.lane.index, this.name, reason, failure)) return;
     this.#reason.value = reason === undefined ? defaultReason(this.name) : reason;
     this.#controller?.abort(this.#reason.value);
   }
 
   /** True once this group or an ancestor is cancelled, in any thread. One shared-memory read per level. */
   get cancelled(): boolean {
-    return isCancelled(this.#header) || (this.#parent?.cancelled ?? false);
+    return isCancelled(this.#header.i32) || (this.#parent?.cancelled ?? false);
   }
 
   /** Aborts, in this thread, when the group or an ancestor is cancelled in any thread. */
   get signal(): AbortSignal {
     if (this.#signal !== undefined) return this.#signal;
     const controller = (this.#controller = new AbortController());
-    const header = this.#header;
+    const header = this.#header.i32;
     const tree = this.#tree;
     const name = this.name;
     const local = this.#reason;
@@ -456,7 +449,7 @@ export class WaitGroup implements Waitable {
     for (;;) {
       const added = addedOf(this.#header);
       const pending = pendingOf(this.#header);
-      const failed = Atomics.load(this.#header, L.H_FAILED);
+      const failed = failedOf(this.#header);
       // An add counted meanwhile could make done lead; pending rises before `added`, so an add
       // not counted yet only makes it lag.
       if (addedOf(this.#header) === added) return { added, done: added - pending, failed, pending };
@@ -470,7 +463,10 @@ export class WaitGroup implements Waitable {
   pendingTasks(): PendingTask[] {
     const tasks = this.#tree.slots
       .occupied((slot) => this.#tree.isWithin(slot.group, this.#id))
-      .map(({ label, threadId: owner, since, remaining }): PendingTask => (label === undefined ? { threadId: owner, since, remaining } : { label, threadId: owner, since, remaining }));
+      .map(({ label, lane, since, remaining }): PendingTask => {
+        const owner = this.#tree.threadOf(lane);
+        return label === undefined ? { threadId: owner, since, remaining } : { label, threadId: owner, since, remaining };
+      });
     for (const link of this.#links) tasks.push(...link.pendingTasks());
     return tasks.sort((a, b) => a.since - b.since);
   }
@@ -501,7 +497,7 @@ export class WaitGroup implements Waitable {
     checkSharedGroup(shared);
     const tree = Tree.attach(shared.tree);
     const header = tree.record(shared.group);
-    if (header[L.H_MAGIC] !== L.HEADER_MAGIC || header[L.H_PARENT_ID] !== (shared.parent?.group ?? 0)) {
+    if (header.i32[L.H_MAGIC] !== L.HEADER_MAGIC || header.i32[L.H_PARENT_ID] !== (shared.parent?.group ?? 0)) {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `group ${describe(shared.name)} (id ${shared.group}) does not match the tree's record of it`);
     }
     if (shared.parent !== null && shared.parent.tree.tree !== shared.tree.tree) {

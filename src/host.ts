@@ -1,33 +1,64 @@
 // Runs on both sides of a thread boundary: the counting half of one thread's handle on a group,
-// which `add()` and every task's `done()` go through. It claims a slot per task and moves the
-// pending counts of the group and of its ancestors. A class with methods rather than an object of
-// closures, so that V8 can inline the whole of `add()` and `done()` into their callers: that is
-// most of what separates a pair from the raw atomics it is made of (benchmark 1a).
+// which `add()` and every task's `done()` go through. Each operation names itself in this thread's
+// journal before its first step and moves the journal's step word before each later one, so that
+// a sweeper that finds this thread dead can finish or undo it exactly (docs/protocol.md). A class
+// with small methods, so that V8 can inline the whole of `add()` and `done()` into their callers.
 import { WaitGroupError, describe } from './errors.js';
-import { threadId } from 'node:worker_threads';
-import { addCounter64, addInCell, claimAddedCell, lowerPending, raisePending } from './counters.js';
-import { H_ADDED_LO, MAX_UNITS } from './layout.js';
+import { cancelsOnError, cellOf, levelOf, reachedZero, wakeFailureWatchers, wakeIfWaited, type GroupRecord } from './counters.js';
+import { stageFailure, withdraw } from './failures.js';
+import {
+  E_CELL64,
+  E_ENTRY,
+  E_FLAGS,
+  E_GROUP,
+  E_REMAINING,
+  E_SLOT,
+  E_STEP,
+  E_UNITS,
+  H_FAILED,
+  H_LIMIT,
+  H_LIMIT_WAITERS,
+  H_PENDING,
+  H_RUNNING,
+  MAX_UNITS,
+  OPF_FAILED,
+  OPF_LIMITED,
+  OP_ADD,
+  OP_ADD_UNDO,
+  OP_DONE,
+  OP_DONE_SHARED,
+  OP_LIMIT,
+  OP_NONE,
+  PHASE_FAIL,
+  PHASE_FREE,
+  PHASE_LIMIT,
+  PHASE_COUNT,
+  PHASE_LOWER,
+  PHASE_TAKE,
+  SLOT_LIMITED,
+  step,
+} from './layout.js';
+import type { Lane } from './registry.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
+import { takeShared, type Took } from './take.js';
+import type { Tree } from './tree.js';
+import type { FailureOrigin } from './errors.js';
 
-/**
- * `#cell` before this thread's first add to the group. After it: the cell's word, or -1 when every
- * cell was taken then; such a thread keeps counting in the shared count (cells freed later serve
- * threads that start adding later).
- */
-const NOT_TRIED = -2;
+/** A count of one unit above which a pending word would pass MAX_UNITS. */
+const FULL1 = BigInt(MAX_UNITS) << 32n;
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
-  readonly slots: Slots;
-  /** The tree's capacity in tasks, for the error message when it is reached. */
-  readonly capacity: number;
+  readonly tree: Tree;
   /** The group's id in its tree, written into each task's slot. */
   readonly id: number;
   /** Records of the group and its ancestors, nearest first, with their names. */
-  readonly chain: readonly { readonly record: Int32Array; readonly name: string }[];
-  /** Records a failure of the group (before its units complete). */
-  readonly fail: (error: unknown, label: string | undefined) => void;
+  readonly chain: readonly { readonly record: GroupRecord; readonly name: string }[];
+  /** Where failures of the group's tasks come from: this thread, the group's name, the task's label. */
+  readonly origin: (label: string | undefined) => FailureOrigin;
+  /** Cancels the group at `level` of the chain after a failure kept in log entry `entry` (-1: not kept). */
+  readonly cancel: (level: number, error: unknown, entry: number) => void;
   readonly share: () => SharedWaitGroup;
 }
 
@@ -35,68 +66,256 @@ export interface HostOptions {
 export class GroupHost {
   readonly slots: Slots;
   readonly capacity: number;
+  readonly tree: Tree;
   readonly #id: number;
-  /** Every add and done counts in the group's record and in its ancestors' (none for a root). */
-  readonly #record: Int32Array;
-  readonly #ancestors: readonly Int32Array[];
+  readonly #record: GroupRecord;
+  /** The group's record and its ancestors': every add and done counts in all of them. */
+  readonly #chain: readonly GroupRecord[];
+  readonly #lane: Lane;
+  readonly #journal: Int32Array;
   readonly #options: HostOptions;
-  /** Word of this thread's cell for counting added units in the group's record; see H_ADDED_CELLS. */
-  #cell = NOT_TRIED;
 
   constructor(options: HostOptions) {
-    const [own, ...ancestors] = options.chain.map((group) => group.record);
-    if (own === undefined) throw new TypeError('a group host needs the group\'s own record');
-    this.slots = options.slots;
-    this.capacity = options.capacity;
+    const chain = options.chain.map((group) => group.record);
+    const own = chain[0];
+    if (own === undefined) throw new TypeError("a group host needs the group's own record");
+    this.tree = options.tree;
+    this.slots = options.tree.slots;
+    this.capacity = options.tree.capacity;
     this.#id = options.id;
     this.#record = own;
-    this.#ancestors = ancestors;
+    this.#chain = chain;
+    this.#lane = options.tree.lane;
+    this.#journal = options.tree.lane.journal;
     this.#options = options;
   }
 
   /**
-   * Claims a slot for a task of `count` units and counts them as pending.
+   * Takes a slot for a task of `count` units and counts them as pending, in the group and its ancestors.
    * @returns the slot's index; its generation is in `slots.claimedGeneration`
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED, ERR_PENDING_OVERFLOW, with nothing changed
    */
   add(count: number, label: string | undefined): number {
-    const slot = this.slots.claim(count, this.#id, label);
+    const slots = this.slots;
+    const slot = slots.claim();
     if (slot < 0) this.#full(label);
-    // Pending counts rise before `added`: a concurrent stats() may then see done lag, never lead.
-    // The usual root group has no ancestors: no loop (nor the try-block of a for-of) to inline.
-    if (!raisePending(this.#record, count)) this.#overflow(0, slot, count);
-    if (this.#ancestors.length > 0) this.#addToAncestors(slot, count);
-    if (this.#cell >= 0) addInCell(this.#record, this.#cell, count);
-    else this.#countShared(count);
+    const lane = this.#lane;
+    const journal = this.#journal;
+    const record = this.#record;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = count;
+    const parity = lane.parity(record.i32, H_PENDING);
+    // From here a sweeper undoes this add if we die: the slot (already ours) is emptied and every
+    // raise it can prove by our lane bit is lowered again.
+    journal[E_STEP] = step(OP_ADD, 0, 0, parity);
+    slots.fill(slot, count, this.#id, label);
+    const before = Atomics.add(record.i64, H_PENDING / 2, count === 1 ? (lane.up1[parity]) : lane.delta(count, parity));
+    if (count === 1 ? before >= FULL1 || before < 0n : Number(before >> 32n) > MAX_UNITS - count || before < 0n) this.#overflow(0, slot, count);
+    if (this.#chain.length > 1) this.#raiseAncestors(slot, count);
+    // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
+    // journaled level's cell back to the value journaled with it, and lowers the cells below it.
+    const cell = cellOf(lane.index);
+    if (this.#chain.length === 1) {
+      const value = record.f64[cell] ?? 0;
+      lane.journalF64[E_CELL64 / 2] = value;
+      journal[E_STEP] = step(OP_ADD, PHASE_COUNT, 0, 0);
+      record.f64[cell] = value + count;
+    } else {
+      this.#countAncestors(cell, count);
+    }
+    journal[E_STEP] = OP_NONE;
     return slot;
   }
 
-  /** Counts added units without a cell of this thread's (yet): takes one, or counts atomically. */
-  #countShared(count: number): void {
-    if (this.#cell === NOT_TRIED) this.#cell = claimAddedCell(this.#record, threadId);
-    if (this.#cell >= 0) addInCell(this.#record, this.#cell, count);
-    else addCounter64(this.#record, H_ADDED_LO, count);
-  }
-
-  #addToAncestors(slot: number, count: number): void {
-    let raised = 1;
-    for (const record of this.#ancestors) {
-      if (!raisePending(record, count)) this.#overflow(raised, slot, count);
-      raised++;
+  #countAncestors(cell: number, count: number): void {
+    const lane = this.#lane;
+    for (let level = 0; level < this.#chain.length; level++) {
+      const record = levelOf(this.#chain, level);
+      const value = record.f64[cell] ?? 0;
+      lane.journalF64[E_CELL64 / 2] = value;
+      this.#journal[E_STEP] = step(OP_ADD, PHASE_COUNT, level, 0);
+      record.f64[cell] = value + count;
     }
-    for (const record of this.#ancestors) addCounter64(record, H_ADDED_LO, count);
   }
 
-  /** Records the failure (if any) and then completes `units` of the group, in that order. */
-  settle(units: number, failed: boolean, error: unknown, label: string | undefined): void {
-    if (failed) this.#options.fail(error, label);
-    // After the failure is published: whoever wakes on the zero below finds it in the log.
-    lowerPending(this.#record, units);
-    if (this.#ancestors.length > 0) this.#lowerAncestors(units);
+  #raiseAncestors(slot: number, count: number): void {
+    const lane = this.#lane;
+    for (let level = 1; level < this.#chain.length; level++) {
+      const record = levelOf(this.#chain, level);
+      const parity = lane.parity(record.i32, H_PENDING);
+      this.#journal[E_STEP] = step(OP_ADD, 0, level, parity);
+      const before = Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+      if (Number(before >> 32n) > MAX_UNITS - count || before < 0n) this.#overflow(level, slot, count);
+    }
   }
 
-  #lowerAncestors(units: number): void {
-    for (const record of this.#ancestors) lowerPending(record, units);
+  /**
+   * Undoes an add that raised levels 0 to `top` of the chain (an overflow at `top`, or `tryGo()`
+   * finding no free `limit` slot), frees its slot and returns with the journal clear.
+   */
+  undoAdd(top: number, slot: number, count: number, counted = false): void {
+    const lane = this.#lane;
+    const journal = this.#journal;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = count;
+    if (counted) {
+      // Each level's cell back down first, as a sweeper would (ADD_UNDO in PHASE_COUNT).
+      const cell = cellOf(lane.index);
+      for (let level = top; level >= 0; level--) {
+        const record = levelOf(this.#chain, level);
+        const value = record.f64[cell] ?? 0;
+        lane.journalF64[E_CELL64 / 2] = value;
+        journal[E_STEP] = step(OP_ADD_UNDO, PHASE_COUNT, level, 0);
+        record.f64[cell] = value - count;
+      }
+    }
+    for (let level = top; level >= 0; level--) {
+      const record = levelOf(this.#chain, level);
+      const parity = lane.parity(record.i32, H_PENDING);
+      this.#journal[E_STEP] = step(OP_ADD_UNDO, 0, level, parity);
+      const before = Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
+      // The count passed through a value above MAX_UNITS, never through zero; but an undo of a
+      // tryGo() may be what brings it back to zero.
+      if (reachedZero(before, count)) wakeIfWaited(record, before);
+    }
+    this.slots.storeOwn(slot, this.slots.claimedGeneration, 0);
+    this.slots.keepOrRelease(slot);
+    this.#journal[E_STEP] = OP_NONE;
+  }
+
+  #overflow(level: number, slot: number, count: number): never {
+    this.undoAdd(level, slot, count);
+    const name = this.#options.chain[level]?.name ?? '';
+    throw new WaitGroupError('ERR_PENDING_OVERFLOW', `cannot add ${count} units: group "${name}" would have more than ${MAX_UNITS} pending`);
+  }
+
+  /**
+   * Completes `units` of a task only this thread holds a handle of: plain writes to its slot, as
+   * nobody else can take its units.
+   * @param remaining - the task's remaining units (exact)
+   * @returns units taken
+   */
+  doneOwn(slot: number, generation: number, remaining: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): number {
+    const taken = Math.min(units, remaining);
+    if (taken <= 0) return 0;
+    // User code (getters, inspection) runs here, before the journal names the completion.
+    const entry = failed ? stageFailure(this.tree, this.#id, error, this.#options.origin(label)) : -1;
+    const journal = this.#journal;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = taken;
+    journal[E_REMAINING] = remaining;
+    journal[E_ENTRY] = entry;
+    journal[E_FLAGS] = (failed ? OPF_FAILED : 0) | (limited ? OPF_LIMITED : 0);
+    journal[E_STEP] = step(OP_DONE, PHASE_TAKE, 0, 0);
+    // The take: a sweeper compares the slot's remaining units with E_REMAINING to know if it happened.
+    this.slots.storeOwn(slot, generation, remaining - taken);
+    this.finish(OP_DONE, slot, taken, failed, error, entry, limited);
+    if (remaining === taken) this.slots.keepOrRelease(slot);
+    return taken;
+  }
+
+  /**
+   * Completes up to `units` of a shared task: a tagged compare-and-exchange on its slot (take.ts).
+   * @param expected - the state the handle last saw
+   * @returns units taken, and the state to expect next
+   */
+  doneShared(slot: number, expected: bigint, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): Took {
+    const entry = failed ? stageFailure(this.tree, this.#id, error, this.#options.origin(label)) : -1;
+    const journal = this.#journal;
+    journal[E_GROUP] = this.#id;
+    journal[E_UNITS] = units;
+    journal[E_ENTRY] = entry;
+    journal[E_FLAGS] = (failed ? OPF_FAILED : 0) | (limited ? OPF_LIMITED : 0);
+    const tree = this.tree;
+    const words = this.slots.words64(slot);
+    const took = takeShared(words, this.#lane, (lane) => tree.journalOf(lane), slot, expected, generation, units, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0));
+    if (took.taken === 0) {
+      withdraw(tree, entry);
+      journal[E_STEP] = OP_NONE;
+      return took;
+    }
+    // The last unit: the slot is given back in PHASE_FREE, after the journal has left PHASE_TAKE,
+    // so no claimer can replace our tagged state while a sweeper might still need to find it.
+    this.finish(OP_DONE_SHARED, slot, took.taken, failed, error, entry, limited, (took.state & 0x7fffffffn) === 0n ? generation : -1);
+    return took;
+  }
+
+  /**
+   * The phases of a completion after its take: the failure (published, counted up the chain,
+   * cancelling groups that cancel on error), the `limit` slot given back, then the pending counts
+   * lowered, in that order, so a waiter woken by the last lowering finds the failure recorded and
+   * a function started after the failure finds the group cancelled.
+   */
+  finish(op: number, slot: number, units: number, failed: boolean, error: unknown, entry: number, limited: boolean, free = -1): void {
+    const journal = this.#journal;
+    const lane = this.#lane;
+    const chain = this.#chain;
+    if (failed) {
+      if (entry >= 0) this.tree.log.publish(entry, lane.index);
+      for (let level = 0; level < chain.length; level++) {
+        const record = levelOf(chain, level);
+        const parity = lane.parity(record.i32, H_FAILED);
+        journal[E_STEP] = step(op, PHASE_FAIL, level, parity);
+        Atomics.add(record.i64, H_FAILED / 2, lane.up1[parity]);
+        if (cancelsOnError(record)) this.#options.cancel(level, error, entry);
+        wakeFailureWatchers(record);
+      }
+    }
+    if (limited) {
+      const parity = lane.parity(this.#record.i32, H_RUNNING);
+      journal[E_STEP] = step(op, PHASE_LIMIT, 0, parity);
+      releaseRunning(this.#record, lane.down1[parity]);
+      if (op === OP_DONE) this.slots.setFlag(slot, SLOT_LIMITED, false);
+    }
+    const down = units === 1 ? lane.down1 : undefined;
+    for (let level = 0; level < chain.length; level++) {
+      const record = levelOf(chain, level);
+      const parity = lane.parity(record.i32, H_PENDING);
+      journal[E_STEP] = step(op, PHASE_LOWER, level, parity);
+      const before = Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
+      if (reachedZero(before, units)) wakeIfWaited(record, before);
+    }
+    if (free >= 0) {
+      journal[E_STEP] = step(op, PHASE_FREE, 0, 0);
+      this.slots.freeShared(slot, free);
+    }
+    journal[E_STEP] = OP_NONE;
+  }
+
+  /**
+   * Takes one of the group's `limit` slots for the `go()` task in `slot`, if one is free: a
+   * compare-and-exchange that also flips this thread's lane bit, so a sweeper can tell whether it
+   * happened. The slot's SLOT_LIMITED flag records that the task holds it.
+   */
+  acquireRunning(slot: number): boolean {
+    const record = this.#record;
+    const lane = this.#lane;
+    const limit = Atomics.load(record.i32, H_LIMIT);
+    const parity = lane.parity(record.i32, H_RUNNING);
+    this.#journal[E_GROUP] = this.#id;
+    this.#journal[E_SLOT] = slot;
+    this.#journal[E_STEP] = step(OP_LIMIT, 0, 0, parity);
+    const up = lane.up1[parity];
+    for (;;) {
+      const running = Atomics.load(record.i64, H_RUNNING / 2);
+      // A compare-and-exchange, not an add: two threads seeing the last free slot must not both take it.
+      if (Number(running >> 32n) >= limit) {
+        this.#journal[E_STEP] = OP_NONE;
+        return false;
+      }
+      if (Atomics.compareExchange(record.i64, H_RUNNING / 2, running, running + up) === running) break;
+    }
+    this.slots.setFlag(slot, SLOT_LIMITED, true);
+    this.#journal[E_STEP] = OP_NONE;
+    return true;
+  }
+
+  /** Index of the root's record in the chain: the depth of the group below its root. */
+  get depth(): number {
+    return this.#chain.length - 1;
   }
 
   /** The group, as a value to post to another thread. */
@@ -107,12 +326,12 @@ export class GroupHost {
   #full(label: string | undefined): never {
     throw new WaitGroupError('ERR_CAPACITY_EXCEEDED', `cannot add task ${describe(label)}: all ${this.capacity} task slots of the group are pending (the capacity option)`);
   }
+}
 
-  /** Undoes an add whose count would take the `raised`th record of the chain (0: the group's own) past MAX_UNITS. */
-  #overflow(raised: number, slot: number, count: number): never {
-    for (const record of [this.#record, ...this.#ancestors].slice(0, raised)) lowerPending(record, count);
-    this.slots.takeOwn(slot, count, Infinity);
-    const name = this.#options.chain[raised]?.name ?? '';
-    throw new WaitGroupError('ERR_PENDING_OVERFLOW', `cannot add ${count} units: group "${name}" would have more than ${MAX_UNITS} pending`);
-  }
+/** Gives a `limit` slot back (`down`: one unit down with the releaser's lane bit flipped) and wakes queued starters. */
+export function releaseRunning(record: GroupRecord, down: bigint): void {
+  Atomics.add(record.i64, H_RUNNING / 2, down);
+  // A thread that queued after our decrement re-checks before it sleeps; one that queued before
+  // it counted itself in H_LIMIT_WAITERS first, so this read sees it and wakes it.
+  if (Atomics.load(record.i32, H_LIMIT_WAITERS) > 0) Atomics.notify(record.i64, H_RUNNING / 2);
 }

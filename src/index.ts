@@ -2,7 +2,7 @@
  * shared-waitgroup: one wait group shared by every worker thread of a Node.js process.
  * Its state lives in SharedArrayBuffers changed with Atomics, so tasks are added and completed in
  * any thread and any thread can wait, asynchronously or by blocking.
- * @packageDocumentation
+ * @module shared-waitgroup
  */
 export { WaitGroup } from './group.js';
 export type { WaitGroupOptions, WaitOptions, WaitGroupStats } from './options.js';

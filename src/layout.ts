@@ -1,12 +1,14 @@
-// Runs on both sides of a thread boundary: every thread that holds a group reads and writes
-// the shared memory described here, so this module is the single source of truth for it.
+// Runs on both sides of a thread boundary: every thread that holds a group reads and writes the
+// shared memory described here, so this module is the single source of truth for it. The protocol
+// that moves these words is explained, step by step, in docs/protocol.md.
 //
 // A group tree (a root WaitGroup and its sub-groups) owns three growable SharedArrayBuffers:
-//   tree  - tree-wide counters, then one record of GROUP_WORDS Int32 words per group;
+//   tree  - tree-wide counters, the thread registry (one journal per registered thread), then one
+//           record of GROUP_WORDS Int32 words per group;
 //   slots - one 64-byte record per task, allocated from this arena by every group of the tree;
-//   log   - the failure log: a fixed index of records, then the serialized envelopes.
+//   log   - the failure log: a fixed index of entries, then the serialized envelopes.
 // Whoever holds any group of a tree can read and repair every group of it: a thread that sweeps
-// up after a dead worker corrects the counters of groups it has never seen.
+// up after a dead worker finishes that worker's operation in flight from its journal.
 import { endianness } from 'node:os';
 
 /**
@@ -14,93 +16,29 @@ import { endianness } from 'node:os';
  * module changes. `WaitGroup.from()` and `Task.from()` refuse a value shared by a copy of the library
  * with another version (ERR_LAYOUT_VERSION): every thread must load the same copy of the package.
  */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Tags written at word 0 so `from()` can reject memory of another kind. ('WGH1', 'WGT1') */
 export const HEADER_MAGIC = 0x57474831;
 export const TREE_MAGIC = 0x57475431;
 
-// ---- group record (Int32 words, relative to the group's record in the tree buffer) ----
-export const H_MAGIC = 0;
-export const H_VERSION = 1;
-/** Id of this group within its tree (1 for the root). */
-export const H_GROUP_ID = 2;
-/** Id of the parent group, 0 for a root. */
-export const H_PARENT_ID = 3;
-/**
- * Units not yet done (sub-groups' units included) times PENDING_UNIT, plus PENDING_WAITED while a
- * thread may be asleep on this word. Waiters sleep on it. The flag sits below the count, so no
- * carry or borrow of the count (not even the wrap of an add past MAX_UNITS that is then undone)
- * can change it; and a completion learns from the one atomic step that lowers the count whether
- * to notify, without another read.
- */
-export const H_PENDING = 4;
-export const PENDING_UNIT = 2;
-export const PENDING_WAITED = 1;
-/**
- * Units ever added (low and high 32 bits of a 64-bit count), by threads without a cell of their
- * own (H_ADDED_CELLS): the group's `added` is this plus every cell.
- */
-export const H_ADDED_LO = 5;
-export const H_ADDED_HI = 6;
-/** Failures recorded in this group or a descendant. */
-export const H_FAILED = 7;
-/** 0: live; CANCEL_WRITING: a canceller is writing the reason; CANCEL_DONE: cancelled. */
-export const H_CANCEL = 8;
-/** How the reason is stored: one of the REASON_* values. */
-export const H_REASON_KIND = 9;
-/** REASON_FAILURE: the failure ordinal; REASON_STORED: the reason's offset in the log's data area. */
-export const H_REASON_REF = 10;
-/** REASON_STORED: the reason's byte length. */
-export const H_REASON_LENGTH = 11;
-export const H_FLAGS = 12;
-/** Most `go()` functions running at once in all threads; 0 for no limit. */
-export const H_LIMIT = 13;
-/** `go()` functions running now, in all threads. */
-export const H_RUNNING = 14;
-/** Threads that have `go()` functions queued for a free slot (so a release knows to notify). */
-export const H_LIMIT_WAITERS = 15;
-/** Entries used in this group's link table (H_LINK_TABLE), by `link()` calls in any thread. */
-export const H_LINKS = 16;
-/** Thread that created the group. */
-export const H_CREATOR = 17;
-/** Threads sleeping on H_PENDING now (for diagnostics and tests: completions read PENDING_WAITED). */
-export const H_WAITERS = 18;
-/**
- * 1 while a thread sleeping on H_PENDING wants to be woken by the group's next failure, to rebuild
- * it before the wait ends. The recorder that takes it (1 -> 0) notifies; the waiter sets it again
- * before it next sleeps, so waking costs one notify per sleep, however fast failures come.
- */
-export const H_FAIL_WATCH = 19;
-/**
- * ADDED_CELLS cells of ADDED_CELL_WORDS words: a thread's id + 1 (0: free), then the units that
- * thread added to the group, as a 64-bit count (low, then high). Only that thread writes its
- * count, with plain writes: an `add()` makes one atomic operation fewer. Threads that find every
- * cell taken count in H_ADDED_LO/HI; a dead thread's count is moved there and its cell freed.
- */
-export const H_ADDED_CELLS = 20;
-export const ADDED_CELL_WORDS = 3;
-export const ADDED_CELLS = 4;
-/**
- * The link table: MAX_LINKS entries of LINK_WORDS words naming each linked group (its tree's two
- * identity words, then its id, written last: an entry with id 0 is still being written).
- */
-export const H_LINK_TABLE = 32;
-export const LINK_WORDS = 3;
-export const MAX_LINKS = 10;
-export const GROUP_WORDS = 64;
+/** Index of the high Int32 half of a 64-bit word, relative to its low word index (byte order). */
+export const HI32 = endianness() === 'LE' ? 1 : 0;
+/** Index of the low Int32 half of a 64-bit word, relative to the word's first Int32 index. */
+export const LO32 = 1 - HI32;
 
-export const FLAG_CANCEL_ON_ERROR = 1;
-
-export const CANCEL_NONE = 0;
-export const CANCEL_WRITING = 1;
-export const CANCEL_DONE = 2;
-
-export const REASON_NONE = 0;
-export const REASON_STORED = 1;
-export const REASON_FAILURE = 2;
-/** Largest cancellation reason kept as is; a larger one is replaced by a description. */
-export const REASON_MAX_BYTES = 64 * 1024;
+// ---- laned counters ----
+// A laned counter is a 64-bit word: the count in the high 32 bits, one parity bit per registered
+// thread ("lane") in bits 1-31, and bit 0 free for a flag (PENDING_WAITED on a pending word).
+// Every change a thread makes to the count also flips its own lane bit, in the same atomic step.
+// The thread writes the bit's value to its journal before the step: a sweeper that reads the
+// journal after the thread died knows, by comparing, whether that step happened.
+/** Registered threads per tree at most: one lane bit each in every laned counter. */
+export const LANES = 31;
+/** One unit of a laned counter's count. */
+export const COUNT_UNIT = 1n << 32n;
+/** Bit 0 of a pending word: a thread may be asleep on it (notify when the count reaches zero). */
+export const PENDING_WAITED = 1n;
 
 // ---- tree (Int32 words of the tree buffer) ----
 export const T_MAGIC = 0;
@@ -117,7 +55,7 @@ export const T_SLOT_HIGH = 6;
 export const T_CAPACITY = 7;
 /** Where the next scan for a free slot starts, when no fresh slot is left. */
 export const T_SLOT_CURSOR = 8;
-/** Failures ever recorded in the tree: the next failure's ordinal. */
+/** Log entries claimed so far, a lower bound (entries are claimed in order, see L_STATE). */
 export const T_FAIL_SEQ = 9;
 /** Failures kept in full; later ones are only counted. */
 export const T_MAX_FAILURES = 10;
@@ -129,51 +67,227 @@ export const T_LOG_MAX = 12;
 export const T_SECRET = 13;
 export const T_SECRET_WORDS = 4;
 export const TREE_WORDS = 32;
-/** Group `id` has its record at Int32 word `TREE_WORDS + (id - 1) * GROUP_WORDS`. */
+
+// ---- thread registry: LANES entries of ENTRY_WORDS Int32 words, from word REGISTRY ----
+// Entry `lane` belongs to one live thread at a time. Its journal words are written by that thread
+// with plain stores (they are read by a sweeper only after the thread has exited, or by a sweeper
+// that claimed the entry and resumes the dead thread's operation as if it were that thread).
+export const REGISTRY = TREE_WORDS;
+export const ENTRY_WORDS = 32;
+/** 0: free; > 0: Node threadId + 1 of the live owner; < 0: -(lane + 1) of the thread sweeping it. */
+export const E_OWNER = 0;
+/** Node threadId of the owner, kept while its entry is swept (for WorkerExitedError). */
+export const E_THREAD = 1;
+/** Node threadId + 1 of the thread that created the owner (0: unknown): a worker dies with its parent. */
+export const E_PARENT = 2;
+/**
+ * The step in flight, in one word so that one plain store moves the journal from step to step:
+ * the operation (OP_*, bits 0-3), its phase (PHASE_*, bits 4-6), the thread's lane bit in the
+ * word the step changes, before the step (bit 7), and the level of the group chain the step is at
+ * (0: the group itself, 1: its parent, ...; bits 8-15). See `step()`.
+ */
+export const E_STEP = 3;
+/** The operation's group id. */
+export const E_GROUP = 4;
+/** The task's slot, or -1. */
+export const E_SLOT = 5;
+/** Units the operation adds or completes. */
+export const E_UNITS = 6;
+/** The log entry holding the failure this operation records, or -1. */
+export const E_ENTRY = 7;
+/** OP_DONE: the task's remaining units before the take (exact: only this thread takes them). */
+export const E_REMAINING = 8;
+/** Flags of the operation (OPF_*). */
+export const E_FLAGS = 9;
+/** The slot this thread keeps as its spare (owned, empty), or -1: a new view of the tree takes it back. */
+export const E_SPARE = 10;
+/** A random number that tells this thread apart from others with the same threadId (Deno's workers all have 0). */
+export const E_TOKEN = 11;
+/** OP_DONE_SHARED: sequence number of the operation (float64, words 14-15). */
+export const E_SEQ64 = 14;
+/** OP_ADD: this thread's added-cell value before the add (float64, words 16-17). */
+export const E_CELL64 = 16;
+/** OP_DONE_SHARED: the slot state this thread's compare-and-exchange writes (64-bit, words 18-19). */
+export const E_NEW64 = 18;
+/**
+ * OP_DONE_SHARED: 2 * seq while unconfirmed, 2 * seq + 1 once a thread that replaced the state
+ * E_NEW64 confirmed that this thread's compare-and-exchange happened (64-bit, words 20-21).
+ */
+export const E_CONFIRM64 = 20;
+/** OP_DONE_SHARED: the slot state the compare-and-exchange expects (64-bit, words 22-23). */
+export const E_OLD64 = 22;
+
+export const OP_NONE = 0;
+/** add(): claim or reuse a slot, raise pending up the chain, count in this thread's cell. */
+export const OP_ADD = 1;
+/** add() undoing its raises after an overflow. */
+export const OP_ADD_UNDO = 2;
+/** done() of a task only this thread holds a handle of. */
+export const OP_DONE = 3;
+/** done() through a shared handle: a tagged compare-and-exchange on the slot state. */
+export const OP_DONE_SHARED = 4;
+/** go() with a limit: a running slot taken by compare-and-exchange on H_RUNNING (phase 0), or given back by a sweep (phase 1). */
+export const OP_LIMIT = 5;
+
+/**
+ * OP_ADD and OP_ADD_UNDO: counting units in this lane's added cells, level by level (E_CELL64
+ * holds the journaled level's cell before its step). OP_ADD's raises are phase 0.
+ */
+export const PHASE_COUNT = 1;
+
+/** Phases of OP_DONE and OP_DONE_SHARED, in order. */
+export const PHASE_TAKE = 0;
+export const PHASE_FAIL = 1;
+export const PHASE_LIMIT = 2;
+export const PHASE_LOWER = 3;
+export const PHASE_FREE = 4;
+
+/** The completion fails the task (E_ENTRY names the failure, or -1 when the log had no room). */
+export const OPF_FAILED = 1;
+/** The task holds one of its group's `limit` slots, released in PHASE_LIMIT. */
+export const OPF_LIMITED = 2;
+
+/** The journal word of a step: see E_STEP. */
+export function step(op: number, phase: number, level: number, parity: number): number {
+  return op | (phase << 4) | (parity << 7) | (level << 8);
+}
+export function stepOp(word: number): number {
+  return word & 0xf;
+}
+export function stepPhase(word: number): number {
+  return (word >> 4) & 0x7;
+}
+export function stepParity(word: number): 0 | 1 {
+  return (word >> 7) & 1 ? 1 : 0;
+}
+export function stepLevel(word: number): number {
+  return (word >> 8) & 0xff;
+}
+
+// ---- group record (Int32 words, relative to the group's record in the tree buffer) ----
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+/** Id of this group within its tree (1 for the root). */
+export const H_GROUP_ID = 2;
+/** Id of the parent group, 0 for a root. */
+export const H_PARENT_ID = 3;
+export const H_FLAGS = 4;
+/** Most `go()` functions running at once in all threads; 0 for no limit. */
+export const H_LIMIT = 5;
+/** Entries used in this group's link table (H_LINK_TABLE), by `link()` calls in any thread. */
+export const H_LINKS = 6;
+/** Thread that created the group. */
+export const H_CREATOR = 7;
+/** Threads sleeping on H_PENDING now (for diagnostics and tests: completions read PENDING_WAITED). */
+export const H_WAITERS = 8;
+/**
+ * 1 while a thread sleeping on H_PENDING wants to be woken by the group's next failure, to rebuild
+ * it before the wait ends. The recorder that takes it (1 -> 0) notifies; the waiter sets it again
+ * before it next sleeps, so waking costs one notify per sleep, however fast failures come.
+ */
+export const H_FAIL_WATCH = 9;
+/** CANCEL_NONE; cancelWriting(lane): that thread is writing the reason; CANCEL_DONE: cancelled. */
+export const H_CANCEL = 10;
+/** How the reason is stored: one of the REASON_* values. */
+export const H_REASON_KIND = 11;
+/** REASON_FAILURE: the failure's log entry; REASON_STORED: the reason's offset in the log's data area. */
+export const H_REASON_REF = 12;
+/** REASON_STORED: the reason's byte length. */
+export const H_REASON_LENGTH = 13;
+/** Threads that have `go()` functions queued for a free slot (so a release knows to notify). */
+export const H_LIMIT_WAITERS = 14;
+/** Depth of the group: 0 for a root, parent's + 1 for a sub-group. */
+export const H_DEPTH = 15;
+/** Laned counter (64-bit): units not yet done, sub-groups' included; PENDING_WAITED in bit 0. Waiters sleep on it. */
+export const H_PENDING = 16;
+/** Laned counter (64-bit): failures recorded in this group or a descendant. */
+export const H_FAILED = 18;
+/** Laned counter (64-bit): `go()` functions holding one of the group's `limit` slots, in all threads. */
+export const H_RUNNING = 20;
+/**
+ * The link table: MAX_LINKS entries of LINK_WORDS words naming each linked group (its tree's two
+ * identity words, then its id, written last: an entry with id 0 is still being written).
+ */
+export const H_LINK_TABLE = 24;
+export const LINK_WORDS = 3;
+export const MAX_LINKS = 10;
+/**
+ * LANES float64 cells (two words each): the units lane `lane` ever added to the group, written only
+ * by the lane's thread with plain stores (an `add()` makes no atomic operation for them). A cell
+ * outlives its thread: the next owner of the lane goes on counting in it.
+ */
+export const H_ADDED_CELLS = 64;
+export const GROUP_WORDS = 128;
+/** Deepest sub-group nesting (a root is at depth 0). */
+export const MAX_DEPTH = 64;
+
+export const FLAG_CANCEL_ON_ERROR = 1;
+
+export const CANCEL_NONE = 0;
+export const CANCEL_DONE = 1;
+/** The cancel word while thread `lane` writes the reason: negative, and names the writer. */
+export function cancelWriting(lane: number): number {
+  return -(lane + 1);
+}
+
+export const REASON_NONE = 0;
+export const REASON_STORED = 1;
+export const REASON_FAILURE = 2;
+/** Largest cancellation reason kept as is; a larger one is replaced by a description. */
+export const REASON_MAX_BYTES = 64 * 1024;
+
+/** Group `id` has its record at Int32 word `GROUPS_BASE + (id - 1) * GROUP_WORDS` of the tree buffer. */
+export const GROUPS_BASE = REGISTRY + LANES * ENTRY_WORDS;
 export const TREE_INITIAL_GROUPS = 16;
 
 // ---- slots: one record of SLOT_BYTES per task ----
-// bytes 0-7:   state, a 64-bit word: generation (high 32 bits) and remaining units (low 32 bits).
-//              Remaining 0 means free. The generation advances when the last unit is taken, in the
-//              same atomic step, so a free slot's generation is one no handle has ever held: a claim
-//              only has to change the remaining units (a 32-bit compare-and-exchange), and a handle
-//              of an earlier task, whose generation is stale, can never touch the slot's next occupant.
-// bytes 8-11:  owner thread id (the last thread to create or rebuild the task)
-// bytes 12-15: group id
-// bytes 16-23: time the task was added (ms since the epoch, float64)
-// bytes 24-27: ready: low 31 bits of (generation + 1) for the generation whose metadata (owner, group,
-//              time, label) is written (+ 1: a fresh slot's zeroes must not read as ready);
-//              top bit: the task is a `go()` function holding one of its group's `limit` slots
-// bytes 28-29: label length in UTF-16 units (uint16), bytes 30-63: label
+// bytes 0-7:   state (64-bit): remaining units (bits 0-30), tag (bits 31-35: lane + 1 of the thread
+//              whose shared take wrote this state, 0 for none), generation (bits 36-63). The
+//              generation advances when a task that was shared completes, so no handle of it can
+//              match the slot's next occupant; a task never shared leaves it as it is.
+// bytes 8-15:  owner (64-bit): lane + 1 of the thread that holds the slot (0: free, OWNER_RETIRED:
+//              never used again) in the low 32 bits, the generation it holds it at in the high 32.
+//              Claimed and adopted by compare-and-exchange, so an owner is never paired with
+//              another occupant's generation.
+// bytes 16-19: group id
+// bytes 20-23: flags (SLOT_SHARED, SLOT_LIMITED), written by the owner
+// bytes 24-31: time the task was added (ms since the epoch, float64)
+// bytes 32-33: label length in UTF-16 units (uint16; NO_LABEL for none), bytes 34-63: label
 export const SLOT_BYTES = 64;
 export const SLOT_WORDS32 = SLOT_BYTES / 4;
 export const SLOT_WORDS64 = SLOT_BYTES / 8;
-/**
- * Int32 words of the state holding the remaining units and the generation: which half of the
- * 64-bit word each is depends on the platform's byte order (s390x is big-endian).
- */
-export const S_REMAINING32 = endianness() === 'LE' ? 0 : 1;
-export const S_GENERATION32 = 1 - S_REMAINING32;
-export const S_OWNER = 2;
-export const S_GROUP = 3;
-/** Index of the time in a Float64Array view, relative to the slot's first float64. */
-export const S_SINCE64 = 2;
-export const S_READY = 6;
-/** Index of the label length in a Uint16Array view, relative to the slot's first uint16. */
-export const S_LABEL_LEN16 = 14;
-export const S_LABEL16 = 15;
+export const S_STATE64 = 0;
+export const S_OWNER64 = 1;
+export const S_GROUP = 4;
+export const S_FLAGS = 5;
+export const S_SINCE64 = 3;
+export const S_LABEL_LEN16 = 16;
+export const S_LABEL16 = 17;
 export const LABEL_UNITS = (SLOT_BYTES - S_LABEL16 * 2) / 2;
+export const NO_LABEL = 0xffff;
+export const SLOT_SHARED = 1;
+export const SLOT_LIMITED = 2;
 /** Slots the arena starts with and grows by; it never grows past the capacity. */
 export const SLOT_CHUNK = 64;
 
-/** Remaining units live in the low 32 bits of a slot's state. */
-export const REMAINING_MASK = 0xffffffffn;
-export const GENERATION_UNIT = 0x100000000n;
+export const REMAINING_BITS = 31n;
+export const REMAINING_MASK = (1n << REMAINING_BITS) - 1n;
+export const TAG_SHIFT = 31n;
+export const TAG_MASK = 0x1fn << TAG_SHIFT;
+export const GENERATION_SHIFT = 36n;
+/** Generations a slot goes through before it is retired (its generation would wrap). */
+export const GENERATIONS = 1 << 28;
+export const OWNER_RETIRED = 0xff;
 
 // ---- failure log ----
-// An index of LOG_ENTRY_WORDS Int32 words per kept failure, then the data area.
+// An index of LOG_ENTRY_WORDS Int32 words per kept failure, then the data area. Entries are claimed
+// in index order by compare-and-exchange on their state word, so claimed entries form a prefix.
 export const LOG_ENTRY_WORDS = 4;
-/** Entry word: LOG_READY once the envelope is written; LOG_OMITTED when no room was left for it. */
+/**
+ * Entry state: LOG_EMPTY; logWriting(lane) while that thread writes or holds it staged;
+ * LOG_READY once published; LOG_OMITTED when no room was left or its writer died before publishing;
+ * LOG_DISCARDED when the completion it was staged for did not happen.
+ */
 export const L_STATE = 0;
 export const L_OFFSET = 1;
 export const L_LENGTH = 2;
@@ -181,6 +295,11 @@ export const L_GROUP = 3;
 export const LOG_EMPTY = 0;
 export const LOG_READY = 1;
 export const LOG_OMITTED = 2;
+export const LOG_DISCARDED = 3;
+/** The entry state while thread `lane` holds the entry: negative, and names the writer. */
+export function logWriting(lane: number): number {
+  return -(lane + 1);
+}
 export const LOG_DATA_CHUNK = 64 * 1024;
 
 // ---- defaults ----

@@ -1,28 +1,38 @@
 // Runs on both sides of a thread boundary: the `limit` of concurrently running `go()` functions,
-// counted in the group header across all threads. Functions that find no free slot queue in their
-// own thread and start, in order, when a slot frees anywhere.
+// counted in the group's H_RUNNING across all threads. A `go()` task takes a running slot through
+// its own handle (Task#acquireLimit: a journaled compare-and-exchange) and its completion gives it
+// back; functions that find no free slot queue in their own thread and start, in order, when a
+// slot frees anywhere.
+import type { GroupRecord } from './counters.js';
 import { H_LIMIT, H_LIMIT_WAITERS, H_RUNNING } from './layout.js';
+import type { Task } from './task.js';
 
 /** Longest single timer Node accepts. */
 const MAX_TIMER = 0x7fffffff;
 
+/** A queued `go()`: its task, and what starts its function once the task holds a running slot. */
+interface Queued {
+  readonly task: Task;
+  readonly start: () => void;
+}
+
 /** One thread's side of a group's limit. */
 export class Limiter {
-  readonly #header: Int32Array;
-  readonly #queue: (() => void)[] = [];
+  readonly #record: GroupRecord;
+  readonly #queue: Queued[] = [];
   #keepAlive: NodeJS.Timeout | undefined;
   #armed = false;
-  /** A start that finishes synchronously releases its slot and drains again: the outer loop does it. */
+  /** A start that finishes synchronously drains again: the outer loop does it. */
   #draining = false;
 
-  /** @param header - Int32 view of the group header */
-  constructor(header: Int32Array) {
-    this.#header = header;
+  /** @param record - the group's record */
+  constructor(record: GroupRecord) {
+    this.#record = record;
   }
 
   /** The most functions that may run at once, 0 for no limit. */
   get limit(): number {
-    return Atomics.load(this.#header, H_LIMIT);
+    return Atomics.load(this.#record.i32, H_LIMIT);
   }
 
   /** Functions queued in this thread. */
@@ -30,41 +40,25 @@ export class Limiter {
     return this.#queue.length;
   }
 
-  /** Takes a running slot if one is free. */
-  tryAcquire(): boolean {
-    const limit = this.limit;
-    for (;;) {
-      const running = Atomics.load(this.#header, H_RUNNING);
-      if (running >= limit) return false;
-      // A CAS, not an add: two threads seeing the last free slot must not both take it.
-      if (Atomics.compareExchange(this.#header, H_RUNNING, running, running + 1) === running) return true;
-    }
-  }
-
-  /** Gives a running slot back and starts what it can of this thread's queue. */
-  release(): void {
-    Atomics.sub(this.#header, H_RUNNING, 1);
-    // A thread that queued after our decrement re-checks before it sleeps; one that queued
-    // before it counted itself in H_LIMIT_WAITERS first, so this read sees it and wakes it.
-    if (Atomics.load(this.#header, H_LIMIT_WAITERS) > 0) Atomics.notify(this.#header, H_RUNNING);
-    this.#drain();
-  }
-
-  /** Queues `start` to run once a slot is free; the thread stays alive until it has run. */
-  enqueue(start: () => void): void {
-    this.#queue.push(start);
+  /** Queues `start` to run once `task` holds a running slot; the thread stays alive until it has run. */
+  enqueue(task: Task, start: () => void): void {
+    this.#queue.push({ task, start });
     if (this.#queue.length === 1) {
-      Atomics.add(this.#header, H_LIMIT_WAITERS, 1);
+      Atomics.add(this.#record.i32, H_LIMIT_WAITERS, 1);
       this.#keepAlive = setInterval(() => undefined, MAX_TIMER);
     }
-    this.#drain();
+    this.drain();
   }
 
-  #drain(): void {
+  /** Starts what it can of this thread's queue: after a completion gave a slot back, or a wake. */
+  drain(): void {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.#queue.length > 0 && this.tryAcquire()) this.#queue.shift()?.();
+      for (let next = this.#queue[0]; next?.task.acquireLimit() === true; next = this.#queue[0]) {
+        this.#queue.shift();
+        next.start();
+      }
     } finally {
       this.#draining = false;
     }
@@ -72,24 +66,24 @@ export class Limiter {
       if (this.#keepAlive !== undefined) {
         clearInterval(this.#keepAlive);
         this.#keepAlive = undefined;
-        Atomics.sub(this.#header, H_LIMIT_WAITERS, 1);
+        Atomics.sub(this.#record.i32, H_LIMIT_WAITERS, 1);
       }
       return;
     }
     if (this.#armed) return;
     this.#armed = true;
-    // Sleep on the value that made tryAcquire fail: a release in between returns 'not-equal' at once.
     const wake = (): void => {
       this.#armed = false;
-      this.#drain();
+      this.drain();
     };
-    const running = Atomics.load(this.#header, H_RUNNING);
-    // A slot freed since tryAcquire failed: sleeping on the new value would miss that release.
-    if (running < this.limit) {
+    const running = Atomics.load(this.#record.i64, H_RUNNING / 2);
+    // A slot freed since acquireLimit failed: sleeping on the new value would miss that release.
+    if (Number(running >> 32n) < this.limit) {
       queueMicrotask(wake);
       return;
     }
-    const result = Atomics.waitAsync(this.#header, H_RUNNING, running);
+    // Sleep on the value just read: a release in between returns 'not-equal' at once.
+    const result = Atomics.waitAsync(this.#record.i64, H_RUNNING / 2, running);
     if (result.async) void result.value.then(wake);
     else queueMicrotask(wake);
   }

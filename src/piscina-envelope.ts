@@ -35,13 +35,20 @@ export interface SlotEnvelope<T> {
   readonly payload: T;
 }
 
-/** What the worker side returns for a slot envelope of a pool whose group it does not hold. Exported as a type only (see FailureEnvelope). */
+/**
+ * What the worker side returns for a slot envelope of a pool whose group it does not hold. Exported as a type only (see FailureEnvelope).
+ * @inline @hidden
+ */
 export interface NeedGroup {
   /** Tells the answer apart from a result: TrackedPool#run then sends the task in full. */
   readonly kind: typeof NEED_GROUP;
 }
 
-/** What the worker side returns when the task function threw: the failure, encoded in full. Exported as a type only, so that declarations of `export default tracked(fn)` can name it. */
+/**
+ * What the worker side returns when the task function threw: the failure, encoded in full. Exported as a type only, so that declarations of `export default tracked(fn)` can name it.
+ * Not in the API reference (`@hidden`): `tracked()`'s signature shows its shape there (`@inline`).
+ * @inline @hidden
+ */
 export interface FailureEnvelope {
   /** Tells a failure apart from a result. */
   readonly kind: typeof FAILED;

@@ -1,7 +1,10 @@
-// The piscina integration (`shared-waitgroup/piscina`). Main-thread side: `TrackedPool` runs pool
-// tasks as tasks of a group and shuts the pool down gracefully. Worker side: `tracked()` wraps the
-// pool's task function so it gets the group and its own task. Both sides import this module; it
-// never loads piscina itself (piscina is an optional peer dependency: you pass your pool in).
+/**
+ * The piscina integration. Main-thread side: `TrackedPool` runs pool tasks as tasks of a group and
+ * shuts the pool down gracefully. Worker side: `tracked()` wraps the pool's task function so it gets
+ * the group and its own task. Both sides import this module; it never loads piscina itself (piscina
+ * is an optional peer dependency: you pass your pool in).
+ * @module shared-waitgroup/piscina
+ */
 import type { Piscina } from 'piscina';
 import { decodeFailure } from './envelope.js';
 import { WaitGroupError, WaitTimeoutError, checkLabel, type PendingTask, type TaskGroupError } from './errors.js';
@@ -212,7 +215,8 @@ function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscin
  * registered: it gets the group, its own `Task` and the group's signal; its return completes the
  * task, its throw fails it with full fidelity.
  * @param fn - the task function: the payload, then `{ group, task, signal }`
- * @returns the function to export from the pool's worker module
+ * @returns the function to export from the pool's worker module. Besides your function's result, it
+ * resolves to one of two envelopes that `TrackedPool#run` reads: a failure, or a request for the group.
  * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send
  * @example
  * ```ts

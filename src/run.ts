@@ -8,20 +8,17 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs `fn` with `signal` and completes `task` with its outcome, giving `limiter`'s slot back first.
- * @param limiter - the group's limiter when `fn` holds one of its slots, else undefined
+ * Runs `fn` with `signal` and completes `task` with its outcome.
+ * @param limiter - the group's limiter when `task` holds one of its running slots, else undefined
  */
 export function runTask(fn: (signal: AbortSignal) => unknown, signal: AbortSignal, task: Task, limiter: Limiter | undefined): void {
   const finish = (failed: boolean, error: unknown): void => {
-    // The slot is given back before the task completes, so no wait() resolves while it is held.
-    if (limiter !== undefined) {
-      task.holdsLimit(false);
-      limiter.release();
-    }
+    // The completion records the failure (cancelling a group that cancels on error), then gives
+    // the running slot back, then completes the unit: a queued function started after it sees
+    // the group cancelled, and no wait() resolves while the slot is held.
     task.settle(1, failed, error);
+    limiter?.drain();
   };
-  // Marked so that, should this thread die while fn runs, the sweep gives the slot back.
-  if (limiter !== undefined) task.holdsLimit(true);
   let result: unknown;
   try {
     result = fn(signal);

@@ -1,23 +1,28 @@
 // Runs on both sides of a thread boundary: the task slot arena, shared by every thread of a tree.
-// A task's units are taken by compare-and-exchange on the slot's 64-bit state word, so exactly one
-// of any number of racing `done()` calls wins a unit and a stale handle (older generation) never
-// matches; the one exception is a task whose only handle is its creator's (takeOwn), which nobody
-// else can race. Taking the last unit advances the generation in the same step, which is what lets
-// a claim be a 32-bit compare-and-exchange on the remaining units alone.
-import { threadId } from 'node:worker_threads';
+// A slot belongs to the thread named in its owner word, claimed by compare-and-exchange, so a
+// sweeper can always tell whose it is. A thread keeps the slot of its last completed task as its
+// spare: its next add() reuses it with plain writes and no atomic operation. A task whose only
+// handle is its creator's is completed with plain writes too (nobody else may take its units);
+// a shared task's units are taken by compare-and-exchange on the state word (see take.ts).
 import { now } from './clock.js';
+import type { Lane } from './registry.js';
 import {
-  GENERATION_UNIT,
+  E_SPARE,
+  GENERATIONS,
+  GENERATION_SHIFT,
+  HI32,
   LABEL_UNITS,
+  LO32,
+  NO_LABEL,
+  OWNER_RETIRED,
   REMAINING_MASK,
-  S_GENERATION32,
+  S_FLAGS,
   S_GROUP,
   S_LABEL16,
   S_LABEL_LEN16,
-  S_OWNER,
-  S_READY,
-  S_REMAINING32,
+  S_OWNER64,
   S_SINCE64,
+  S_STATE64,
   SLOT_BYTES,
   SLOT_CHUNK,
   SLOT_WORDS32,
@@ -25,6 +30,8 @@ import {
   T_CAPACITY,
   T_SLOT_CURSOR,
   T_SLOT_HIGH,
+  TAG_MASK,
+  TAG_SHIFT,
 } from './layout.js';
 
 /**
@@ -45,56 +52,38 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
   return buffer.byteLength >= bytes;
 }
 
-
-/**
- * Added to the state word to take a task's last unit: remaining 1 -> 0 and generation + 1 in one
- * step (wrapping from 2^32 - 1 to 0, as a 64-bit add does).
- */
-const LAST_UNIT = GENERATION_UNIT - 1n;
-/**
- * The state after taking `taken` of the `left` units of `current`, a state of `generation`. The
- * last unit also advances the generation, in the same compare-and-exchange, so that no handle of
- * the task can ever match the slot's next occupant.
- */
-function stateAfter(current: bigint, taken: number, left: number, generation: number): bigint {
-  // One unit that is not the last, the usual done(): a BigInt literal, no conversion.
-  if (taken < left) return taken === 1 ? current - 1n : current - BigInt(taken);
-  if (taken === 1 && generation !== 0xffffffff) return current + LAST_UNIT;
-  return BigInt.asUintN(64, current - BigInt(taken) + GENERATION_UNIT);
+/** The generation of a slot state. */
+export function generationOf(state: bigint): number {
+  return Number(state >> GENERATION_SHIFT);
 }
 
-/** Top bit of a slot's ready word: the task holds one of its group's `limit` slots. */
-const LIMITED_BIT = 1 << 31;
+/** The remaining units of a slot state. */
+export function remainingOf(state: bigint): number {
+  return Number(state & REMAINING_MASK);
+}
 
-/** A snapshot of one occupied slot, as `pendingTasks()` reports it. */
+/** The lane + 1 whose shared take wrote a slot state, 0 for none. */
+export function tagOf(state: bigint): number {
+  return Number((state & TAG_MASK) >> TAG_SHIFT);
+}
+
+/** The state of a task of `generation` with `remaining` units and no tag. */
+export function stateOf(generation: number, remaining: number): bigint {
+  return (BigInt(generation) << GENERATION_SHIFT) | BigInt(remaining);
+}
+
+/** A snapshot of one occupied slot, as `pendingTasks()` and the sweep read it. */
 export interface SlotSnapshot {
   readonly index: number;
-  /** The state word the snapshot was read from. */
   readonly state: bigint;
   readonly generation: number;
   readonly group: number;
-  /** True for a `go()` task holding one of its group's `limit` slots. */
-  readonly limited: boolean;
+  /** The lane of the thread holding the task. */
+  readonly lane: number;
+  readonly flags: number;
   readonly label: string | undefined;
-  readonly threadId: number;
   readonly since: number;
   readonly remaining: number;
-}
-
-/** Label length of a task without a label (an empty label has length 0). */
-const NO_LABEL = 0xffff;
-
-/** Free slots this thread released lately: the cheapest ones to claim. */
-const HINTS = 64;
-
-/** The value of a slot's ready word once the metadata of `generation`'s task is written (see layout.ts). */
-function readyOf(generation: number): number {
-  return (generation + 1) & 0x7fffffff;
-}
-
-/** The state word of a task of `generation` with `remaining` units. */
-export function stateOf(generation: number, remaining: number): bigint {
-  return (BigInt(generation) << 32n) | BigInt(remaining);
 }
 
 /** One thread's view of a tree's slot arena. */
@@ -103,49 +92,53 @@ export class Slots {
   readonly #tree: Int32Array;
   // Fixed-length views, remade when the buffer has grown: V8 accesses length-tracking views of a
   // growable buffer about three times slower.
-  #state!: BigUint64Array;
+  #u64!: BigUint64Array;
   #i32!: Int32Array;
   #f64!: Float64Array;
   #u16!: Uint16Array;
   /** Slots the views cover. */
   #covered = 0;
-  // Results of the last claim() and take() in this thread, read right after the call: returning
-  // them in objects would allocate on every add() and done().
   /** Generation of the task the last successful claim() placed. */
   claimedGeneration = 0;
-  /** State left by the last take() that took units, or seen by one that took none. */
-  tookState = 0n;
-  /** Its units, as the last take() saw them (0 when it found the task complete or gone). */
-  tookRemaining = 0;
-  /** This thread's id, written into every slot it claims. */
-  readonly #owner = threadId;
-  /** The slot this thread freed last (-1: none): an add() after a done() reuses it without touching #hints. */
+  /** This thread's lane + 1, written into the owner word of every slot it claims. */
+  readonly #owner: number;
+  /** This thread's journal, where the spare is noted for the next view of the tree in this thread. */
+  readonly #journal: Int32Array;
+  /** A slot this thread owns with no task in it (-1: none): the next add() takes it with plain writes. */
   #spare = -1;
-  /** Other slots this thread freed lately, most recent last. */
-  readonly #hints: number[] = [];
 
   /**
    * @param buffer - the growable slots buffer of the tree
    * @param tree - Int32 view of the tree buffer (capacity and allocation cursors)
+   * @param lane - this thread's lane in the tree
    */
-  constructor(buffer: SharedArrayBuffer, tree: Int32Array) {
+  constructor(buffer: SharedArrayBuffer, tree: Int32Array, lane: Lane) {
     this.buffer = buffer;
     this.#tree = tree;
+    this.#owner = lane.index + 1;
+    this.#journal = lane.journal;
     this.#refresh();
+    this.#spare = this.#journal[E_SPARE] ?? -1;
   }
 
   #refresh(): void {
     this.#covered = Math.floor(this.buffer.byteLength / SLOT_BYTES);
     const bytes = this.#covered * SLOT_BYTES;
-    this.#state = new BigUint64Array(this.buffer, 0, bytes / 8);
+    this.#u64 = new BigUint64Array(this.buffer, 0, bytes / 8);
     this.#i32 = new Int32Array(this.buffer, 0, bytes / 4);
     this.#f64 = new Float64Array(this.buffer, 0, bytes / 8);
     this.#u16 = new Uint16Array(this.buffer, 0, bytes / 2);
   }
 
   /** Makes sure the views reach slot `index`, which another thread may have grown the buffer for. */
-  #cover(index: number): void {
+  cover(index: number): void {
     if (index >= this.#covered) this.#refresh();
+  }
+
+  /** The 64-bit view of the arena (state and owner words), covering at least slot `index`. */
+  words64(index: number): BigUint64Array {
+    this.cover(index);
+    return this.#u64;
   }
 
   /** Initial byte length and maximum byte length of a slots buffer for `capacity` slots. */
@@ -154,61 +147,51 @@ export class Slots {
   }
 
   /**
-   * Claims a free slot for a task of `count` units and writes its metadata.
-   * @returns the slot's index (its generation in `claimedGeneration`), or -1 when every slot is occupied
+   * Takes a slot for a task: this thread's spare, or a free slot whose owner word it claims by
+   * compare-and-exchange (which names this thread, so a sweeper finds the slot if we die). The
+   * slot's state is left as it was (no task in it) until fill().
+   * @returns the slot's index (its generation in `claimedGeneration`), or -1 when every slot is taken
    */
-  claim(count: number, group: number, label: string | undefined): number {
-    // Other ways to find a slot are out of line: add() inlines this, and V8 inlines small functions only.
-    const spare = this.#spare;
-    this.#spare = -1;
-    // #tryClaim(spare, count), written out: V8 had run out of inlining budget by this call.
-    const claimed = spare >= 0 && Atomics.compareExchange(this.#i32, spare * SLOT_WORDS32 + S_REMAINING32, 0, count) === 0;
-    const index = claimed ? spare : this.#claimElsewhere(count);
-    if (index < 0) return -1;
+  claim(): number {
+    let index = this.#spare;
+    if (index >= 0) {
+      this.#spare = -1;
+      this.#journal[E_SPARE] = -1;
+    } else {
+      index = this.#claimElsewhere();
+      if (index < 0) return -1;
+    }
+    this.claimedGeneration = this.#i32[index * SLOT_WORDS32 + 2 + HI32] ?? 0;
+    return index;
+  }
+
+  /** Writes a task of `count` units into slot `index`, which this thread has just claimed. */
+  fill(index: number, count: number, group: number, label: string | undefined): void {
+    // Plain writes: only this thread writes a slot it owns while its task is unshared, and a
+    // handle of an earlier task has an earlier generation, so no compare-and-exchange can match.
+    this.#u64[index * SLOT_WORDS64 + S_STATE64] = stateOf(this.claimedGeneration, count);
     const base = index * SLOT_WORDS32;
-    // A plain read: the generation was last written by the atomic step that freed the slot, which
-    // our claim's compare-and-exchange read from, and it cannot change again until this task's
-    // last unit is taken. (Each Atomics call costs as much as a compare-and-exchange.)
-    const generation = (this.#i32[base + S_GENERATION32] ?? 0) >>> 0;
-    this.claimedGeneration = generation;
-    this.#i32[base + S_OWNER] = this.#owner;
     this.#i32[base + S_GROUP] = group;
+    this.#i32[base + S_FLAGS] = 0;
     this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
-    // Most tasks have no label: the loop that copies one is out of line too.
     if (label === undefined) this.#u16[index * (SLOT_BYTES / 2) + S_LABEL_LEN16] = NO_LABEL;
     else this.#writeLabel(index, label);
-    // Written last: a reader that sees this generation's ready value here (and the same state
-    // before and after reading) knows the fields above belong to it. A plain write: it only feeds
-    // diagnostics, and the atomic updates of the group's counters that follow publish it.
-    this.#i32[base + S_READY] = readyOf(generation);
-    return index;
   }
 
-  #claimElsewhere(count: number): number {
-    let index = this.#claimHint(count);
-    if (index < 0) index = this.#claimFresh(count);
-    if (index < 0) index = this.#claimScan(count);
-    return index;
+  #claimElsewhere(): number {
+    const fresh = this.#claimFresh();
+    return fresh >= 0 ? fresh : this.#claimScan();
   }
 
-  /**
-   * Claims slot `index` if it is free. A 32-bit compare-and-exchange on the remaining units is
-   * enough: a free slot's generation has never been handed to any handle (taking the last unit
-   * advanced it), so no stale handle can match the new task's state.
-   */
-  #tryClaim(index: number, count: number): boolean {
-    return Atomics.compareExchange(this.#i32, index * SLOT_WORDS32 + S_REMAINING32, 0, count) === 0;
+  /** Claims slot `index` if it is free: its owner word goes from (generation, 0) to (generation, us). */
+  #tryClaim(index: number): boolean {
+    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const owner = Atomics.load(this.#u64, word);
+    if ((owner & 0xffffffffn) !== 0n) return false;
+    return Atomics.compareExchange(this.#u64, word, owner, (owner & ~0xffffffffn) | BigInt(this.#owner)) === owner;
   }
 
-  #claimHint(count: number): number {
-    for (let index = this.#hints.pop(); index !== undefined; index = this.#hints.pop()) {
-      // Fails when another thread's scan claimed the slot since we freed it: then try the next.
-      if (this.#tryClaim(index, count)) return index;
-    }
-    return -1;
-  }
-
-  #claimFresh(count: number): number {
+  #claimFresh(): number {
     const capacity = this.#tree[T_CAPACITY] ?? 0;
     for (;;) {
       const high = Atomics.load(this.#tree, T_SLOT_HIGH);
@@ -216,20 +199,19 @@ export class Slots {
       // Claim the index first so no two threads take the same fresh slot, then make sure it exists.
       if (Atomics.compareExchange(this.#tree, T_SLOT_HIGH, high, high + 1) !== high) continue;
       ensureLength(this.buffer, (high + 1) * SLOT_BYTES);
-      this.#cover(high);
+      this.cover(high);
       // A scan may already have taken this never-used slot (it reads as free): then look further.
-      if (this.#tryClaim(high, count)) return high;
+      if (this.#tryClaim(high)) return high;
     }
   }
 
-  #claimScan(count: number): number {
+  #claimScan(): number {
     const high = this.#highWater();
     if (high === 0) return -1;
     const start = (Atomics.add(this.#tree, T_SLOT_CURSOR, 1) >>> 0) % high;
     for (let k = 0; k < high; k++) {
       const index = (start + k) % high;
-      if (Atomics.load(this.#i32, index * SLOT_WORDS32 + S_REMAINING32) !== 0) continue;
-      if (this.#tryClaim(index, count)) {
+      if (this.#tryClaim(index)) {
         Atomics.store(this.#tree, T_SLOT_CURSOR, index + 1);
         return index;
       }
@@ -253,98 +235,104 @@ export class Slots {
 
   /** The current state word of slot `index`. */
   load(index: number): bigint {
-    this.#cover(index);
-    return Atomics.load(this.#state, index * SLOT_WORDS64);
+    this.cover(index);
+    return Atomics.load(this.#u64, index * SLOT_WORDS64 + S_STATE64);
+  }
+
+  /** Writes the state of an unshared task this thread owns (a take of its own units, or an undone add). */
+  storeOwn(index: number, generation: number, remaining: number): void {
+    this.#u64[index * SLOT_WORDS64 + S_STATE64] = stateOf(generation, remaining);
   }
 
   /**
-   * Takes units from slot `index` if it still holds the task of `generation`, retrying while other
-   * threads take units of the same task. Taking the last unit frees the slot.
-   * @param expected - the state this handle last saw: `stateOf(generation, remaining)`, kept by the
-   *   handle so that the usual case makes no BigInt but the new state
-   * @param remaining - the remaining units this handle last saw (at least the true number)
-   * @param units - units to take, or Infinity for all that remain
-   * @returns units taken (0 when the task is complete or the slot belongs to a newer task); the
-   *   state to expect next and its units are in `tookState` and `tookRemaining`
+   * Keeps slot `index`, now empty and still owned by this thread, as the spare for the next add(),
+   * or gives it back to the arena when there is a spare already.
    */
-  take(index: number, expected: bigint, generation: number, remaining: number, units: number): number {
-    // Units only ever decrease: a handle that saw none left is complete, whatever the slot holds now.
-    if (remaining === 0) return this.#took(0, expected, 0);
-    this.#cover(index);
-    const word = index * SLOT_WORDS64;
-    // Try the state this handle last saw first: right unless another thread took units meanwhile.
-    let current = expected;
-    let left = remaining;
+  keepOrRelease(index: number): void {
+    if (this.#spare >= 0) {
+      this.release(index, this.#owner - 1);
+      return;
+    }
+    this.#spare = index;
+    this.#journal[E_SPARE] = index;
+  }
+
+  /**
+   * Gives back slot `index` if lane `lane` owns it with no task in it: its owner word is cleared,
+   * keeping the generation. Used for this thread's extra empty slots and, by a sweep, for a dead
+   * thread's.
+   */
+  release(index: number, lane: number): void {
+    this.cover(index);
+    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const owner = Atomics.load(this.#u64, word);
+    if ((owner & 0xffffffffn) !== BigInt(lane + 1)) return;
+    Atomics.compareExchange(this.#u64, word, owner, owner & ~0xffffffffn);
+  }
+
+  /**
+   * Frees slot `index` after the last unit of a shared task of `generation` was taken (the state
+   * already carries generation + 1): its owner word moves to (generation + 1, nobody), or retires
+   * the slot when its generations are used up. Idempotent: a sweeper may repeat it.
+   */
+  freeShared(index: number, generation: number): void {
+    this.cover(index);
+    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const next = generation + 1 >= GENERATIONS ? (BigInt(generation) << 32n) | BigInt(OWNER_RETIRED) : BigInt(generation + 1) << 32n;
     for (;;) {
-      const taken = Math.min(units, left);
-      const next = stateAfter(current, taken, left, generation);
-      const seen = Atomics.compareExchange(this.#state, word, current, next);
-      if (seen === current) {
-        if (taken === left) this.#release(index);
-        return this.#took(taken, next, left - taken);
-      }
-      current = seen;
-      left = Number(current & REMAINING_MASK);
-      if (left === 0 || Number(current >> 32n) !== generation) return this.#took(0, current, 0);
+      const owner = Atomics.load(this.#u64, word);
+      // Freed already (by us before we died, or by another sweeper), or adopted then freed.
+      if (Number(owner >> 32n) !== generation || (owner & 0xffffffffn) === BigInt(OWNER_RETIRED)) return;
+      if (Atomics.compareExchange(this.#u64, word, owner, next) === owner) return;
     }
   }
 
   /**
-   * Takes units of a task whose only handle is the calling thread's (its creator, which has not
-   * shared it): nobody else can take them while this thread lives (the sweep after its death is
-   * the only other taker), so the remaining units it holds are exact and no compare-and-exchange
-   * is needed.
-   * @param remaining - the task's remaining units
-   * @param units - units to take, or Infinity for all that remain
-   * @returns units taken
+   * Makes the calling thread the owner of slot `index` while it holds the task of `generation`:
+   * one compare-and-exchange on the owner word, which fails if the slot was freed or changed
+   * hands meanwhile (its generation moved on).
    */
-  takeOwn(index: number, remaining: number, units: number): number {
-    if (units !== 1 || remaining !== 1) return this.#takeOwnUnits(index, remaining, units);
-    // Remaining units to 0 and generation + 1 in one 64-bit add: a scanning claim in another thread
-    // sees the slot free only once its generation is already a new one.
-    Atomics.add(this.#state, index * SLOT_WORDS64, LAST_UNIT);
-    this.#release(index);
-    return 1;
-  }
-
-  /** takeOwn() of a task with several units, or of all that remain: kept out of done()'s inlined code. */
-  #takeOwnUnits(index: number, remaining: number, units: number): number {
-    const taken = Math.min(units, remaining);
-    if (taken <= 0) return 0;
-    if (taken < remaining) {
-      Atomics.sub(this.#i32, index * SLOT_WORDS32 + S_REMAINING32, taken);
-      return taken;
-    }
-    Atomics.add(this.#state, index * SLOT_WORDS64, GENERATION_UNIT - BigInt(taken));
-    this.#release(index);
-    return taken;
-  }
-
-  #took(taken: number, state: bigint, remaining: number): number {
-    this.tookState = state;
-    this.tookRemaining = remaining;
-    return taken;
-  }
-
-  #release(index: number): void {
-    if (this.#spare < 0) this.#spare = index;
-    else if (this.#hints.length < HINTS) this.#hints.push(index);
-  }
-
-  /**
-   * Marks slot `index` as holding a `limit` slot of its group, so that if its thread dies the sweep
-   * gives the limit slot back. Uses the free top bit of the ready word.
-   */
-  markLimited(index: number, limited: boolean): void {
-    const word = index * SLOT_WORDS32 + S_READY;
-    if (limited) Atomics.or(this.#i32, word, LIMITED_BIT);
-    else Atomics.and(this.#i32, word, ~LIMITED_BIT);
-  }
-
-  /** Makes the calling thread the owner of slot `index` while it holds the task of `generation`. */
   adopt(index: number, generation: number): void {
-    const state = this.load(index);
-    if (Number(state >> 32n) === generation && (state & REMAINING_MASK) !== 0n) Atomics.store(this.#i32, index * SLOT_WORDS32 + S_OWNER, threadId);
+    this.cover(index);
+    const word = index * SLOT_WORDS64 + S_OWNER64;
+    for (;;) {
+      const owner = Atomics.load(this.#u64, word);
+      const lane = owner & 0xffffffffn;
+      if (Number(owner >> 32n) !== generation || lane === 0n || lane === BigInt(OWNER_RETIRED) || lane === BigInt(this.#owner)) return;
+      const state = this.load(index);
+      if (generationOf(state) !== generation || remainingOf(state) === 0) return;
+      if (Atomics.compareExchange(this.#u64, word, owner, (owner & ~0xffffffffn) | BigInt(this.#owner)) === owner) return;
+    }
+  }
+
+  /** Sets or clears flag bits of a slot this thread owns (plain: only the owner writes them). */
+  setFlag(index: number, flag: number, on: boolean): void {
+    const word = index * SLOT_WORDS32 + S_FLAGS;
+    const flags = this.#i32[word] ?? 0;
+    this.#i32[word] = on ? flags | flag : flags & ~flag;
+  }
+
+  /** The flags of slot `index`. */
+  flags(index: number): number {
+    this.cover(index);
+    return this.#i32[index * SLOT_WORDS32 + S_FLAGS] ?? 0;
+  }
+
+  /** The lane owning slot `index` (-1: none), and the generation it owns it at. */
+  ownerOf(index: number): { lane: number; generation: number } {
+    this.cover(index);
+    const owner = Atomics.load(this.#u64, index * SLOT_WORDS64 + S_OWNER64);
+    const lane = Number(owner & 0xffffffffn);
+    return { lane: lane === 0 || lane === OWNER_RETIRED ? -1 : lane - 1, generation: Number(owner >> 32n) };
+  }
+
+  /** Visits every slot handed out so far that lane `lane` owns (empty ones included). */
+  ownedBy(lane: number, visit: (index: number) => void): void {
+    const high = this.#highWater();
+    const owner = lane + 1;
+    for (let index = 0; index < high; index++) {
+      if ((this.#i32[index * SLOT_WORDS32 + 2 + LO32] ?? 0) === owner) visit(index);
+    }
   }
 
   /** Snapshots of every occupied slot that passes `belongs`. */
@@ -352,7 +340,7 @@ export class Slots {
     const high = this.#highWater();
     const found: SlotSnapshot[] = [];
     for (let index = 0; index < high; index++) {
-      const snapshot = this.#snapshot(index);
+      const snapshot = this.snapshot(index);
       if (snapshot !== undefined && belongs(snapshot)) found.push(snapshot);
     }
     return found;
@@ -366,32 +354,35 @@ export class Slots {
   /** Slots that may hold a task: handed out, and already inside the (possibly still growing) buffer. */
   #highWater(): number {
     const handedOut = Math.min(Atomics.load(this.#tree, T_SLOT_HIGH), this.#tree[T_CAPACITY] ?? 0);
-    if (handedOut > 0) this.#cover(handedOut - 1);
+    if (handedOut > 0) this.cover(handedOut - 1);
     return Math.min(handedOut, this.#covered);
   }
 
-  #snapshot(index: number): SlotSnapshot | undefined {
+  /** A consistent reading of slot `index` while it holds a task, or undefined. */
+  snapshot(index: number): SlotSnapshot | undefined {
+    this.cover(index);
     const state = this.load(index);
-    const remaining = Number(state & REMAINING_MASK);
+    const remaining = remainingOf(state);
+    const generation = generationOf(state);
+    const { lane, generation: owned } = this.ownerOf(index);
+    // Free, or the owner word belongs to another occupant than the state.
+    if (remaining === 0 || lane < 0 || owned !== generation) return undefined;
     const base = index * SLOT_WORDS32;
-    // Metadata not yet written for this generation, or the slot is free.
-    const ready = Atomics.load(this.#i32, base + S_READY);
-    if (remaining === 0 || (ready & 0x7fffffff) !== readyOf(Number(state >> 32n))) return undefined;
     const labelBase = index * (SLOT_BYTES / 2);
     const length = this.#u16[labelBase + S_LABEL_LEN16] ?? 0;
-    const label = length === NO_LABEL ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + length));
-    const snapshot = {
+    const label = length === NO_LABEL ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + Math.min(length, LABEL_UNITS)));
+    const snapshot: SlotSnapshot = {
       index,
       state,
-      generation: Number(state >> 32n),
+      generation,
       group: this.#i32[base + S_GROUP] ?? 0,
-      limited: ready < 0,
+      lane,
+      flags: this.#i32[base + S_FLAGS] ?? 0,
       label,
-      threadId: this.#i32[base + S_OWNER] ?? -1,
       since: this.#f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0,
       remaining,
     };
     // If the slot changed hands while we read, the fields may mix two tasks: report neither.
-    return this.load(index) >> 32n === state >> 32n ? snapshot : undefined;
+    return this.load(index) === state && this.ownerOf(index).generation === generation ? snapshot : undefined;
   }
 }

@@ -3,9 +3,9 @@
 // done exactly once, whoever races. A task never shared has one handle, its creator's, which
 // completes units with plain atomic arithmetic instead: nobody can race it.
 import { WaitGroupError, describe } from './errors.js';
-import { LAYOUT_VERSION, REMAINING_MASK } from './layout.js';
+import { LAYOUT_VERSION, SLOT_SHARED } from './layout.js';
 import { checkSharedTask, type SharedTask } from './share.js';
-import { stateOf } from './slots.js';
+import { generationOf, remainingOf, stateOf } from './slots.js';
 import { WaitGroup } from './group.js';
 import type { GroupHost } from './host.js';
 
@@ -32,6 +32,8 @@ export class Task {
   #own: boolean;
   /** Once shared: the slot state this handle last saw, the expected value of its next compare-and-exchange. */
   #state: bigint;
+  /** True while this `go()` task holds one of its group's `limit` slots (given back by its completion). */
+  #limited = false;
 
   /**
    * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
@@ -58,7 +60,7 @@ export class Task {
   get remaining(): number {
     if (this.#remaining === 0) return 0;
     const state = this.#host.slots.load(this.#slot);
-    return Number(state >> 32n) === this.#generation ? Number(state & REMAINING_MASK) : 0;
+    return generationOf(state) === this.#generation ? remainingOf(state) : 0;
   }
 
   /**
@@ -76,32 +78,39 @@ export class Task {
    * @internal
    */
   settle(units: number, failed: boolean, error: unknown): boolean {
-    const taken = this.#own ? this.#takeOwn(units) : this.#takeShared(units);
-    if (taken === 0) return false;
-    this.#host.settle(taken, failed, error, this.label);
-    return true;
-  }
-
-  #takeOwn(units: number): number {
-    const taken = this.#host.slots.takeOwn(this.#slot, this.#remaining, units);
-    this.#remaining -= taken;
-    return taken;
-  }
-
-  #takeShared(units: number): number {
-    const slots = this.#host.slots;
-    const taken = slots.take(this.#slot, this.#state, this.#generation, this.#remaining, units);
-    this.#state = slots.tookState;
-    this.#remaining = slots.tookRemaining;
-    return taken;
+    if (this.#remaining === 0) return false;
+    const host = this.#host;
+    if (this.#own) {
+      const taken = host.doneOwn(this.#slot, this.#generation, this.#remaining, units, failed, error, this.label, this.#limited);
+      this.#remaining -= taken;
+      this.#limited &&= this.#remaining > 0;
+      return taken > 0;
+    }
+    const took = host.doneShared(this.#slot, this.#state, this.#generation, units, failed, error, this.label, this.#limited);
+    this.#state = took.state;
+    this.#remaining = generationOf(took.state) === this.#generation ? remainingOf(took.state) : 0;
+    this.#limited &&= this.#remaining > 0;
+    return took.taken > 0;
   }
 
   /**
-   * Records in shared memory whether this `go()` task holds a `limit` slot of its group.
+   * Takes one of the group's `limit` slots for this `go()` task, if one is free; its completion
+   * gives it back (before the task completes), and so does the sweep if this thread dies.
    * @internal
    */
-  holdsLimit(held: boolean): void {
-    this.#host.slots.markLimited(this.#slot, held);
+  acquireLimit(): boolean {
+    this.#limited = this.#host.acquireRunning(this.#slot);
+    return this.#limited;
+  }
+
+  /**
+   * Undoes the `add()` that made this task, which nobody has seen yet (`tryGo()` found no free
+   * `limit` slot): as if it had never been added.
+   * @internal
+   */
+  unadd(): void {
+    this.#host.undoAdd(this.#host.depth, this.#slot, this.#remaining, true);
+    this.#remaining = 0;
   }
 
   /**
@@ -134,7 +143,11 @@ export class Task {
    */
   detach(): { slot: number; generation: number; remaining: number } {
     // From now on another thread may take units too: this handle must compare-and-exchange as well.
-    if (this.#own) this.#state = stateOf(this.#generation, this.#remaining);
+    if (this.#own) {
+      this.#state = stateOf(this.#generation, this.#remaining);
+      // Only while the task holds the slot: a completed task's slot is another task's, or a spare.
+      if (this.#remaining > 0) this.#host.slots.setFlag(this.#slot, SLOT_SHARED, true);
+    }
     this.#own = false;
     return { slot: this.#slot, generation: this.#generation, remaining: this.#remaining };
   }
@@ -148,7 +161,7 @@ export class Task {
    */
   static from(shared: SharedTask): Task {
     checkSharedTask(shared);
-    return Task.attach(WaitGroup.from(shared.group), shared.slot, Number(shared.state >> 32n), Number(shared.state & REMAINING_MASK), shared.label);
+    return Task.attach(WaitGroup.from(shared.group), shared.slot, generationOf(shared.state), remainingOf(shared.state), shared.label);
   }
 
   /**
@@ -163,7 +176,9 @@ export class Task {
     if (slot >= handedOut) {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(slot)} was never handed out: the group has used ${handedOut} of its ${host.capacity} slots`);
     }
-    host.slots.adopt(slot, generation);
+    // A handle that saw the task complete never takes a unit: it must not adopt the slot, whose
+    // next occupant may have the same generation (a task never shared keeps it).
+    if (remaining > 0) host.slots.adopt(slot, generation);
     return new Task(token, host, slot, generation, remaining, false, label);
   }
 }

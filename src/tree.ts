@@ -6,8 +6,20 @@ import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
 import { watchTree } from './exits.js';
 import { FailureLog } from './failure-log.js';
 import { threadId } from 'node:worker_threads';
+import { recordAt, type GroupRecord } from './counters.js';
+import { Lane, register } from './registry.js';
 import {
+  E_OWNER,
+  E_PARENT,
+  E_SPARE,
+  E_STEP,
+  E_THREAD,
+  ENTRY_WORDS,
+  REGISTRY,
   GROUP_WORDS,
+  GROUPS_BASE,
+  H_DEPTH,
+  MAX_DEPTH,
   H_CREATOR,
   H_FLAGS,
   H_GROUP_ID,
@@ -34,7 +46,11 @@ import {
 } from './layout.js';
 import { Slots, ensureLength } from './slots.js';
 
-/** The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. */
+/**
+ * The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. Not in the API
+ * reference (`@hidden`): `SharedWaitGroup#tree` shows its shape there (`@inline`).
+ * @inline @hidden
+ */
 export interface SharedTree {
   /** Tree-wide counters, then one record per group (growable). */
   readonly tree: SharedArrayBuffer;
@@ -82,12 +98,20 @@ export class Tree {
   readonly names = new Map<number, string>();
   /** Failures of other threads already rebuilt here, by ordinal. */
   readonly rebuilt = new Map<number, { value: unknown; origin: FailureOrigin }>();
+  /** This thread's lane in the tree's registry. */
+  readonly lane: Lane;
+  /** Every lane's journal view, made when first needed (to confirm a take, or to sweep). */
+  readonly #lanes: Lane[] = [];
+  /** Record views by group id, made once per group. */
+  readonly #records: GroupRecord[] = [];
 
   private constructor(shared: SharedTree) {
     this.shared = shared;
     // Fixed length: the counters never move, and fixed views are faster than length-tracking ones.
-    this.words = new Int32Array(shared.tree, 0, TREE_WORDS);
-    this.slots = new Slots(shared.slots, this.words);
+    this.words = new Int32Array(shared.tree, 0, GROUPS_BASE);
+    this.lane = register(shared.tree, this.words);
+    this.#lanes[this.lane.index] = this.lane;
+    this.slots = new Slots(shared.slots, this.words, this.lane);
     this.log = new FailureLog(shared.log, this.words);
     this.key = `${this.words[T_ID_HI]}:${this.words[T_ID_LO]}`;
   }
@@ -126,7 +150,7 @@ export class Tree {
     const slots = growable(shared.slots, 'slots');
     const log = growable(shared.log, 'log');
     if (tree.byteLength < Tree.#bytesFor(1)) throw invalid(`tree buffer of ${tree.byteLength} bytes is too small`);
-    const words = new Int32Array(tree);
+    const words = new Int32Array(tree, 0, TREE_WORDS);
     if (words[T_MAGIC] !== TREE_MAGIC) throw invalid(`tree buffer has tag ${describe(words[T_MAGIC])}, expected ${TREE_MAGIC}`);
     if (words[T_VERSION] !== LAYOUT_VERSION) {
       throw new WaitGroupError('ERR_LAYOUT_VERSION', `tree has layout version ${describe(words[T_VERSION])}; this copy of shared-waitgroup reads version ${LAYOUT_VERSION}`);
@@ -150,12 +174,52 @@ export class Tree {
   }
 
   static #bytesFor(groups: number): number {
-    return (TREE_WORDS + groups * GROUP_WORDS) * 4;
+    return (GROUPS_BASE + groups * GROUP_WORDS) * 4;
+  }
+
+  /** The owner word of registry entry `lane` (see E_OWNER). */
+  ownerEntry(lane: number): number {
+    return Atomics.load(this.words, REGISTRY + lane * ENTRY_WORDS + E_OWNER);
+  }
+
+  /** The Node threadId of the thread holding registry entry `lane` (or that held it, while it is swept). */
+  threadOf(lane: number): number {
+    return this.words[REGISTRY + lane * ENTRY_WORDS + E_THREAD] ?? -1;
+  }
+
+  /** The parent word of registry entry `lane` (see E_PARENT). */
+  parentEntry(lane: number): number {
+    return Atomics.load(this.words, REGISTRY + lane * ENTRY_WORDS + E_PARENT);
+  }
+
+  /** Moves registry entry `lane`'s owner word from `from` to `to`; true if this call did. */
+  claimEntry(lane: number, from: number, to: number): boolean {
+    return Atomics.compareExchange(this.words, REGISTRY + lane * ENTRY_WORDS + E_OWNER, from, to) === from;
+  }
+
+  /** Frees swept entry `lane` for another thread. */
+  freeEntry(lane: number): void {
+    const at = REGISTRY + lane * ENTRY_WORDS;
+    this.words[at + E_PARENT] = 0;
+    this.words[at + E_SPARE] = -1;
+    this.words[at + E_STEP] = 0;
+    // Last, and atomic: whoever claims the entry next sees the words above cleared.
+    Atomics.store(this.words, at + E_OWNER, 0);
+  }
+
+  /** The journal view of lane `index` (this thread's own, or another's). */
+  journalOf(index: number): Lane {
+    return (this.#lanes[index] ??= new Lane(this.shared.tree, index));
   }
 
   /** Name of the tree's private BroadcastChannel: known only to code that holds the tree's memory. */
   get secret(): string {
     return `shared-waitgroup:${[...this.words.subarray(T_SECRET, T_SECRET + T_SECRET_WORDS)].join('-')}`;
+  }
+
+  /** Most tasks pending at once in the tree. */
+  get capacity(): number {
+    return this.words[T_CAPACITY] ?? 0;
   }
 
   /** Groups created in the tree so far; their ids are 1 to this. */
@@ -170,6 +234,10 @@ export class Tree {
    */
   addGroup(parent: number, flags: number, limit: number): number {
     const max = this.words[T_MAX_GROUPS] ?? 0;
+    const depth = parent === 0 ? 0 : (this.record(parent).i32[H_DEPTH] ?? 0) + 1;
+    if (depth > MAX_DEPTH) {
+      throw new WaitGroupError('ERR_GROUP_LIMIT_EXCEEDED', `sub-groups nest at most ${MAX_DEPTH} deep; sub() was called on a group at depth ${depth - 1}`);
+    }
     for (;;) {
       const last = Atomics.load(this.words, T_GROUP_SEQ);
       if (last >= max) {
@@ -178,13 +246,14 @@ export class Tree {
       if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
       const id = last + 1;
       ensureLength(this.shared.tree, Tree.#bytesFor(id));
-      const record = this.record(id);
+      const record = this.record(id).i32;
       record[H_VERSION] = LAYOUT_VERSION;
       record[H_GROUP_ID] = id;
       record[H_PARENT_ID] = parent;
       record[H_FLAGS] = flags;
       record[H_LIMIT] = limit;
       record[H_CREATOR] = threadId;
+      record[H_DEPTH] = depth;
       // Published last: a record with its tag is completely written.
       Atomics.store(record, H_MAGIC, HEADER_MAGIC);
       return id;
@@ -195,11 +264,13 @@ export class Tree {
    * The record of group `id`: a fixed view of GROUP_WORDS words of the tree buffer.
    * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE when no such group was created
    */
-  record(id: number): Int32Array {
+  record(id: number): GroupRecord {
+    const known = this.#records[id];
+    if (known !== undefined) return known;
     if (!Number.isInteger(id) || id < 1 || id > this.groups || this.shared.tree.byteLength < Tree.#bytesFor(id)) {
       throw invalid(`group id ${describe(id)} is not a group of this tree (it has ${this.groups})`);
     }
-    return new Int32Array(this.shared.tree, (TREE_WORDS + (id - 1) * GROUP_WORDS) * 4, GROUP_WORDS);
+    return (this.#records[id] = recordAt(this.shared.tree, (GROUPS_BASE + (id - 1) * GROUP_WORDS) * 4, id));
   }
 
   /**
@@ -207,15 +278,22 @@ export class Tree {
    * while others may be creating one (its id is taken before its record exists).
    * @returns the record, or undefined while it is being created
    */
-  published(id: number): Int32Array | undefined {
+  published(id: number): GroupRecord | undefined {
     if (this.shared.tree.byteLength < Tree.#bytesFor(id)) return undefined;
     const record = this.record(id);
-    return Atomics.load(record, H_MAGIC) === HEADER_MAGIC ? record : undefined;
+    return Atomics.load(record.i32, H_MAGIC) === HEADER_MAGIC ? record : undefined;
   }
 
   /** The parent id of group `id`, 0 for the root. */
   parentOf(id: number): number {
-    return Atomics.load(new Int32Array(this.shared.tree), TREE_WORDS + (id - 1) * GROUP_WORDS + H_PARENT_ID);
+    return Atomics.load(this.record(id).i32, H_PARENT_ID);
+  }
+
+  /** The records of group `id` and of its ancestors, nearest first. */
+  chainOf(id: number): GroupRecord[] {
+    const chain: GroupRecord[] = [];
+    for (let at = id; at > 0 && chain.length <= MAX_DEPTH; at = this.parentOf(at)) chain.push(this.record(at));
+    return chain;
   }
 
   /** True when group `id` is `ancestor` or one of its descendants. */

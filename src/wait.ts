@@ -5,12 +5,12 @@
 // rebuilds (prefetch) before it sleeps again, so that a wait's end does not rebuild them all.
 import { expireClock } from './clock.js';
 import { WaitTimeoutError, type PendingTask } from './errors.js';
-import { flagWaiting } from './counters.js';
+import { flagWaiting, type GroupRecord } from './counters.js';
 import { H_PENDING, H_WAITERS } from './layout.js';
 
 /** A group record whose pending count was not zero when checked: the word to sleep on. */
 export interface Blocker {
-  readonly header: Int32Array;
+  readonly header: GroupRecord;
 }
 
 /** What a wait needs from a group. */
@@ -89,14 +89,14 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
         held = true;
       }
       const { header } = blocker;
-      Atomics.add(header, H_WAITERS, 1);
+      Atomics.add(header.i32, H_WAITERS, 1);
       try {
         const value = flagWaiting(header);
         if (value === undefined) continue;
-        const result = Atomics.waitAsync(header, H_PENDING, value, left === Infinity ? undefined : left);
+        const result = Atomics.waitAsync(header.i64, H_PENDING / 2, value, left === Infinity ? undefined : left);
         if (result.async) await (aborted ? Promise.race([result.value, aborted]) : result.value);
       } finally {
-        Atomics.sub(header, H_WAITERS, 1);
+        Atomics.sub(header.i32, H_WAITERS, 1);
       }
     }
   } finally {
@@ -104,7 +104,7 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
     if (abort) signal?.removeEventListener('abort', abort);
     // An abort leaves our waitAsync registered on the word: wake it so it lets go of the memory.
     // Other waiters on the word wake too, find nothing changed and sleep again.
-    if (signal?.aborted && blocker) Atomics.notify(blocker.header, H_PENDING);
+    if (signal?.aborted && blocker) Atomics.notify(blocker.header.i64, H_PENDING / 2);
   }
 }
 
@@ -126,12 +126,12 @@ export function waitSync(target: Waitable, timeout: number): void {
     if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
     target.prefetch();
     expireClock();
-    Atomics.add(blocker.header, H_WAITERS, 1);
+    Atomics.add(blocker.header.i32, H_WAITERS, 1);
     try {
       const value = flagWaiting(blocker.header);
-      if (value !== undefined) Atomics.wait(blocker.header, H_PENDING, value, left);
+      if (value !== undefined) Atomics.wait(blocker.header.i64, H_PENDING / 2, value, left);
     } finally {
-      Atomics.sub(blocker.header, H_WAITERS, 1);
+      Atomics.sub(blocker.header.i32, H_WAITERS, 1);
     }
   }
 }

@@ -105,6 +105,8 @@ export function refused(group: WaitGroup, task: Task): void {
   task.settle(1, false, undefined);
   // @ts-expect-error internal, stripped from the declarations
   group.taskHost();
+  // @ts-expect-error internal (what the wait loop needs), stripped from the declarations
+  group.blocker();
   // @ts-expect-error two labels
   group.add('a', 'b');
   // @ts-expect-error not a function
@@ -144,13 +146,37 @@ group.waitSync({ timeout: 30_000 });
 console.log(JSON.stringify({ stats: group.stats(), tracked: typeof piscina.tracked }));
 `;
 
+/**
+ * The program of a CommonJS project (its package.json says `"type": "commonjs"`), written as most
+ * TypeScript is: `import` statements, which `module: nodenext` compiles to require() of the ESM
+ * package. TypeScript >= 5.8 allows that under nodenext; under node16 it is error TS1479.
+ */
+export const CJS_PROJECT_TS = `
+import { TaskGroupError, WaitGroup, type Task } from 'shared-waitgroup';
+import { TrackedPool, tracked } from 'shared-waitgroup/piscina';
+
+const group = new WaitGroup({ name: 'cjs project' });
+const task: Task = group.add(2, 'two units');
+task.done();
+task.done(new Error('second unit failed'));
+let code: string | undefined;
+try {
+  group.waitSync({ timeout: 30_000 });
+} catch (error) {
+  if (error instanceof TaskGroupError) code = error.code;
+}
+// \`module\` is an object in a CommonJS module only.
+console.log(JSON.stringify({ format: typeof module, code, stats: group.stats(), piscina: [typeof TrackedPool, typeof tracked] }));
+`;
+
 const strict = { target: 'es2022', strict: true, noUncheckedIndexedAccess: true, types: ['node'] };
 
 /**
  * tsconfig files of the TypeScript consumer. The node16 one sets `skipLibCheck: false`
  * (TypeScript's default), so the published declarations are checked themselves; without
  * `exactOptionalPropertyTypes` there, and with `resolveJsonModule`, only because piscina's own
- * declarations need that. The other two check the consumer's code, under the strictest options.
+ * declarations need that. The others check the consumer's code, under the strictest options; the
+ * one under cjs/ compiles the CommonJS project (CJS_PROJECT_TS).
  */
 export const TSCONFIGS: Record<string, object> = {
   'tsconfig.node16.json': {
@@ -164,5 +190,18 @@ export const TSCONFIGS: Record<string, object> = {
   'tsconfig.cjs.json': {
     compilerOptions: { ...strict, exactOptionalPropertyTypes: true, module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: true, rootDir: 'src', outDir: 'out' },
     files: ['src/legacy.cts'],
+  },
+  'cjs/tsconfig.json': {
+    compilerOptions: { ...strict, exactOptionalPropertyTypes: true, module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: true, rootDir: 'src', outDir: 'out' },
+    files: ['src/main.ts'],
+  },
+};
+
+/** tsconfig files that must refuse the CommonJS project, with the error they give: what the README's Install section says. */
+export const REFUSED_TSCONFIGS: Record<string, { readonly config: object; readonly error: string }> = {
+  // Outside `module: nodenext` (TypeScript >= 5.8), a require() of ESM does not type-check.
+  'cjs/tsconfig.node16.json': {
+    config: { compilerOptions: { ...strict, module: 'node16', moduleResolution: 'node16', skipLibCheck: true, noEmit: true }, files: ['src/main.ts'] },
+    error: 'TS1479',
   },
 };

@@ -1,7 +1,8 @@
 // The package as users get it: `npm pack` once, then install the tarball into fresh projects in
 // the OS temp dir (outside the repository) and use it only through what was installed: import it
 // from ESM, require() it from CommonJS, type-check TypeScript consumers (node16, bundler, and
-// CommonJS under nodenext) against the published declarations, and run a main + pool-worker
+// CommonJS under nodenext: a .cts file, and a CommonJS project whose imports compile to require(),
+// which node16 refuses) against the published declarations, and run a main + pool-worker
 // program that shares a group through piscina. Catches a file missing from `files`, a wrong path in
 // `exports`, a declaration that does not resolve or does not type-check, and an internal that
 // leaks. Needs a build first (`npm run build`; `npm test` does it), as `npm pack` packs dist/.
@@ -12,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BARE_CJS, BARE_ESM, LEGACY_CTS, MAIN_TS, TSCONFIGS, WORKER_TS } from './consumer-fixtures.js';
+import { BARE_CJS, BARE_ESM, CJS_PROJECT_TS, LEGACY_CTS, MAIN_TS, REFUSED_TSCONFIGS, TSCONFIGS, WORKER_TS } from './consumer-fixtures.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const exec = promisify(execFile);
@@ -53,7 +54,7 @@ async function node(cwd: string, file: string): Promise<unknown> {
 }
 
 let compiled: Promise<Map<string, string>> | undefined;
-/** Compiles the TypeScript consumer once per config (with this repository's compiler); maps each config to its diagnostics. */
+/** Compiles the TypeScript consumers once per config, refused ones too (with this repository's compiler); maps each config to its diagnostics. */
 async function compile(): Promise<Map<string, string>> {
   compiled ??= (async () => {
     const dir = app();
@@ -61,9 +62,14 @@ async function compile(): Promise<Map<string, string>> {
     writeFileSync(join(dir, 'src', 'main.ts'), MAIN_TS);
     writeFileSync(join(dir, 'src', 'worker.ts'), WORKER_TS);
     writeFileSync(join(dir, 'src', 'legacy.cts'), LEGACY_CTS);
+    // A CommonJS project inside the app: its own package.json, the app's node_modules.
+    mkdirSync(join(dir, 'cjs', 'src'), { recursive: true });
+    writeFileSync(join(dir, 'cjs', 'package.json'), `${JSON.stringify({ name: 'consumer-cjs', private: true, type: 'commonjs' })}\n`);
+    writeFileSync(join(dir, 'cjs', 'src', 'main.ts'), CJS_PROJECT_TS);
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const configs = [...Object.entries(TSCONFIGS), ...Object.entries(REFUSED_TSCONFIGS).map(([file, { config }]) => [file, config] as const)];
     const results = await Promise.all(
-      Object.entries(TSCONFIGS).map(async ([file, config]) => {
+      configs.map(async ([file, config]) => {
         writeFileSync(join(dir, file), JSON.stringify(config, null, 2));
         const output = await run(process.execPath, [tsc, '-p', file, '--pretty', 'false'], dir).then(
           ({ stdout }) => stdout,
@@ -156,6 +162,21 @@ describe('the packed package', () => {
 
   it.each(Object.keys(TSCONFIGS))('type-checks a TypeScript consumer with %s', async (config) => {
     expect((await compile()).get(config)).toBe('');
+  }, STEP_MS);
+
+  it.each(Object.entries(REFUSED_TSCONFIGS))('refuses the CommonJS project under %s', async (config, { error }) => {
+    const codes = new Set([...((await compile()).get(config) ?? '').matchAll(/error (TS\d+):/g)].map((match) => match[1]));
+    expect([...codes]).toEqual([error]);
+  }, STEP_MS);
+
+  it('runs a CommonJS TypeScript project whose imports compile to require() under nodenext', async () => {
+    expect((await compile()).get('cjs/tsconfig.json')).toBe('');
+    expect(await node(join(app(), 'cjs'), join('out', 'main.js'))).toEqual({
+      format: 'object',
+      code: 'ERR_TASKS_FAILED',
+      stats: { added: 2, done: 2, failed: 1, pending: 0 },
+      piscina: ['function', 'function'],
+    });
   }, STEP_MS);
 
   it('runs a CommonJS TypeScript consumer compiled under nodenext', async () => {

@@ -104,39 +104,35 @@ describe('one group, units added and completed in several threads', () => {
     await wg.wait();
   });
 
-  it('counts added units in per-thread cells: more threads than cells, and a dead thread\'s cell serving another', async () => {
+  it('counts added units exactly per thread lane: six threads, and a dead thread\'s lane serving a newcomer', async () => {
     const wg = new WaitGroup({ name: 'cells' });
     const words = new Int32Array(wg.share().tree.tree);
-    const record = L.TREE_WORDS + (wg.share().group - 1) * L.GROUP_WORDS;
-    /** Thread ids of the cells' owners, read from the group's record (src/layout.ts). */
+    /** Thread ids of the live registry entries (src/layout.ts: E_OWNER is threadId + 1). */
     const owners = (): number[] =>
-      Array.from({ length: L.ADDED_CELLS }, (_, cell) => Atomics.load(words, record + L.H_ADDED_CELLS + cell * L.ADDED_CELL_WORDS) - 1).filter((id) => id >= 0);
-    const agents = Array.from({ length: L.ADDED_CELLS + 2 }, () => startAgent(newMarks()));
+      Array.from({ length: L.LANES }, (_, lane) => Atomics.load(words, L.REGISTRY + lane * L.ENTRY_WORDS + L.E_OWNER) - 1).filter((id) => id >= 0);
+    const agents = Array.from({ length: 6 }, () => startAgent(newMarks()));
     await Promise.all(agents.map((agent) => agent.call('attach', { group: 'g', value: wg.share(), path: [] })));
+    expect(owners().sort()).toEqual([0, ...agents.map((agent) => agent.threadId)].sort());
     await Promise.all(agents.map((agent, i) => agent.call('add', { group: 'g', task: 'first', count: i + 1 })));
     const total = (agents.length * (agents.length + 1)) / 2;
     expect(wg.stats()).toEqual({ added: total, done: 0, failed: 0, pending: total });
-    const holders = agents.filter((agent) => owners().includes(agent.threadId));
-    expect(holders).toHaveLength(L.ADDED_CELLS);
-    // The threads holding cells exit: their tasks fail, their counts move to the shared count.
-    await Promise.all(holders.map(async (agent) => agent.terminate()));
-    await Promise.all(holders.map(async (agent) => agent.exited));
-    expect(owners()).toEqual([]);
-    expect(wg.stats()).toMatchObject({ added: total, failed: L.ADDED_CELLS });
-    // Threads that start adding now take the freed cells; those that found none keep the shared count.
-    const others = agents.filter((agent) => !holders.includes(agent));
+    // Two threads exit: their tasks fail, their lanes are freed, what they added still counts.
+    const [gone1, gone2, ...others] = agents as [TestWorker, TestWorker, ...TestWorker[]];
+    await Promise.all([gone1.terminate(), gone2.terminate()]);
+    expect(owners()).not.toContain(gone1.threadId);
+    expect(owners()).not.toContain(gone2.threadId);
+    expect(wg.stats()).toMatchObject({ added: total, failed: 2 });
     const newcomers = [startAgent(newMarks()), startAgent(newMarks())];
     await Promise.all(newcomers.map((agent) => agent.call('attach', { group: 'g', value: wg.share(), path: [] })));
     const live = [...others, ...newcomers];
     await Promise.all(live.map((agent) => agent.call('add', { group: 'g', task: 'second', count: 10 })));
-    expect(owners().sort()).toEqual(newcomers.map((agent) => agent.threadId).sort());
     const added = total + 10 * live.length;
     expect(wg.stats().added).toBe(added);
     for (const agent of others) await agent.call('done', { task: 'first', times: 10 });
     for (const agent of live) await agent.call('done', { task: 'second', times: 10 });
     const error = await rejectionOf(wg.wait());
-    expect((error as TaskGroupError).errors.map((failure) => failure instanceof WorkerExitedError)).toEqual(holders.map(() => true));
-    expect(wg.stats()).toEqual({ added, done: added, failed: L.ADDED_CELLS, pending: 0 });
+    expect((error as TaskGroupError).errors.map((failure) => failure instanceof WorkerExitedError)).toEqual([true, true]);
+    expect(wg.stats()).toEqual({ added, done: added, failed: 2, pending: 0 });
   });
 
   it('shares one capacity between threads: exactly `capacity` adds succeed when threads race', async () => {

@@ -144,6 +144,7 @@ expectTypeOf<WaitGroupErrorCode>().toEqualTypeOf<
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
   | 'ERR_NOT_A_WORKER'
+  | 'ERR_THREAD_LIMIT'
 >();
 expectTypeOf<WaitGroupError>().toExtend<Error>();
 expectTypeOf<WaitGroupError['code']>().toEqualTypeOf<WaitGroupErrorCode>();

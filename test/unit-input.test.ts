@@ -57,7 +57,7 @@ const growable = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(byt
 
 /** A tree buffer with the tree's tag and `version`, and nothing else. */
 function foreignTree(version: number, tag = L.TREE_MAGIC): SharedArrayBuffer {
-  const buffer = growable((L.TREE_WORDS + L.GROUP_WORDS) * 4);
+  const buffer = growable((L.GROUPS_BASE + L.GROUP_WORDS) * 4);
   const words = new Int32Array(buffer);
   words[L.T_MAGIC] = tag;
   words[L.T_VERSION] = version;
@@ -141,7 +141,7 @@ const rows: Row[] = [
     run: () => {
       const victim = new WaitGroup();
       const shared = victim.share();
-      new Int32Array(shared.tree.tree)[L.TREE_WORDS + L.H_MAGIC] = 0;
+      new Int32Array(shared.tree.tree)[L.GROUPS_BASE + L.H_MAGIC] = 0;
       return from(shared);
     },
     error: W,
