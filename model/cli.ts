@@ -47,6 +47,12 @@ const command = new Command('explore')
   .option('--first', 'stop at the first violation (default: the first of each kind)')
   .option('--list', 'list the scenarios and their planted bugs');
 
+// Piped into `head`: stop quietly when the reader goes away.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 command.parse();
 const flags = command.opts<Flags>();
 

@@ -6,7 +6,8 @@ import { program, type Block, type ThreadSpec } from '../program.js';
 import { baseScope, sleeperCheck, sweepersOf, type Scenario, type Scope } from '../scope.js';
 import { describe, memory, pendingUnits, rem, type V2Bug } from './memory.js';
 import { add, done, from, share, workerLocals, type Worker } from './ops.js';
-import { sweeper, sweeperLocals, waiter, waiterLocals } from './threads.js';
+import { waiter, waiterLocals } from '../waiter.js';
+import { sweeper, sweeperLocals, v2WaitWords } from './threads.js';
 
 const SLOTS = 2;
 const NAMES = ['A', 'B'];
@@ -28,7 +29,7 @@ function bugsOf(scope: Scope): Set<V2Bug> {
 
 /** The model around some worker programs: a waiter, sweepers after every worker's end, the invariants. */
 function assemble(name: string, scope: Scope, ghost: GhostLayout, workers: readonly ThreadSpec[], bugs: ReadonlySet<V2Bug>): Model {
-  const wait: ThreadSpec = { name: 'wait', program: waiter(ghost), locals: waiterLocals(), mortal: false };
+  const wait: ThreadSpec = { name: 'wait', program: waiter(ghost, v2WaitWords), locals: waiterLocals(), mortal: false };
   const reader = { pending: pendingUnits, remaining: (mem: readonly number[]) => Array.from({ length: SLOTS }, (_, s) => mem[rem(s)] ?? 0) };
   return {
     name,

@@ -1,90 +1,21 @@
-// Protocol v2's waiter (wait.ts waitSync over group.ts blocker()/outcome()) and sweeper (exits.ts
-// sweep()), as explorer programs. The waiter carries the instant checks: when it returns, the zero
-// it last read must not have hidden a counted task, and the failures it reports must include every
-// failed completion that had lowered the count by the time it read that zero.
+// Protocol v2's sweeper (exits.ts sweep()) as an explorer program, and the words its waiter reads.
 import type { GhostLayout } from '../ghost.js';
-import { END, program, type Program, type Step, type StepContext } from '../program.js';
+import { END, program, type Program, type Step } from '../program.js';
+import type { WaitWords } from '../waiter.js';
 import { F, P, PENDING_WAITED, gen, lowerPending, owner, readyOf, ready, rem, state64, store64, type V2Bug } from './memory.js';
 
-/** Waiter locals: the value it sleeps on, the task owed at its zero read (+ 1), the failed completions then, failures it read. */
-const W_VALUE = 0;
-const W_OWED = 1;
-const W_FAILS = 2;
-const W_FAILED = 3;
-export const waiterLocals = (): number[] => [0, 0, 0, 0];
-
-/** The wait loop of one waiter on the group. */
-export function waiter(ghost: GhostLayout): Program {
-  const sawZero = (ctx: StepContext): void => {
-    ctx.locals[W_OWED] = ghost.owedTask(ctx.ghost) + 1;
-    ctx.locals[W_FAILS] = ctx.ghost[ghost.failsLowered] ?? 0;
-  };
-  const reset = (ctx: StepContext): string => {
-    ctx.locals.fill(0);
-    return 'blocker';
-  };
-  const returns = (ctx: StepContext, failures: number): typeof END => {
-    const owed = (ctx.locals[W_OWED] ?? 0) - 1;
-    if (owed >= 0) ctx.violate('early-wake', `returned on a zero while task ${owed} was counted and not done`);
-    const lowered = ctx.locals[W_FAILS] ?? 0;
-    if (failures < lowered) ctx.violate('failure-order', `reports ${failures} failure(s), but ${lowered} failed completion(s) had lowered the count it saw at zero`);
-    ctx.note(failures === 0 ? 'wait() resolves' : `wait() rejects with ${failures} failure(s)`);
-    return END;
-  };
-  const steps: Step[] = [
-    {
-      label: 'blocker',
-      run: (ctx) => {
-        if ((ctx.mem[P] ?? 0) >>> 1 !== 0) return undefined;
-        sawZero(ctx);
-        return 'outcome';
-      },
-    },
-    {
-      // flagWaiting(): set the flag and learn, in the same atomic step, the value to sleep on.
-      label: 'flag',
-      run: (ctx) => {
-        const before = ctx.mem[P] ?? 0;
-        ctx.mem[P] = before | PENDING_WAITED;
-        if (before >>> 1 === 0) return reset(ctx);
-        ctx.locals[W_VALUE] = before | PENDING_WAITED;
-        return undefined;
-      },
-    },
-    {
-      label: 'sleep',
-      run: (ctx) => {
-        const slept = ctx.wait(P, ctx.locals[W_VALUE] ?? 0);
-        if (!slept) ctx.note('not-equal');
-        return reset(ctx);
-      },
-    },
-    {
-      // outcome(): no failure ever recorded is a clean result at once.
-      label: 'outcome',
-      run: (ctx) => {
-        const failed = ctx.mem[F] ?? 0;
-        if (failed === 0) return returns(ctx, 0);
-        ctx.locals[W_FAILED] = failed;
-        return undefined;
-      },
-    },
-    {
-      // Failures were collected: pending again means RETRY; the zero read here is the one that counts.
-      label: 'recheck',
-      run: (ctx) => {
-        if ((ctx.mem[P] ?? 0) >>> 1 !== 0) return reset(ctx);
-        ctx.locals[W_OWED] = ghost.owedTask(ctx.ghost) + 1;
-        return undefined;
-      },
-    },
-    {
-      label: 'resign',
-      run: (ctx) => (ctx.mem[F] !== ctx.locals[W_FAILED] ? reset(ctx) : returns(ctx, ctx.locals[W_FAILED] ?? 0)),
-    },
-  ];
-  return program('wait', [{ prefix: 'wait', steps }]);
-}
+/** What a v2 waiter reads: the Int32 pending word (units * 2 + flag) and H_FAILED. */
+export const v2WaitWords: WaitWords = {
+  word: P,
+  count: (value) => value >>> 1,
+  flag: (mem) => {
+    const before = mem[P] ?? 0;
+    mem[P] = before | PENDING_WAITED;
+    return before;
+  },
+  flagged: (before) => before | PENDING_WAITED,
+  failed: (mem) => mem[F] ?? 0,
+};
 
 /** Sweeper locals: slot scanned, its generation and units as snapshot, units taken, scratch. */
 const S_SLOT = 0;
