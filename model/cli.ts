@@ -12,14 +12,18 @@ interface Flags {
   deep?: boolean;
   rounds?: number;
   deaths?: number;
+  mortalWorkers?: number;
   sweepers?: number;
   mortalSweepers?: boolean;
   failures: boolean;
   bug: string[];
+  fix: string[];
   depth?: number;
   maxStates?: number;
   bfs?: boolean;
   shortest: boolean;
+  reduce: boolean;
+  exact?: boolean;
   first?: boolean;
   list?: boolean;
 }
@@ -36,13 +40,17 @@ const command = new Command('explore')
   .option('--deep', 'the scenario\'s deep scope instead of its usual one')
   .option('--rounds <n>', 'add()/done() pairs per worker', count)
   .option('--deaths <n>', 'most deaths in one run', count)
+  .option('--mortal-workers <n>', 'how many workers may die (A first)', count)
   .option('--sweepers <n>', 'sweepers started per ended worker', count)
   .option('--mortal-sweepers', 'sweepers may die too')
   .option('--no-failures', 'no done() fails')
   .option('--bug <name>', 'apply a planted bug (repeatable)', (value: string, all: string[]) => [...all, value], [])
+  .option('--fix <name>', 'apply a proposed fix (repeatable)', (value: string, all: string[]) => [...all, value], [])
   .option('--depth <n>', 'do not expand states deeper than this', count)
   .option('--max-states <n>', 'stop after this many states', count)
   .option('--bfs', 'breadth-first search (the same states; shortest counterexamples, more memory)')
+  .option('--exact', 'compare states by their whole content, not by a 96-bit hash')
+  .option('--no-reduce', 'no partial-order reduction of private steps (every interleaving of every step)')
   .option('--no-shortest', 'print the depth-first counterexamples as found, without a breadth-first run to shorten them')
   .option('--first', 'stop at the first violation (default: the first of each kind)')
   .option('--list', 'list the scenarios and their planted bugs');
@@ -61,6 +69,7 @@ if (flags.list === true) {
     process.stdout.write(`${s.name}: ${s.description}\n  scope: ${formatScope(s.scope)}; deep: ${formatScope(s.deep)}\n`);
     if (s.known.length > 0) process.stdout.write(`  known violations: ${s.known.join(', ')}\n`);
     for (const [bug, finds] of Object.entries(s.bugs)) process.stdout.write(`  --bug ${bug}: should find ${finds}\n`);
+    for (const [fix, closes] of Object.entries(s.fixes)) process.stdout.write(`  --fix ${fix}: ${closes}\n`);
   }
   process.exit(0);
 }
@@ -72,18 +81,20 @@ for (const s of chosen) {
   const scope: Scope = {
     rounds: flags.rounds ?? base.rounds,
     deaths: flags.deaths ?? base.deaths,
+    mortalWorkers: flags.mortalWorkers ?? base.mortalWorkers,
     sweepers: flags.sweepers ?? base.sweepers,
     mortalSweepers: flags.mortalSweepers ?? base.mortalSweepers,
     failures: flags.failures && base.failures,
     bugs: flags.bug.length > 0 ? flags.bug : base.bugs,
+    fixes: flags.fix.length > 0 ? flags.fix : base.fixes,
   };
-  const options = { stopAtFirst: flags.first === true, strategy: flags.bfs === true ? ('bfs' as const) : ('dfs' as const), ...(flags.depth === undefined ? {} : { depth: flags.depth }), ...(flags.maxStates === undefined ? {} : { maxStates: flags.maxStates }) };
+  const options = { reduce: flags.reduce, exact: flags.exact === true, stopAtFirst: flags.first === true, strategy: flags.bfs === true ? ('bfs' as const) : ('dfs' as const), ...(flags.depth === undefined ? {} : { depth: flags.depth }), ...(flags.maxStates === undefined ? {} : { maxStates: flags.maxStates }) };
   const report = explore(s.build(scope), options);
   process.stdout.write(`${s.name} [${formatScope(scope)}]\n  ${formatSummary(report)}\n`);
   // Depth-first paths are long: a breadth-first run over the same states finds the shortest ones.
   const traces = report.violations.length > 0 && flags.shortest && options.strategy === 'dfs' ? explore(s.build(scope), { ...options, strategy: 'bfs' }) : report;
   for (const violation of traces.violations) {
-    const expected = scope.bugs.length > 0 || s.known.includes(violation.name);
+    const expected = scope.bugs.length > 0 || (scope.fixes.length === 0 && s.known.includes(violation.name));
     if (!expected) unexpected++;
     process.stdout.write(`\n${expected ? '(expected) ' : ''}${formatViolation(violation)}\n\n`);
   }

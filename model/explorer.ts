@@ -5,103 +5,11 @@
 // counter, status and locals), so each distinct state is expanded once. No partial-order reduction:
 // the one reduction made is running a thread's purely local steps together with the step before
 // them (see Step.local), which no other thread can observe.
-import { END, type Next, type Status, type Step, type StepContext, type ThreadSpec, type ThreadView } from './program.js';
+import { END, type Next, type Step, type StepContext, type ThreadSpec, type ThreadView } from './program.js';
+import type { ExploreOptions, Model, Report, StateView, TraceStep, Violation } from './types.js';
 
-/** A property of a state; returns a description of what is wrong, or undefined. */
-export interface Invariant {
-  readonly name: string;
-  readonly check: (view: StateView) => string | undefined;
-}
-
-/** A state as invariants and trace printers see it. */
-export interface StateView {
-  readonly mem: readonly number[];
-  readonly ghost: readonly number[];
-  readonly threads: readonly ThreadView[];
-}
-
-/** Why a thread asleep at a quiescent state is a bug: a lost wake-up or a hang. */
-export type SleeperCheck = (view: StateView, sleeper: ThreadView, word: number) => { name: string; message: string };
-
-/** What the explorer checks: threads, memory, and the properties that must hold. */
-export interface Model {
-  readonly name: string;
-  readonly memory: readonly number[];
-  readonly ghost: readonly number[];
-  readonly threads: readonly ThreadSpec[];
-  /** Most deaths in one run. */
-  readonly maxDeaths: number;
-  /** Threads that start when `ended` ends (dies, or finishes its program): its sweepers. */
-  readonly onEnd?: (ended: ThreadSpec, how: 'died' | 'finished') => readonly ThreadSpec[];
-  /** Checked at every state. */
-  readonly invariants: readonly Invariant[];
-  /** Checked at quiescent states: no thread can take a step (all ended, asleep or blocked). */
-  readonly quiescent: readonly Invariant[];
-  /** Names a thread asleep for ever; default: a deadlock. */
-  readonly sleeper?: SleeperCheck;
-  /** One line of memory for traces. */
-  readonly describe?: (view: StateView) => string;
-}
-
-/** One line of a counterexample. */
-export interface TraceStep {
-  readonly thread: string;
-  readonly label: string;
-  readonly note: string;
-  /** Memory after the step, as the model describes it. */
-  readonly memory: string;
-}
-
-/** A broken invariant and the shortest path the search knows to it. */
-export interface Violation {
-  readonly name: string;
-  readonly message: string;
-  readonly trace: readonly TraceStep[];
-}
-
-/** Options of one exploration. */
-export interface ExploreOptions {
-  /** Stop at the first violation (default); else keep the first of each name and go on. */
-  readonly stopAtFirst?: boolean;
-  /** States deeper than this are counted but not expanded (default: no bound). */
-  readonly depth?: number;
-  /** Give up after this many states (the report says incomplete). */
-  readonly maxStates?: number;
-  /** dfs (default) or bfs: bfs finds the shortest counterexamples, with more memory. */
-  readonly strategy?: 'dfs' | 'bfs';
-}
-
-/** What an exploration found. */
-export interface Report {
-  readonly model: string;
-  readonly states: number;
-  readonly transitions: number;
-  readonly maxDepth: number;
-  /** States where no thread could step. */
-  readonly quiescent: number;
-  /** States not expanded because of the depth bound. */
-  readonly truncated: number;
-  /** False if the state limit stopped the search before it had seen everything in scope. */
-  readonly complete: boolean;
-  readonly violations: readonly Violation[];
-  readonly ms: number;
-}
-
-interface Thread {
-  readonly spec: number;
-  pc: number;
-  status: Status;
-  /** Word slept on, -1 when awake. */
-  word: number;
-  readonly locals: number[];
-}
-
-interface State {
-  readonly mem: number[];
-  readonly ghost: number[];
-  readonly threads: Thread[];
-  deaths: number;
-}
+export type { ExploreOptions, Invariant, Model, Report, SleeperCheck, StateView, TraceStep, Violation } from './types.js';
+import { Keys, clone, type State, type Thread } from './state.js';
 
 interface Node {
   readonly state: State;
@@ -132,6 +40,7 @@ class Search {
   /** Depth at which each state was first reached (re-expanded only if reached shallower under a depth bound). */
   readonly #seen = new Map<string, number>();
   readonly #violations = new Map<string, Violation>();
+  readonly #keys: Keys;
   #transitions = 0;
   #maxDepth = 0;
   #quiescent = 0;
@@ -140,6 +49,7 @@ class Search {
   constructor(model: Model, options: ExploreOptions) {
     this.#model = model;
     this.#options = options;
+    this.#keys = new Keys(options.exact === true);
   }
 
   run(): Report {
@@ -147,7 +57,9 @@ class Search {
     const model = this.#model;
     const initial: State = { mem: [...model.memory], ghost: [...model.ghost], threads: model.threads.map((spec) => this.#thread(spec)), deaths: 0 };
     const root: Node = { state: initial, key: this.#key(initial), depth: 0, parent: undefined, line: undefined };
-    const stopAtFirst = this.#options.stopAtFirst ?? true;
+    const stopOn = this.#options.stopOn;
+    const stopAtFirst = stopOn === undefined && (this.#options.stopAtFirst ?? true);
+    const done = (): boolean => (stopAtFirst && this.#violations.size > 0) || (stopOn?.some((name) => this.#violations.has(name)) ?? false);
     const maxStates = this.#options.maxStates ?? Infinity;
     const bfs = this.#options.strategy === 'bfs';
     // The frontier: a stack for depth-first, a queue (read from `head`) for breadth-first.
@@ -162,10 +74,12 @@ class Search {
         frontier.splice(0, head);
         head = 0;
       }
-      if (!this.#visit(node)) continue;
-      if (stopAtFirst && this.#violations.size > 0) break;
+      if (!this.#visit(node)) {
+        if (done()) break;
+        continue;
+      }
       const children = this.#successors(node);
-      if (stopAtFirst && this.#violations.size > 0) break;
+      if (done()) break;
       // Reversed on the stack, so that depth-first tries the first thread's move first.
       if (!bfs) children.reverse();
       frontier.push(...children);
@@ -212,13 +126,12 @@ class Search {
     state.threads.forEach((thread, index) => {
       if (thread.status === 'running' && this.#enabled(state, thread)) moves.push({ thread: index, die: false });
       const alive = thread.status === 'running' || thread.status === 'asleep';
-      if (alive && this.#spec(thread).mortal && state.deaths < this.#model.maxDeaths) moves.push({ thread: index, die: true });
+      if (alive && state.deaths < this.#model.maxDeaths && this.#mortal(thread)) moves.push({ thread: index, die: true });
     });
     if (!moves.some((move) => !move.die)) this.#checkQuiescent(node);
     const children: Node[] = [];
-    for (const move of moves) {
+    for (const child of this.#reduced(node, moves) ?? moves.map((move) => this.#apply(node, move))) {
       this.#transitions++;
-      const child = this.#apply(node, move);
       if (child === undefined) continue;
       const seenAt = this.#seen.get(child.key);
       // Seen already: skip, unless a depth bound cut it off deeper than it is reached now.
@@ -227,6 +140,40 @@ class Search {
       children.push(child);
     }
     return children;
+  }
+
+  /**
+   * The partial-order reduction (ExploreOptions.reduce): if a thread's next step is private (see
+   * Step.private), that step and that thread's death are the only moves from here. Every other
+   * move commutes with the private step (nobody else reads or writes what it touches while the
+   * thread lives), so any run that takes them first reaches, with the step taken first, the same
+   * states but for words only that thread's sweeper will read; and a quiescent state can only be
+   * reached through the step or the death. The step is checked as it runs: it must leave the
+   * thread running, change no ghost word, and write only words its thread owns.
+   * @returns the children, or undefined to expand every move
+   */
+  #reduced(node: Node, moves: readonly Move[]): (Node | undefined)[] | undefined {
+    if (this.#options.reduce !== true) return undefined;
+    for (const move of moves) {
+      const thread = node.state.threads[move.thread];
+      if (move.die || thread === undefined || this.#current(thread)?.private !== true) continue;
+      const child = this.#apply(node, move);
+      const after = child?.state.threads[move.thread];
+      if (child === undefined || after?.status !== 'running') continue;
+      this.#checkPrivate(node.state, child.state, thread);
+      const death = moves.find((other) => other.die && other.thread === move.thread);
+      return [child, death === undefined ? undefined : this.#apply(node, death)];
+    }
+    return undefined;
+  }
+
+  #checkPrivate(before: State, after: State, thread: Thread): void {
+    const spec = this.#spec(thread);
+    const label = this.#label(thread);
+    if (before.ghost.some((value, at) => after.ghost[at] !== value)) throw new Error(`${spec.name}: private step ${label} changed a ghost word`);
+    before.mem.forEach((value, word) => {
+      if (after.mem[word] !== value && spec.owns?.(word, thread.locals) !== true) throw new Error(`${spec.name}: private step ${label} wrote word ${word}, which it does not own`);
+    });
   }
 
   #checkQuiescent(node: Node): void {
@@ -347,6 +294,11 @@ class Search {
     return { spec: id, pc: 0, status: spec.program.steps.length === 0 ? 'finished' : 'running', word: -1, locals: [...spec.locals] };
   }
 
+  #mortal(thread: Thread): boolean {
+    const { mortal } = this.#spec(thread);
+    return typeof mortal === 'boolean' ? mortal : mortal(thread.locals);
+  }
+
   #spec(thread: Thread): ThreadSpec {
     return must(this.#specs[thread.spec]);
   }
@@ -373,21 +325,10 @@ class Search {
     return this.#model.describe?.(view) ?? `mem=[${view.mem.join(',')}]`;
   }
 
-  /** The state's identity: everything a future step or invariant can read. */
+  /** The state's identity: everything a future step or invariant can read (see state.ts). */
   #key(state: State): string {
-    let key = `${state.mem.join(',')}/${state.ghost.join(',')}`;
-    for (const t of state.threads) key += `/${t.spec}.${t.pc}.${t.status}.${t.word}.${t.locals.join('.')}`;
-    return key;
+    return this.#keys.key(state);
   }
-}
-
-function clone(state: State): State {
-  return {
-    mem: [...state.mem],
-    ghost: [...state.ghost],
-    threads: state.threads.map((t) => ({ spec: t.spec, pc: t.pc, status: t.status, word: t.word, locals: [...t.locals] })),
-    deaths: state.deaths,
-  };
 }
 
 /** An element the code has just made sure exists (noUncheckedIndexedAccess cannot know). */

@@ -62,6 +62,13 @@ export interface Step {
    * Nor can a death: a dead thread's locals are gone either way.
    */
   readonly local?: boolean;
+  /**
+   * A step that writes only words its thread owns (ThreadSpec.owns: words no other thread reads
+   * or writes while it lives, such as its own journal's step word), reads of shared words only
+   * bits no other thread changes, and no ghost word. Under ExploreOptions.reduce, no other move
+   * is interleaved before it (only its thread's death): see Search#reduced.
+   */
+  readonly private?: boolean;
   /** False while the thread cannot run this step (it waits for a message); default always true. */
   readonly enabled?: (ctx: GuardContext) => boolean;
   /** Runs the step atomically; a step that returns nothing goes on to the next one. */
@@ -107,5 +114,8 @@ export interface ThreadSpec {
   readonly name: string;
   readonly program: Program;
   readonly locals: readonly number[];
-  readonly mortal: boolean;
+  /** Whether the scope may kill it: always, never, or depending on its locals (e.g. once it has claimed work). */
+  readonly mortal: boolean | ((locals: readonly number[]) => boolean);
+  /** Whether the thread owns `word` (given its locals) for Step.private; default: it owns nothing. */
+  readonly owns?: (word: number, locals: readonly number[]) => boolean;
 }

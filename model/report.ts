@@ -5,9 +5,11 @@ import type { Scope } from './scope.js';
 /** The scope in one line, as the CLI's flags would set it. */
 export function formatScope(scope: Scope): string {
   const parts = [`rounds=${scope.rounds}`, `deaths=${scope.deaths}`, `sweepers=${scope.sweepers}`];
+  if (scope.deaths > 0 && scope.mortalWorkers < 2) parts.push(`mortal-workers=${scope.mortalWorkers}`);
   if (scope.mortalSweepers) parts.push('mortal-sweepers');
   if (!scope.failures) parts.push('no-failures');
   if (scope.bugs.length > 0) parts.push(`bugs=${scope.bugs.join('+')}`);
+  if (scope.fixes.length > 0) parts.push(`fixes=${scope.fixes.join('+')}`);
   return parts.join(' ');
 }
 

@@ -8,6 +8,8 @@ export interface Scope {
   readonly rounds: number;
   /** Most thread deaths in one run. */
   readonly deaths: number;
+  /** How many of the workers may die (the first ones: A, then B). */
+  readonly mortalWorkers: number;
   /** Sweepers started per ended worker (every thread holding the tree sweeps: 2 models a race of sweeps). */
   readonly sweepers: number;
   /** Whether a sweeper may itself die (it counts against `deaths`). */
@@ -16,6 +18,8 @@ export interface Scope {
   readonly failures: boolean;
   /** Names of planted bugs to apply (mutations of the protocol). */
   readonly bugs: readonly string[];
+  /** Names of proposed fixes to apply (changes to the protocol the model shows closing a hole). */
+  readonly fixes: readonly string[];
 }
 
 /** A scenario the CLI and the tests can run. */
@@ -26,15 +30,19 @@ export interface Scenario {
   readonly scope: Scope;
   /** The scope of `--deep`. */
   readonly deep: Scope;
+  /** The scope of the vitest run, when smaller than `scope` (all of them must run in well under a minute). */
+  readonly test?: Scope;
   /** Planted bugs it accepts, with what each should make the explorer report. */
   readonly bugs: Readonly<Record<string, string>>;
   /** Violations the scenario is known to have (a model of a protocol with a known hole); empty: none. */
   readonly known: readonly string[];
+  /** Proposed fixes it accepts, with what each closes: with all of them, `known` must be empty. */
+  readonly fixes: Readonly<Record<string, string>>;
   readonly build: (scope: Scope) => Model;
 }
 
 /** The usual scope: no death, one sweeper, one round. */
-export const baseScope: Scope = { rounds: 1, deaths: 0, sweepers: 1, mortalSweepers: false, failures: true, bugs: [] };
+export const baseScope: Scope = { rounds: 1, deaths: 0, mortalWorkers: 2, sweepers: 1, mortalSweepers: false, failures: true, bugs: [], fixes: [] };
 
 /** The thread asleep for ever is a lost wake-up if what it waits for holds, else a hang (units nobody completes). */
 export function sleeperCheck(pending: (mem: readonly number[]) => number): SleeperCheck {

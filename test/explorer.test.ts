@@ -1,14 +1,10 @@
-// The protocol model checker (model/): every scenario explored in its usual scope, with no
-// counterexample unless the scenario models a protocol with known holes; and, since a checker that
-// never fails proves nothing, every known hole and planted bug found.
+// The protocol model checker (model/): the search itself on tiny models, then the protocol
+// scenarios (see explorer-cases.ts; the v3 scenarios with deaths are in explorer-v3.test.ts).
 import { describe, expect, it } from 'vitest';
 import { END, program, type Step } from '../model/program.js';
-import { explore, type Model, type Report } from '../model/explorer.js';
-import { formatViolation } from '../model/report.js';
-import { scenarios } from '../model/scenarios.js';
-
-/** The counterexamples of a report, printed: what a failing assertion should show. */
-const found = (report: Report): string[] => report.violations.map(formatViolation);
+import { explore, type Model } from '../model/explorer.js';
+import { scenario, scenarios } from '../model/scenarios.js';
+import { found, scenarioCases } from './explorer-cases.js';
 
 describe('explorer: the search itself', () => {
   const writes = (word: number): Step[] => [
@@ -85,26 +81,35 @@ describe('explorer: the search itself', () => {
   });
 });
 
-describe('explorer: protocol scenarios', () => {
-  for (const scenario of scenarios) {
-    if (scenario.known.length === 0) {
-      it(`${scenario.name}: no counterexample in scope`, () => {
-        const report = explore(scenario.build(scenario.scope));
-        expect(found(report)).toEqual([]);
-        expect(report.complete).toBe(true);
-        expect(report.states).toBeGreaterThan(100);
-      });
-    } else {
-      it(`${scenario.name}: finds each of its known holes (${scenario.known.join(', ')})`, () => {
-        const report = explore(scenario.build(scenario.scope), { stopAtFirst: false, strategy: 'bfs' });
-        expect(report.violations.map((v) => v.name).sort()).toEqual([...scenario.known].sort());
-      });
-    }
-    for (const [bug, finds] of Object.entries(scenario.bugs)) {
-      it(`${scenario.name}: finds the planted bug ${bug} (${finds})`, () => {
-        const report = explore(scenario.build({ ...scenario.scope, bugs: [bug] }), { stopAtFirst: false });
-        expect(report.violations.map((v) => v.name)).toContain(finds);
-      });
-    }
+describe('explorer: the reduction and the hashed keys change nothing found', () => {
+  for (const name of ['v2-death', 'v3-add-done', 'v3-release-race']) {
+    it(name, () => {
+      const s = scenario(name);
+      const runs = [
+        explore(s.build(s.scope), { stopAtFirst: false, exact: true }),
+        explore(s.build(s.scope), { stopAtFirst: false, reduce: true }),
+        explore(s.build(s.scope), { stopAtFirst: false }),
+      ];
+      const [exact, reduced, hashed] = runs.map((r) => ({ quiescent: r.quiescent, found: r.violations.map((v) => v.name).sort() }));
+      expect(reduced).toEqual(exact);
+      expect(hashed).toEqual(exact);
+      // The hash compares the same states as the exact key.
+      expect(runs[2]?.states).toBe(runs[0]?.states);
+    });
   }
+});
+
+describe('explorer: protocol v2 (commit 6cab03b)', () => {
+  for (const name of ['v2-add-done', 'v2-death', 'v2-adopt']) scenarioCases(name);
+});
+
+describe('explorer: protocol v3 without deaths', () => {
+  for (const name of ['v3-add-done', 'v3-adopt', 'v3-release-race']) scenarioCases(name);
+});
+
+describe('explorer: every scenario is tested', () => {
+  it('in this file or in test/explorer-v3.test.ts', () => {
+    const tested = ['v2-add-done', 'v2-death', 'v2-adopt', 'v3-add-done', 'v3-adopt', 'v3-release-race', 'v3-death', 'v3-shared-death', 'v3-sweeper-death'];
+    expect(scenarios.map((s) => s.name).sort()).toEqual(tested.sort());
+  });
 });

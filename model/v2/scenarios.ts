@@ -60,7 +60,7 @@ function addDone(scope: Scope): Model {
       const k = index * scope.rounds + round;
       blocks.push(...add(w, `add${round}`, k, 0, 1), ...done(w, `done${round}`, 0, scope.failures && k === 0));
     }
-    return { name, program: program(name, blocks), locals: workerLocals(1), mortal: true };
+    return { name, program: program(name, blocks), locals: workerLocals(1), mortal: index < scope.mortalWorkers };
   });
   return assemble('v2-add-done', scope, ghost, workers, bugs);
 }
@@ -79,8 +79,8 @@ function adoptRace(scope: Scope): Model {
   const first = [...add(a, 'add0', 0, 0, 1), ...share(a, 'share0', 0), ...done(a, 'done0', 0, false)];
   const second = [...add(a, 'add1', 1, 0, 1), ...done(a, 'done1', 0, false)];
   const workers: ThreadSpec[] = [
-    { name: 'A', program: program('A', [...first, ...second]), locals: workerLocals(1), mortal: true },
-    { name: 'B', program: program('B', [...from(b, 'from0', 0, 0, 0), ...done(b, 'done0', 0, false)]), locals: workerLocals(1), mortal: true },
+    { name: 'A', program: program('A', [...first, ...second]), locals: workerLocals(1), mortal: scope.mortalWorkers > 0 },
+    { name: 'B', program: program('B', [...from(b, 'from0', 0, 0, 0), ...done(b, 'done0', 0, false)]), locals: workerLocals(1), mortal: scope.mortalWorkers > 1 },
   ];
   return assemble('v2-adopt', scope, ghost, workers, bugs);
 }
@@ -94,6 +94,7 @@ export const v2Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, rounds: 2 },
     bugs: BUGS,
     known: [],
+    fixes: {},
     build: addDone,
   },
   {
@@ -108,6 +109,7 @@ export const v2Scenarios: readonly Scenario[] = [
     // is never woken (lost-wakeup). Death between claiming a slot and publishing it: no sweep sees
     // the task, whose slot leaks (every-unit-done, pending-exact).
     known: ['early-wake', 'hang', 'pending-exact', 'every-unit-done', 'lost-wakeup'],
+    fixes: {},
     build: (scope) => ({ ...addDone(scope), name: 'v2-death' }),
   },
   {
@@ -117,6 +119,7 @@ export const v2Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, deaths: 1 },
     bugs: {},
     known: ['wrong-owner-swept'],
+    fixes: {},
     build: adoptRace,
   },
 ];

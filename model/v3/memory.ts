@@ -97,6 +97,17 @@ export class V3Memory {
     return mem;
   }
 
+  /**
+   * Whether `word` is one only lane `l`'s thread (or, once it is dead, the sweeper that claimed its
+   * entry) reads or writes: its journal but for E_OWNER (read by sweeps), E_SLOT, E_NEW64 and
+   * E_CONFIRM64 (read by other threads' confirm()), and its added cell.
+   */
+  ownedBy(l: number, word: number): boolean {
+    if (word === this.cell(l)) return true;
+    const field = word - this.journal(l, 0);
+    return field >= 0 && field < JOURNAL_WORDS && field !== J_OWNER && field !== J_SLOT && field !== J_NEW && field !== J_CONFIRM;
+  }
+
   /** Lane `l`'s bit (0 or 1) in a laned counter's value: Lane#parity, on the value as a typed array holds it. */
   parity(l: number, value: number): 0 | 1 {
     return this.#scratch.parity(this.#laneOf(l), value);
