@@ -9,17 +9,24 @@ import {
   H_FAILED,
   H_FAIL_WATCH,
   H_FLAGS,
+  H_NAME16,
+  H_NAME_LEN,
   H_PENDING,
+  HI32,
+  NAME_UNITS,
   LANES,
+  LO32,
+  MAX_UNITS,
   PENDING_WAITED,
 } from './layout.js';
 
-/** One group's record in the tree buffer, as three views of the same GROUP_WORDS words. */
+/** One group's record in the tree buffer, as views of the same GROUP_WORDS words. */
 export interface GroupRecord {
   readonly id: number;
   readonly i32: Int32Array;
   readonly i64: BigInt64Array;
   readonly f64: Float64Array;
+  readonly u16: Uint16Array;
 }
 
 /** The views of the record at byte `offset` of `buffer`. */
@@ -29,6 +36,7 @@ export function recordAt(buffer: SharedArrayBuffer, offset: number, id: number):
     i32: new Int32Array(buffer, offset, GROUP_WORDS),
     i64: new BigInt64Array(buffer, offset, GROUP_WORDS / 2),
     f64: new Float64Array(buffer, offset, GROUP_WORDS / 2),
+    u16: new Uint16Array(buffer, offset, GROUP_WORDS * 2),
   };
 }
 
@@ -44,24 +52,47 @@ export function countOf(record: GroupRecord, at: number): number {
   return Number(Atomics.load(record.i64, at / 2) >> 32n);
 }
 
+/** Writes a group's name into its record (before the record is published). */
+export function writeName(record: GroupRecord, name: string): void {
+  const kept = name.length <= NAME_UNITS ? name : `…${name.slice(name.length - NAME_UNITS + 1)}`;
+  for (let i = 0; i < kept.length; i++) record.u16[H_NAME16 + i] = kept.charCodeAt(i);
+  record.i32[H_NAME_LEN] = kept.length;
+}
+
+/** The name kept in a group's record. */
+export function nameOf(record: GroupRecord): string {
+  const length = Math.min(Math.max(record.i32[H_NAME_LEN] ?? 0, 0), NAME_UNITS);
+  return String.fromCharCode(...record.u16.subarray(H_NAME16, H_NAME16 + length));
+}
+
 /** The pending units of a record. */
 export function pendingOf(record: GroupRecord): number {
   return countOf(record, H_PENDING);
 }
 
-/** Whether a pending word read before a lowering by `units` was the last of the count, the zero waiters sleep for. */
-export function reachedZero(before: bigint, units: number): boolean {
-  return before >> 32n === BigInt(units);
+/**
+ * Whether the count of the laned counter at Int32 word `at` passes MAX_UNITS, read right after
+ * this thread's raise of it. A plain read of the high half: the raise's own result would be a
+ * BigInt, whose allocation costs more than the rest of an add(). A raise by another thread that
+ * passed the limit at the same time is seen too; then both undo theirs, as when one raise reads
+ * the other's in its result.
+ */
+export function overLimit(record: GroupRecord, at: number): boolean {
+  return ((record.i32[at + HI32] ?? 0) >>> 0) > MAX_UNITS;
 }
 
 /**
- * Wakes the threads asleep on a pending word after the lowering that read `before` took it to
- * zero, if any flagged themselves. A waiter sets PENDING_WAITED before it sleeps on the value that
- * includes it, so either the lowering sees the flag, or the waiter's sleep sees the new count and
- * does not start. Skipping notify() when nobody waits saves most of the cost of a done().
+ * Wakes the threads asleep on a pending word if the count is zero now, read right after this
+ * thread lowered it, and a waiter flagged itself (PENDING_WAITED). A waiter sets the flag before
+ * it sleeps on the value that includes it; a lowering that reads zero after its step then sees the
+ * flag and notifies, or the waiter's sleep sees the changed value and does not start. A lowering
+ * that reads a count raised again by an add just after it leaves the flag set: the lowering that
+ * ends the new work notifies instead (no waiter is due to wake while work is pending). Skipping
+ * notify() when nobody waits saves most of the cost of a done().
  */
-export function wakeIfWaited(record: GroupRecord, before: bigint): void {
-  if ((before & PENDING_WAITED) === 0n) return;
+export function wakeAtZero(record: GroupRecord): void {
+  const i32 = record.i32;
+  if ((i32[H_PENDING + HI32] ?? 0) !== 0 || ((i32[H_PENDING + LO32] ?? 0) & 1) === 0) return;
   // Cleared before the notify: a thread that set the flag again just before the clear is either
   // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
   // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.

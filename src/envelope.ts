@@ -11,6 +11,7 @@ import {
   WaitGroupError,
   WaitTimeoutError,
   WorkerExitedError,
+  boundText,
   describe,
   type FailureOrigin,
 } from './errors.js';
@@ -226,7 +227,10 @@ function canClone(value: unknown): boolean {
  * @param origin - thread, group and label of the failed task
  * @returns the envelope's bytes
  */
-export function encodeFailure(value: unknown, origin: FailureOrigin): Uint8Array {
+export function encodeFailure(value: unknown, full: FailureOrigin): Uint8Array {
+  // Bounded, so that a long label never turns a failure into an omitted one (it crosses in every envelope).
+  const origin: FailureOrigin =
+    full.label === undefined ? { threadId: full.threadId, group: boundText(full.group) } : { threadId: full.threadId, group: boundText(full.group), label: boundText(full.label) };
   try {
     return serialize([TAG, ENVELOPE_VERSION, origin, flatten(value)] satisfies Envelope);
   } catch (error) {

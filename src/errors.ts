@@ -20,8 +20,13 @@ import { inspect } from 'node:util';
  * - `ERR_PISCINA_IDLE_TIMEOUT`: `new TrackedPool()` over a pool that removes idle workers above `minThreads`
  * - `ERR_POOL_CLOSED`: `TrackedPool#run()` once `shutdown()` has begun
  * - `ERR_NOT_TRACKED`: a `tracked()` function called with a payload `TrackedPool#run()` did not send
+ * - `ERR_UNTRACKED_FUNCTION`: `TrackedPool#run()` answered by a task function not wrapped with `tracked()`
  * - `ERR_NOT_A_WORKER`: `exposeToParent()` called on the main thread
  * - `ERR_THREAD_LIMIT`: a thread's first use of a group tree that 31 live threads use already
+ * - `ERR_COMLINK_MISMATCH`: a comlink call's failure sent by a thread whose comlink transfer handlers
+ *   do not match this thread's (one side did not register them, or runs another version)
+ * - `ERR_MAIN_THREAD_BLOCK`: `waitSync()` on the main thread without a finite `timeout` or `blockMainThread: true`
+ * - `ERR_NOT_SPAWNED`: `spawned()` in a thread that `spawn()` did not start
  */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
@@ -38,8 +43,27 @@ export type WaitGroupErrorCode =
   | 'ERR_PISCINA_IDLE_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
+  | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
-  | 'ERR_THREAD_LIMIT';
+  | 'ERR_THREAD_LIMIT'
+  | 'ERR_COMLINK_MISMATCH'
+  | 'ERR_MAIN_THREAD_BLOCK'
+  | 'ERR_NOT_SPAWNED';
+
+/**
+ * Longest group name or task label kept where it crosses threads (a failure's origin, a group's
+ * name in `share()`), in UTF-16 units; a longer one is cut, with a trailing '…'.
+ */
+export const MAX_NAME = 1024;
+
+/** `text` cut to `max` UTF-16 units with a trailing '…', never between the halves of a surrogate pair. */
+export function boundText(text: string, max = MAX_NAME): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
 
 /** A printable rendering of any value, for messages. Never throws. */
 export function describe(value: unknown): string {
@@ -93,8 +117,10 @@ export class OutOfRangeError extends RangeError {
 
 /** A pending task as reported by `pendingTasks()` and `WaitTimeoutError`. */
 export interface PendingTask {
-  /** The label given to `add()` or `go()`, truncated to 15 UTF-16 units with a trailing '…'. */
+  /** The label given to `add()` or `go()`, truncated to 75 UTF-16 units with a trailing '…'. */
   readonly label?: string;
+  /** The group's name, its path from the root (`root/downloads`); its last 64 UTF-16 units in threads that never held the group. */
+  readonly group: string;
   /** Thread that holds the task: the last one to create it or rebuild it with `Task.from()`. */
   readonly threadId: number;
   /** When the task was added, in ms since the epoch (`Date.now()`). */
@@ -103,24 +129,47 @@ export interface PendingTask {
   readonly remaining: number;
 }
 
-/** A wait that ran out of time; `pending` lists what it was still waiting for. Code `ERR_WAIT_TIMEOUT`. */
+/** What a wait was still waiting for when it timed out: bounded, however many tasks are pending. */
+export interface PendingSummary {
+  /** Tasks pending. */
+  readonly count: number;
+  /** The oldest of them (at most 10), oldest first. */
+  readonly oldest: readonly PendingTask[];
+  /** Pending tasks by the threadId of the thread holding them. */
+  readonly byThread: ReadonlyMap<number, number>;
+  /** Pending tasks by group name. */
+  readonly byGroup: ReadonlyMap<string, number>;
+}
+
+/**
+ * A wait that ran out of time. Code `ERR_WAIT_TIMEOUT`. `summary` says what it was still waiting
+ * for (counts, and the oldest tasks), read when it timed out at a cost bounded by the tasks' number,
+ * not their labels; `pending` lists every pending task, read from shared memory when first asked for.
+ */
 export class WaitTimeoutError extends WaitGroupError {
-  /** The pending tasks when the timeout expired, oldest first. */
-  readonly pending: readonly PendingTask[];
+  /** What was pending when the timeout expired. */
+  readonly summary: PendingSummary;
+  #pending: readonly PendingTask[] | (() => readonly PendingTask[]);
 
   /**
    * @param timeout - the timeout that expired, in ms
-   * @param pending - the tasks still pending
+   * @param summary - what was pending then
+   * @param pending - every pending task, or how to list them when asked
    */
-  constructor(timeout: number, pending: readonly PendingTask[]) {
+  constructor(timeout: number, summary: PendingSummary, pending: readonly PendingTask[] | (() => readonly PendingTask[])) {
     const now = Date.now();
-    const shown = pending
-      .slice(0, 10)
-      .map((t) => `${t.label ?? '(no label)'} on thread ${t.threadId}, ${now - t.since} ms old`)
-      .join('; ');
-    const more = pending.length > 10 ? `; and ${pending.length - 10} more` : '';
-    super('ERR_WAIT_TIMEOUT', `wait timed out after ${timeout} ms with ${pending.length} tasks pending: ${shown}${more}`);
-    this.pending = pending;
+    const shown = summary.oldest.map((t) => `${t.label ?? '(no label)'} in ${t.group} on thread ${t.threadId}, ${now - t.since} ms old`).join('; ');
+    const more = summary.count > summary.oldest.length ? `; and ${summary.count - summary.oldest.length} more` : '';
+    const threads = [...summary.byThread].map(([thread, count]) => `${count} on thread ${thread}`).join(', ');
+    super('ERR_WAIT_TIMEOUT', `wait timed out after ${timeout} ms with ${summary.count} tasks pending (${threads}): ${shown}${more}`);
+    this.summary = summary;
+    this.#pending = pending;
+  }
+
+  /** Every pending task, oldest first: as listed when the timeout expired, or (for large groups) when first read. */
+  get pending(): readonly PendingTask[] {
+    if (typeof this.#pending === 'function') this.#pending = this.#pending();
+    return this.#pending;
   }
 
   static {
@@ -139,6 +188,8 @@ export class WorkerExitedError extends WaitGroupError {
   readonly exitCode: number | undefined;
   /** Units of the task that were still pending. */
   readonly units: number;
+  /** The label of the task it held (for a `wrapWorker()` call, the method called, e.g. `'index()'`), if it had one. */
+  readonly label: string | undefined;
 
   /**
    * @param threadId - the thread that exited
@@ -152,6 +203,7 @@ export class WorkerExitedError extends WaitGroupError {
     this.threadId = threadId;
     this.exitCode = exitCode;
     this.units = units;
+    this.label = label;
   }
 
   static {

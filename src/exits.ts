@@ -9,9 +9,10 @@ import { finishCancel, markCancelled } from './cancel.js';
 import { WorkerExitedError, type FailureOrigin } from './errors.js';
 import { GroupHost } from './host.js';
 import { E_THREAD, LANES, MAX_UNITS, SLOT_LIMITED } from './layout.js';
+import { noteChild } from './lineage.js';
 import { recover } from './recover.js';
 import { liveOwner, sweepingOwner } from './registry.js';
-import { type Tree } from './tree.js';
+import type { Tree } from './tree.js';
 
 const NOTICE = 'shared-waitgroup/exit';
 const NOTICE_VERSION = 1;
@@ -58,7 +59,18 @@ export function watchTree(tree: Tree): void {
   closeOnCollect.register(tree, tree.key);
 }
 
+/**
+ * Threads this thread has swept up after lately: the same exit comes as one notice per tree channel
+ * this thread shares with the announcer, and a sweep of every tree once is enough (thread ids are
+ * never reused). Bounded: the oldest are forgotten.
+ */
+const swept = new Set<number>();
+const SWEPT_KEPT = 1024;
+
 function sweepAll(dead: number, exitCode: number | undefined): void {
+  if (swept.has(dead)) return;
+  swept.add(dead);
+  if (swept.size > SWEPT_KEPT) swept.delete(swept.values().next().value ?? dead);
   for (const { tree } of trees.values()) {
     const live = tree.deref();
     if (live !== undefined) sweep(live, dead, exitCode);
@@ -107,7 +119,7 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
     const group = tree.names.get(held.group) ?? `group ${held.group}`;
     const error = new WorkerExitedError(thread, exitCode, held.label, held.remaining);
     const host = hostFor(tree, held.group, { threadId: thread, group });
-    host.doneShared(index, held.state, held.generation, MAX_UNITS, true, error, held.label, (held.flags & SLOT_LIMITED) !== 0);
+    host.doneShared(index, held.generation, MAX_UNITS, true, error, held.label, (held.flags & SLOT_LIMITED) !== 0);
   });
   tree.log.discardAll(lane);
   for (let id = 1; id <= tree.groups; id++) {
@@ -145,6 +157,8 @@ function announce(dead: number, exitCode: number | undefined): void {
 // seen, piscina's included. The thread id must be read now: it reads -1 once the worker exited.
 process.on('worker', (worker: Worker) => {
   const dead = worker.threadId;
+  // Before the worker runs any code: it looks itself up when it first uses a tree.
+  noteChild(dead);
   worker.once('exit', (exitCode: number) => {
     announce(dead, exitCode);
   });

@@ -17,6 +17,15 @@ export function failureOrigin(failure: unknown): FailureOrigin | undefined {
   return typeof failure === 'object' && failure !== null ? origins.get(failure) : undefined;
 }
 
+/**
+ * Gives `failureOrigin()` the origin of a failure that reaches a caller outside a wait (e.g. the
+ * rejection of `TrackedPool#run()`), unless it has one already. Does nothing for a primitive.
+ * @internal
+ */
+export function noteOrigin(value: unknown, origin: FailureOrigin): void {
+  remember({ value, origin });
+}
+
 function remember(failure: Failure): Failure {
   if (typeof failure.value === 'object' && failure.value !== null && !origins.has(failure.value)) {
     origins.set(failure.value, failure.origin);

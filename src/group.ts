@@ -7,6 +7,7 @@ import {
   InvalidArgumentTypeError,
   TaskGroupError,
   WaitGroupError,
+  boundText,
   checkFunction,
   checkInteger,
   checkLabel,
@@ -15,6 +16,7 @@ import {
   checkTimeout,
   describe,
   type FailureOrigin,
+  type PendingSummary,
   type PendingTask,
 } from './errors.js';
 import { addedOf, failedOf, pendingOf, type GroupRecord } from './counters.js';
@@ -24,8 +26,8 @@ import { Limiter } from './limit.js';
 import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
-import { Task } from './task.js';
-import { parseOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions } from './options.js';
+import { Task, provideGroupFrom } from './task.js';
+import { parseOptions, parseSyncWait, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
 import { runTask } from './run.js';
 import { Tree } from './tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
@@ -107,9 +109,10 @@ export class WaitGroup {
     } else {
       const { tree, limit, flags } = parseOptions(options);
       this.#tree = Tree.create(tree);
-      this.name = options.name ?? 'wait-group';
+      const name = boundText(options.name ?? 'wait-group');
+      this.name = name;
       this.#parent = undefined;
-      this.#id = this.#tree.addGroup(0, flags, limit);
+      this.#id = this.#tree.addGroup(0, flags, limit, () => name);
     }
     this.#header = this.#tree.record(this.#id);
     this.#asBlocker = { header: this.#header };
@@ -241,8 +244,9 @@ export class WaitGroup {
    */
   sub(label?: string): WaitGroup {
     checkLabel(label);
-    const id = this.#tree.addGroup(this.#id, 0, 0);
-    attaching = { tree: this.#tree, id, name: `${this.name}/${label ?? `sub-${id}`}`, parent: this };
+    let name = '';
+    const id = this.#tree.addGroup(this.#id, 0, 0, (given) => (name = boundText(`${this.name}/${label ?? `sub-${given}`}`)));
+    attaching = { tree: this.#tree, id, name, parent: this };
     return new WaitGroup();
   }
 
@@ -261,6 +265,11 @@ export class WaitGroup {
       throw new InvalidArgumentTypeError(`other must be a WaitGroup; received ${describe(other)}`);
     }
     if (this.#links.includes(other)) return;
+    // A group already waits for its sub-groups, and a sub-group linked to its ancestor would wait
+    // for itself; either link would also make share() recurse forever (a group carries its parent).
+    if (this.#tree === other.#tree && (this.#tree.isWithin(other.#id, this.#id) || this.#tree.isWithin(this.#id, other.#id))) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${other.name}" is in the same branch of the tree as "${this.name}": a group already waits for its sub-groups, and a sub-group cannot wait for its ancestor`);
+    }
     if (other.#reaches(this)) {
       throw new WaitGroupError('ERR_LINK_CYCLE', `linking group "${other.name}" into "${this.name}" would make a group wait for itself`);
     }
@@ -295,14 +304,15 @@ export class WaitGroup {
 
   /**
    * Blocks the calling thread (Atomics.wait) until nothing is pending; meant for worker threads.
-   * @param options - `timeout` in ms
+   * On the main thread it needs a finite `timeout` or `blockMainThread: true`.
+   * @param options - `timeout` in ms; `blockMainThread` to block the main thread without one
    * @throws {TaskGroupError} ERR_TASKS_FAILED when any task failed
    * @throws {WaitTimeoutError} ERR_WAIT_TIMEOUT on timeout
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
+   * @throws {WaitGroupError} ERR_MAIN_THREAD_BLOCK on the main thread without a finite `timeout` or `blockMainThread: true`
    */
-  waitSync(options: { readonly timeout?: number } = {}): void {
-    checkOptions(options);
-    waitSync(this, checkTimeout(options.timeout));
+  waitSync(options: WaitSyncOptions = {}): void {
+    waitSync(this, parseSyncWait(options));
   }
 
   /**
@@ -316,26 +326,49 @@ export class WaitGroup {
     if (this.#links.length === 0 && Atomics.load(this.#header.i32, L.H_LINKS) === 0) {
       return pendingOf(this.#header) === 0 ? undefined : this.#asBlocker;
     }
-    return this.#blocker(new Set());
+    return this.#snapshot(this.#linked(this, new Set(), []));
   }
 
-  #blocker(seen: Set<WaitGroup>): Blocker | undefined {
-    if (seen.has(this)) {
-      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${this.name}" waits for itself through links made in different threads`);
+  /**
+   * A blocker among `groups`, or undefined if at one instant none of them had anything pending.
+   * Reading their pending words one after the other is not such an instant: tasks that hand work
+   * back and forth between linked groups keep each word at zero when it is read. So the words are
+   * read twice, each with its group's `added` (which only grows, and grows with every add); equal
+   * readings with zero pending prove no add happened in between, hence all were zero at once.
+   */
+  #snapshot(groups: readonly WaitGroup[]): Blocker | undefined {
+    for (;;) {
+      const added: number[] = [];
+      for (const group of groups) {
+        if (pendingOf(group.#header) !== 0) return group.#asBlocker;
+        added.push(addedOf(group.#header));
+      }
+      let still = true;
+      for (const [i, group] of groups.entries()) {
+        if (pendingOf(group.#header) !== 0) return group.#asBlocker;
+        still &&= addedOf(group.#header) === added[i];
+      }
+      if (still) return undefined;
     }
-    seen.add(this);
-    if (pendingOf(this.#header) !== 0) return this.#asBlocker;
-    if (this.#links.length === 0 && Atomics.load(this.#header.i32, L.H_LINKS) === 0) return undefined;
-    const known = new Set(this.#links.map((link) => linkKey(link.#linkId())));
-    const missing = [...linkedIds(this.#header.i32)].filter((id) => !known.has(id)).length;
+  }
+
+  /** `group` and every group it links to, through links known here; throws on a cycle or a link this thread does not know. */
+  #linked(group: WaitGroup, path: Set<WaitGroup>, all: WaitGroup[]): WaitGroup[] {
+    if (path.has(group)) {
+      throw new WaitGroupError('ERR_LINK_CYCLE', `group "${group.name}" waits for itself through links made in different threads`);
+    }
+    if (all.includes(group)) return all;
+    all.push(group);
+    if (group.#links.length === 0 && Atomics.load(group.#header.i32, L.H_LINKS) === 0) return all;
+    const known = new Set(group.#links.map((link) => linkKey(link.#linkId())));
+    const missing = [...linkedIds(group.#header.i32)].filter((id) => !known.has(id)).length;
     if (missing > 0) {
-      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${this.name}" links to ${missing} group(s) this thread does not know: share the group again after link()`);
+      throw new WaitGroupError('ERR_LINK_NOT_SHARED', `group "${group.name}" links to ${missing} group(s) this thread does not know: share the group again after link()`);
     }
-    for (const link of this.#links) {
-      const blocker = link.#blocker(seen);
-      if (blocker !== undefined) return blocker;
-    }
-    return undefined;
+    path.add(group);
+    for (const link of group.#links) this.#linked(link, path, all);
+    path.delete(group);
+    return all;
   }
 
   /**
@@ -463,12 +496,50 @@ export class WaitGroup {
   pendingTasks(): PendingTask[] {
     const tasks = this.#tree.slots
       .occupied((slot) => this.#tree.isWithin(slot.group, this.#id))
-      .map(({ label, lane, since, remaining }): PendingTask => {
-        const owner = this.#tree.threadOf(lane);
-        return label === undefined ? { threadId: owner, since, remaining } : { label, threadId: owner, since, remaining };
+      .map(({ label, lane, since, remaining, group }): PendingTask => {
+        const task = { group: this.#tree.nameOf(group), threadId: this.#tree.threadOf(lane), since, remaining };
+        return label === undefined ? task : { label, ...task };
       });
     for (const link of this.#links) tasks.push(...link.pendingTasks());
     return tasks.sort((a, b) => a.since - b.since);
+  }
+
+  /**
+   * What is pending in the group, its sub-groups and links, bounded however many tasks there are:
+   * their number, counts by thread and by group, and the 10 oldest. One pass over the tree's slots.
+   * @returns the summary a `WaitTimeoutError` carries
+   */
+  pendingSummary(): PendingSummary {
+    const byThread = new Map<number, number>();
+    const byGroup = new Map<string, number>();
+    const oldest: PendingTask[] = [];
+    let count = 0;
+    for (const group of this.#reported()) {
+      const tree = group.#tree;
+      const within = new Map<number, boolean>();
+      const belongs = (id: number): boolean => {
+        let known = within.get(id);
+        if (known === undefined) within.set(id, (known = tree.isWithin(id, group.#id)));
+        return known;
+      };
+      const found = tree.slots.scan(belongs, 10);
+      found.lanes.forEach((n, lane) => {
+        if (n === 0) return;
+        count += n;
+        const thread = tree.threadOf(lane);
+        byThread.set(thread, (byThread.get(thread) ?? 0) + n);
+      });
+      for (const [id, n] of found.groups) byGroup.set(tree.nameOf(id), (byGroup.get(tree.nameOf(id)) ?? 0) + n);
+      const indices = found.oldest;
+      for (const index of indices) {
+        const held = tree.slots.snapshot(index);
+        if (held === undefined) continue;
+        const task = { group: tree.nameOf(held.group), threadId: tree.threadOf(held.lane), since: held.since, remaining: held.remaining };
+        oldest.push(held.label === undefined ? task : { label: held.label, ...task });
+      }
+    }
+    oldest.sort((a, b) => a.since - b.since);
+    return { count, oldest: oldest.slice(0, 10), byThread, byGroup };
   }
 
   /**
@@ -497,7 +568,9 @@ export class WaitGroup {
     checkSharedGroup(shared);
     const tree = Tree.attach(shared.tree);
     const header = tree.record(shared.group);
-    if (header.i32[L.H_MAGIC] !== L.HEADER_MAGIC || header.i32[L.H_PARENT_ID] !== (shared.parent?.group ?? 0)) {
+    const limit = header.i32[L.H_LIMIT] ?? -1;
+    const depth = header.i32[L.H_DEPTH] ?? -1;
+    if (header.i32[L.H_MAGIC] !== L.HEADER_MAGIC || header.i32[L.H_PARENT_ID] !== (shared.parent?.group ?? 0) || limit < 0 || depth < 0 || depth > L.MAX_DEPTH) {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `group ${describe(shared.name)} (id ${shared.group}) does not match the tree's record of it`);
     }
     if (shared.parent !== null && shared.parent.tree.tree !== shared.tree.tree) {
@@ -536,3 +609,5 @@ function cancelOnAbort(signal: AbortSignal, group: WaitGroup): void {
   const ref = new WeakRef(group);
   signal.addEventListener('abort', () => ref.deref()?.cancel(signal.reason), { once: true });
 }
+
+provideGroupFrom((shared) => WaitGroup.from(shared));

@@ -4,7 +4,7 @@
 // a sweeper that finds this thread dead can finish or undo it exactly (docs/protocol.md). A class
 // with small methods, so that V8 can inline the whole of `add()` and `done()` into their callers.
 import { WaitGroupError, describe } from './errors.js';
-import { cancelsOnError, cellOf, levelOf, reachedZero, wakeFailureWatchers, wakeIfWaited, type GroupRecord } from './counters.js';
+import { cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, type GroupRecord } from './counters.js';
 import { stageFailure, withdraw } from './failures.js';
 import {
   E_CELL64,
@@ -41,12 +41,10 @@ import {
 import type { Lane } from './registry.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
-import { takeShared, type Took } from './take.js';
+import { remainingOf } from './slots.js';
+import { takeShared, took, type Journals } from './take.js';
 import type { Tree } from './tree.js';
 import type { FailureOrigin } from './errors.js';
-
-/** A count of one unit above which a pending word would pass MAX_UNITS. */
-const FULL1 = BigInt(MAX_UNITS) << 32n;
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
@@ -74,6 +72,8 @@ export class GroupHost {
   readonly #lane: Lane;
   readonly #journal: Int32Array;
   readonly #options: HostOptions;
+  /** Every lane's journal, for confirming another thread's take. */
+  readonly #journals: Journals;
 
   constructor(options: HostOptions) {
     const chain = options.chain.map((group) => group.record);
@@ -88,6 +88,8 @@ export class GroupHost {
     this.#lane = options.tree.lane;
     this.#journal = options.tree.lane.journal;
     this.#options = options;
+    const tree = options.tree;
+    this.#journals = (lane) => tree.journalOf(lane);
   }
 
   /**
@@ -110,8 +112,8 @@ export class GroupHost {
     // raise it can prove by our lane bit is lowered again.
     journal[E_STEP] = step(OP_ADD, 0, 0, parity);
     slots.fill(slot, count, this.#id, label);
-    const before = Atomics.add(record.i64, H_PENDING / 2, count === 1 ? (lane.up1[parity]) : lane.delta(count, parity));
-    if (count === 1 ? before >= FULL1 || before < 0n : Number(before >> 32n) > MAX_UNITS - count || before < 0n) this.#overflow(0, slot, count);
+    Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
+    if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
     if (this.#chain.length > 1) this.#raiseAncestors(slot, count);
     // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
     // journaled level's cell back to the value journaled with it, and lowers the cells below it.
@@ -145,8 +147,8 @@ export class GroupHost {
       const record = levelOf(this.#chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD, 0, level, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
-      if (Number(before >> 32n) > MAX_UNITS - count || before < 0n) this.#overflow(level, slot, count);
+      Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+      if (overLimit(record, H_PENDING)) this.#overflow(level, slot, count);
     }
   }
 
@@ -175,10 +177,10 @@ export class GroupHost {
       const record = levelOf(this.#chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD_UNDO, 0, level, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
+      Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
       // The count passed through a value above MAX_UNITS, never through zero; but an undo of a
       // tryGo() may be what brings it back to zero.
-      if (reachedZero(before, count)) wakeIfWaited(record, before);
+      wakeAtZero(record);
     }
     this.slots.storeOwn(slot, this.slots.claimedGeneration, 0);
     this.slots.keepOrRelease(slot);
@@ -219,28 +221,25 @@ export class GroupHost {
 
   /**
    * Completes up to `units` of a shared task: a tagged compare-and-exchange on its slot (take.ts).
-   * @param expected - the state the handle last saw
-   * @returns units taken, and the state to expect next
+   * @returns units taken; the state it left or saw is in take.ts's `took.state`
    */
-  doneShared(slot: number, expected: bigint, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): Took {
+  doneShared(slot: number, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): number {
     const entry = failed ? stageFailure(this.tree, this.#id, error, this.#options.origin(label)) : -1;
     const journal = this.#journal;
     journal[E_GROUP] = this.#id;
     journal[E_UNITS] = units;
     journal[E_ENTRY] = entry;
     journal[E_FLAGS] = (failed ? OPF_FAILED : 0) | (limited ? OPF_LIMITED : 0);
-    const tree = this.tree;
-    const words = this.slots.words64(slot);
-    const took = takeShared(words, this.#lane, (lane) => tree.journalOf(lane), slot, expected, generation, units, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0));
-    if (took.taken === 0) {
-      withdraw(tree, entry);
+    const taken = takeShared(this.slots.words64(slot), this.#lane, this.#journals, slot, generation, units, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0));
+    if (taken === 0) {
+      withdraw(this.tree, entry);
       journal[E_STEP] = OP_NONE;
-      return took;
+      return 0;
     }
     // The last unit: the slot is given back in PHASE_FREE, after the journal has left PHASE_TAKE,
     // so no claimer can replace our tagged state while a sweeper might still need to find it.
-    this.finish(OP_DONE_SHARED, slot, took.taken, failed, error, entry, limited, (took.state & 0x7fffffffn) === 0n ? generation : -1);
-    return took;
+    this.finish(OP_DONE_SHARED, slot, taken, failed, error, entry, limited, remainingOf(took.state) === 0 ? generation : -1);
+    return taken;
   }
 
   /**
@@ -275,8 +274,8 @@ export class GroupHost {
       const record = levelOf(chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       journal[E_STEP] = step(op, PHASE_LOWER, level, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
-      if (reachedZero(before, units)) wakeIfWaited(record, before);
+      Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
+      wakeAtZero(record);
     }
     if (free >= 0) {
       journal[E_STEP] = step(op, PHASE_FREE, 0, 0);

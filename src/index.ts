@@ -5,7 +5,7 @@
  * @module shared-waitgroup
  */
 export { WaitGroup } from './group.js';
-export type { WaitGroupOptions, WaitOptions, WaitGroupStats } from './options.js';
+export type { WaitGroupOptions, WaitOptions, WaitSyncOptions, WaitGroupStats } from './options.js';
 export { Task } from './task.js';
 export type { SharedWaitGroup, SharedTask } from './share.js';
 export type { SharedTree } from './tree.js';
@@ -18,8 +18,10 @@ export {
   OutOfRangeError,
   type WaitGroupErrorCode,
   type PendingTask,
+  type PendingSummary,
   type FailureOrigin,
 } from './errors.js';
 export { registerErrorClass } from './envelope.js';
 export { failureOrigin } from './failures.js';
+export { spawn, spawned, type SpawnOptions, type Spawned } from './spawn.js';
 export { LAYOUT_VERSION, DEFAULT_CAPACITY, DEFAULT_MAX_FAILURES } from './layout.js';

@@ -66,6 +66,8 @@ export const T_LOG_MAX = 12;
 /** Random words naming the tree's private channel (worker-exit notices). */
 export const T_SECRET = 13;
 export const T_SECRET_WORDS = 4;
+/** A word any thread may change: `Tree.attach()` writes it through a known tree to tell its memory from a copy. */
+export const T_PROBE = 17;
 export const TREE_WORDS = 32;
 
 // ---- thread registry: LANES entries of ENTRY_WORDS Int32 words, from word REGISTRY ----
@@ -103,17 +105,18 @@ export const E_FLAGS = 9;
 export const E_SPARE = 10;
 /** A random number that tells this thread apart from others with the same threadId (Deno's workers all have 0). */
 export const E_TOKEN = 11;
-/** OP_DONE_SHARED: sequence number of the operation (float64, words 14-15). */
-export const E_SEQ64 = 14;
+/** OP_DONE_SHARED: sequence number of the take, modulo 2^30. */
+export const E_SEQ = 14;
+/**
+ * OP_DONE_SHARED: 2 * seq while the take is not known to have happened, 2 * seq + 1 once it is:
+ * written so by the taker right after its compare-and-exchange, or by a thread that replaced the
+ * state the take wrote (E_NEW64) and found no acknowledgement of it in the slot (S_ACK64).
+ */
+export const E_CONFIRM = 15;
 /** OP_ADD: this thread's added-cell value before the add (float64, words 16-17). */
 export const E_CELL64 = 16;
 /** OP_DONE_SHARED: the slot state this thread's compare-and-exchange writes (64-bit, words 18-19). */
 export const E_NEW64 = 18;
-/**
- * OP_DONE_SHARED: 2 * seq while unconfirmed, 2 * seq + 1 once a thread that replaced the state
- * E_NEW64 confirmed that this thread's compare-and-exchange happened (64-bit, words 20-21).
- */
-export const E_CONFIRM64 = 20;
 /** OP_DONE_SHARED: the slot state the compare-and-exchange expects (64-bit, words 22-23). */
 export const E_OLD64 = 22;
 
@@ -217,7 +220,16 @@ export const MAX_LINKS = 10;
  * outlives its thread: the next owner of the lane goes on counting in it.
  */
 export const H_ADDED_CELLS = 64;
-export const GROUP_WORDS = 128;
+/** Length of the group's name kept in H_NAME16, in UTF-16 units. */
+export const H_NAME_LEN = 54;
+/**
+ * The group's name (its path: `root/downloads`), NAME_UNITS UTF-16 units from Int32 word 128 of the
+ * record (uint16 index 256), written before the record is published, so every thread can name it;
+ * a longer name keeps its end, after a leading '…'.
+ */
+export const H_NAME16 = 256;
+export const NAME_UNITS = 64;
+export const GROUP_WORDS = 160;
 /** Deepest sub-group nesting (a root is at depth 0). */
 export const MAX_DEPTH = 64;
 
@@ -252,8 +264,11 @@ export const TREE_INITIAL_GROUPS = 16;
 // bytes 16-19: group id
 // bytes 20-23: flags (SLOT_SHARED, SLOT_LIMITED), written by the owner
 // bytes 24-31: time the task was added (ms since the epoch, float64)
-// bytes 32-33: label length in UTF-16 units (uint16; NO_LABEL for none), bytes 34-63: label
-export const SLOT_BYTES = 64;
+// bytes 32-39: ack (64-bit): the state the last shared take wrote, written by that taker right
+//              after it acknowledged the take in its journal, so that the next taker, reading it
+//              in the same cache line as the state, knows it need not confirm that take
+// bytes 40-41: label length in UTF-16 units (uint16; NO_LABEL for none), bytes 42-191: label
+export const SLOT_BYTES = 192;
 export const SLOT_WORDS32 = SLOT_BYTES / 4;
 export const SLOT_WORDS64 = SLOT_BYTES / 8;
 export const S_STATE64 = 0;
@@ -261,8 +276,9 @@ export const S_OWNER64 = 1;
 export const S_GROUP = 4;
 export const S_FLAGS = 5;
 export const S_SINCE64 = 3;
-export const S_LABEL_LEN16 = 16;
-export const S_LABEL16 = 17;
+export const S_ACK64 = 4;
+export const S_LABEL_LEN16 = 20;
+export const S_LABEL16 = 21;
 export const LABEL_UNITS = (SLOT_BYTES - S_LABEL16 * 2) / 2;
 export const NO_LABEL = 0xffff;
 export const SLOT_SHARED = 1;
@@ -305,10 +321,16 @@ export const LOG_DATA_CHUNK = 64 * 1024;
 // ---- defaults ----
 /** Default `capacity`: tasks pending at once in a tree. Memory is committed as slots are used. */
 export const DEFAULT_CAPACITY = 65_536;
-/** Largest `capacity`: 64 MiB of slots. */
+/** Largest `capacity`: 192 MiB of slots. */
 export const MAX_CAPACITY = 1 << 20;
 /** Default most groups (root and sub-groups) a tree can ever create. */
 export const DEFAULT_MAX_GROUPS = 65_536;
+/** Largest `maxGroups`: 512 MiB of group records at most. */
+export const MAX_GROUPS = 1 << 20;
+/** Largest `maxFailures`. */
+export const MAX_FAILURES = 1 << 20;
+/** Largest `failureBytes`. */
+export const MAX_FAILURE_BYTES = 1 << 30;
 /** Default failures kept in full per tree; later ones are counted. */
 export const DEFAULT_MAX_FAILURES = 1000;
 /** Default bytes of serialized failures kept per tree. */

@@ -1,6 +1,7 @@
 // The options of `new WaitGroup()` and of its waits, their checks and defaults, and the shape of
 // `stats()`. The group's own module keeps only what it does with them.
-import { InvalidArgumentTypeError, checkInteger, checkLabel, checkSignal, describe } from './errors.js';
+import { isMainThread } from 'node:worker_threads';
+import { InvalidArgumentTypeError, WaitGroupError, checkInteger, checkLabel, checkOptions, checkSignal, checkTimeout, describe } from './errors.js';
 import * as L from './layout.js';
 import type { TreeLimits } from './tree.js';
 
@@ -30,6 +31,19 @@ export interface WaitOptions {
   readonly timeout?: number;
   /** Give up when it aborts, with its reason. */
   readonly signal?: AbortSignal;
+}
+
+/** Options of `waitSync()`. */
+export interface WaitSyncOptions {
+  /** Give up after this many ms with a `WaitTimeoutError`. Default: no timeout (in a worker thread). */
+  readonly timeout?: number;
+  /**
+   * On the main thread, block without a finite `timeout` anyway. Default false: the main thread must
+   * give a finite `timeout` or this, since its event loop stops while it blocks, and work that needs
+   * it (a message it would answer, the exit of a worker it created) would never complete. Ignored in
+   * worker threads.
+   */
+  readonly blockMainThread?: boolean;
 }
 
 /** Counters of a group, in units, sub-groups included (linked groups are not). */
@@ -80,9 +94,32 @@ export function parseOptions(options: WaitGroupOptions): ParsedOptions {
   const flags = boolOption(options.cancelOnError, 'options.cancelOnError') ? L.FLAG_CANCEL_ON_ERROR : 0;
   const tree = {
     capacity: intOption(options.capacity, 'options.capacity', 1, L.MAX_CAPACITY, L.DEFAULT_CAPACITY),
-    maxGroups: intOption(options.maxGroups, 'options.maxGroups', 1, 1 << 24, L.DEFAULT_MAX_GROUPS),
-    maxFailures: intOption(options.maxFailures, 'options.maxFailures', 0, 1 << 20, L.DEFAULT_MAX_FAILURES),
-    failureBytes: intOption(options.failureBytes, 'options.failureBytes', 0, 1 << 30, L.DEFAULT_FAILURE_BYTES),
+    maxGroups: intOption(options.maxGroups, 'options.maxGroups', 1, L.MAX_GROUPS, L.DEFAULT_MAX_GROUPS),
+    maxFailures: intOption(options.maxFailures, 'options.maxFailures', 0, L.MAX_FAILURES, L.DEFAULT_MAX_FAILURES),
+    failureBytes: intOption(options.failureBytes, 'options.failureBytes', 0, L.MAX_FAILURE_BYTES, L.DEFAULT_FAILURE_BYTES),
   };
   return { tree, limit, flags };
+}
+
+/**
+ * Checks the options of `waitSync()`.
+ * @returns the timeout in ms (Infinity for none)
+ * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for options that are not an object, a timeout
+ *   that is not a number, a `blockMainThread` that is not a boolean
+ * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
+ * @throws {WaitGroupError} ERR_MAIN_THREAD_BLOCK on the main thread without a finite timeout or `blockMainThread: true`
+ */
+export function parseSyncWait(options: WaitSyncOptions): number {
+  checkOptions(options);
+  const timeout = checkTimeout(options.timeout);
+  const block = boolOption(options.blockMainThread, 'options.blockMainThread');
+  if (isMainThread && timeout === Infinity && !block) {
+    throw new WaitGroupError(
+      'ERR_MAIN_THREAD_BLOCK',
+      'waitSync() without a timeout on the main thread stops its event loop until the group is done, and work that needs that loop ' +
+        '(a message it would answer, the exit of a worker it created) would then never complete: use await wait(), give a finite ' +
+        'timeout, or pass blockMainThread: true',
+    );
+  }
+  return timeout;
 }

@@ -21,6 +21,8 @@ export interface TaskEnvelope<T> {
   /** Where the worker lists itself once it holds the group (see piscina-roster.ts). */
   readonly roster: SharedRoster;
   readonly payload: T;
+  /** Present for `run(payload, { handled: true })`: the worker completes the task without recording a failure. */
+  readonly handled?: true;
 }
 
 /** What `TrackedPool#run` sends once every thread of the pool holds the group: the task's slot only. */
@@ -33,6 +35,8 @@ export interface SlotEnvelope<T> {
   readonly remaining: number;
   readonly label: string | undefined;
   readonly payload: T;
+  /** As in `TaskEnvelope`. */
+  readonly handled?: true;
 }
 
 /**
@@ -57,14 +61,22 @@ export interface FailureEnvelope {
 }
 
 /** The task in full, for a worker that may not hold the group yet. */
-export function fullEnvelope<T>(task: Task, roster: SharedRoster, payload: T): TaskEnvelope<T> {
-  return { kind: ENVELOPE, task: task.share(), roster, payload };
+export function fullEnvelope<T>(task: Task, roster: SharedRoster, payload: T, handled: boolean): TaskEnvelope<T> {
+  // `handled` only when set: every key costs the structured clone of every task.
+  const envelope: TaskEnvelope<T> = { kind: ENVELOPE, task: task.share(), roster, payload };
+  return handled ? { ...envelope, handled } : envelope;
 }
 
 /** The task's slot only, for a pool whose every thread holds the group (see piscina-roster.ts). */
-export function slotEnvelope<T>(task: Task, pool: number, payload: T): SlotEnvelope<T> {
+export function slotEnvelope<T>(task: Task, pool: number, payload: T, handled: boolean): SlotEnvelope<T> {
   const { slot, generation, remaining } = task.detach();
-  return { kind: SLOT_ENVELOPE, pool, slot, generation, remaining, label: task.label, payload };
+  const envelope: SlotEnvelope<T> = { kind: SLOT_ENVELOPE, pool, slot, generation, remaining, label: task.label, payload };
+  return handled ? { ...envelope, handled } : envelope;
+}
+
+/** True when the envelope asks that a failure be returned to the caller but not recorded. */
+export function isHandled(envelope: unknown): boolean {
+  return (envelope as { handled?: unknown }).handled === true;
 }
 
 /** The answer to a slot envelope of a pool whose group this thread does not hold. */
@@ -72,9 +84,25 @@ export function needGroup(): NeedGroup {
   return { kind: NEED_GROUP };
 }
 
-/** A task function's failure, encoded in full, as its result. */
-export function failureEnvelope(error: unknown, group: string): FailureEnvelope {
-  return { kind: FAILED, failure: encodeFailure(error, { threadId, group }) };
+/** A task function's failure, encoded in full with its origin (this thread, the group, the task's label), as its result. */
+export function failureEnvelope(error: unknown, group: string, label: string | undefined): FailureEnvelope {
+  return { kind: FAILED, failure: encodeFailure(error, label === undefined ? { threadId, group } : { threadId, group, label }) };
+}
+
+/**
+ * `error` in a form that structured clone copies whole, `code` included: piscina posts a task
+ * function's rejection as is, and an Error keeps only its message, stack and cause on the way. The
+ * copy keeps the error's prototype, so `instanceof` still holds in this thread; across the pool, a
+ * plain object `{ name, code, message, stack }` arrives.
+ */
+export function cloneable<E extends Error & { readonly code: string }>(error: E): E {
+  const keep = (value: unknown): PropertyDescriptor => ({ value, enumerable: true, writable: true, configurable: true });
+  return Object.create(Object.getPrototypeOf(error) as object, {
+    name: keep(error.name),
+    code: keep(error.code),
+    message: keep(error.message),
+    stack: keep(error.stack),
+  }) as E;
 }
 
 /** True for what tracked() returns when the task function threw. */
@@ -113,7 +141,11 @@ export function taskOf(envelope: unknown): { task: Task; group: WaitGroup } | un
     return { task: Task.attach(group, slot, generation, remaining, label), group };
   }
   if (kind !== ENVELOPE) {
-    throw new WaitGroupError('ERR_NOT_TRACKED', `a tracked task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run`);
+    throw new WaitGroupError(
+      'ERR_NOT_TRACKED',
+      `a tracked() task function was called with ${describe(envelope)}, not a task sent by TrackedPool#run: ` +
+        'run it through new TrackedPool(pool, group).run(), or export the function without tracked() for a plain pool',
+    );
   }
   const { task, roster } = envelope as TaskEnvelope<unknown>;
   checkSharedTask(task);

@@ -5,15 +5,31 @@
  * is an optional peer dependency: you pass your pool in).
  * @module shared-waitgroup/piscina
  */
+import { threadId } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { decodeFailure } from './envelope.js';
-import { WaitGroupError, WaitTimeoutError, checkLabel, type PendingTask, type TaskGroupError } from './errors.js';
+import { InvalidArgumentTypeError, WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
+import { noteOrigin } from './failures.js';
 import type { WaitGroup } from './group.js';
-import { failureEnvelope, fullEnvelope, isFailure, isNeedGroup, needGroup, slotEnvelope, taskOf, type FailureEnvelope, type NeedGroup } from './piscina-envelope.js';
+import {
+  cloneable,
+  failureEnvelope,
+  fullEnvelope,
+  isFailure,
+  isHandled,
+  isNeedGroup,
+  needGroup,
+  slotEnvelope,
+  taskOf,
+  type FailureEnvelope,
+  type NeedGroup,
+} from './piscina-envelope.js';
+import { checkPoolOptions } from './piscina-options.js';
 import { Roster } from './piscina-roster.js';
 import type { Task } from './task.js';
 
 export type { FailureEnvelope, NeedGroup } from './piscina-envelope.js';
+export { PoolOptionsError, type PoolSettings } from './piscina-options.js';
 
 /** What a tracked task function receives besides its payload. */
 export interface PoolTaskContext {
@@ -25,10 +41,21 @@ export interface PoolTaskContext {
   readonly signal: AbortSignal;
 }
 
-/** Options of `TrackedPool#run`: piscina's run options and a label for the group task. */
-export interface TrackedRunOptions extends NonNullable<Parameters<Piscina['run']>[1]> {
+/** piscina's own options of `run()`. */
+type PiscinaRunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
+/** An abort signal as piscina takes it: an `AbortSignal`, or an emitter of 'abort'. */
+type AnySignal = NonNullable<PiscinaRunOptions['signal']>;
+
+/** Options of `TrackedPool#run`: piscina's run options, a label for the group task, and `handled`. */
+export interface TrackedRunOptions extends PiscinaRunOptions {
   /** Label of the group task (`pendingTasks()`, failure origins). Default: the `name` option, else 'piscina task'. */
   readonly label?: string;
+  /**
+   * The caller handles a failure of this task: `run()` rejects with it as usual, but the group does
+   * not record it (no `TaskGroupError` entry, no `cancelOnError`); the task completes as done.
+   * A worker that dies holding the task still fails it with `ERR_WORKER_EXITED`. Default false.
+   */
+  readonly handled?: boolean;
 }
 
 /** Options of `TrackedPool#shutdown`. */
@@ -101,68 +128,108 @@ export class TrackedPool<T = unknown, R = unknown> {
   #recheck = true;
 
   /**
-   * @param pool - a piscina pool created with `atomics: 'async'` or `'disabled'`
+   * Every setting is checked before any error is thrown: the error names all that need changing
+   * (`PoolOptionsError#settings`, e.g. `{ atomics: 'async', idleTimeout: Infinity }` for a pool
+   * with piscina's defaults), and its `code` is the first problem.
+   * @param pool - a piscina pool created with `atomics: 'async'` (or `'disabled'`) that keeps its workers
+   *   (`idleTimeout: Infinity`, or `minThreads` equal to `maxThreads`)
    * @param group - the group its tasks join
-   * @throws {WaitGroupError} ERR_PISCINA_ATOMICS_SYNC when the pool uses piscina's default `atomics: 'sync'`,
+   * @throws {PoolOptionsError} ERR_PISCINA_ATOMICS_SYNC when the pool uses piscina's default `atomics: 'sync'`,
    *   under which a timer or immediate a task leaves behind never runs, so work it registers would never complete
-   * @throws {WaitGroupError} ERR_PISCINA_IDLE_TIMEOUT when the pool removes idle workers above `minThreads`
+   * @throws {PoolOptionsError} ERR_PISCINA_IDLE_TIMEOUT when (only) the pool removes idle workers above `minThreads`
    *   (`maxThreads > minThreads` and a finite `idleTimeout`), which would kill work a task left behind
    */
   constructor(pool: AnyPool, group: WaitGroup) {
-    if (pool.options.atomics === 'sync') {
-      throw new WaitGroupError(
-        'ERR_PISCINA_ATOMICS_SYNC',
-        "the pool uses atomics: 'sync', under which a worker sleeps between tasks without running its event loop: " +
-          "work a task leaves behind (a setImmediate flush, a timer) would never complete. Create the pool with atomics: 'async'",
-      );
-    }
-    const { minThreads, maxThreads, idleTimeout } = pool.options;
-    if (maxThreads > minThreads && idleTimeout !== Infinity) {
-      throw new WaitGroupError(
-        'ERR_PISCINA_IDLE_TIMEOUT',
-        `the pool removes workers above minThreads (${minThreads}) after idleTimeout (${idleTimeout} ms) without a task, even ` +
-          'while work a task left behind still runs in them, which would then fail with ERR_WORKER_EXITED. ' +
-          'Create the pool with idleTimeout: Infinity, or minThreads equal to maxThreads',
-      );
-    }
+    checkPoolOptions(pool.options);
     this.pool = pool;
     this.group = group;
-    this.#roster = new Roster(Math.max(64, 2 * maxThreads));
+    this.#roster = new Roster(Math.max(64, 2 * pool.options.maxThreads));
   }
 
   /**
    * Runs `payload` on the pool as a task of the group, registered now (while it is queued).
+   *
+   * A failure is a failure of the group (recorded, reported by its waits, cancelling a
+   * `cancelOnError` group), and `run()` rejects with it, except in two cases:
+   * - The caller aborts its own request through piscina's `signal` option: the task completes as
+   *   cancelled, nothing is recorded, and `run()` rejects with the signal's `reason`. An abort
+   *   before `run()` registers nothing. (piscina terminates the worker of a running task: work that
+   *   any task left behind in that worker fails with `ERR_WORKER_EXITED`.)
+   * - `handled: true`: `run()` rejects with the failure, and the group does not record it.
+   *
+   * `failureOrigin()` gives the origin (thread, group, label) of what `run()` rejects with, the
+   * caller's own abort reason and primitive values excepted.
    * @param payload - what the worker's task function receives (structured-cloned by piscina)
-   * @param options - piscina's run options (`name`, `signal`, `transferList`, ...) and `label`
+   * @param options - piscina's run options (`name`, `signal`, `transferList`, ...), `label` and `handled`
    * @returns the task function's result; rejects with its failure rebuilt in full (class, code, cause)
    * @throws {WaitGroupError} ERR_POOL_CLOSED (as a rejection) once `shutdown()` has begun
+   * @throws {WaitGroupError} ERR_UNTRACKED_FUNCTION (as a rejection, and a group failure unless `handled`) when the
+   *   pool's task function is not wrapped with `tracked()`: it got the internal envelope instead of `payload`
+   * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE (as a rejection) for a `label` that is not a string,
+   *   a `handled` that is not a boolean
    */
   async run(payload: T, options: TrackedRunOptions = {}): Promise<R> {
     if (this.#closing) throw new WaitGroupError('ERR_POOL_CLOSED', 'the pool is shutting down and takes no new tasks');
     const label = options.label ?? options.name ?? 'piscina task';
     checkLabel(label);
-    // Copied without `label` only when there is one: a copy per task costs a pool of empty tasks.
-    const runOptions = options.label === undefined ? options : withoutLabel(options);
+    const handled = options.handled ?? false;
+    if (typeof handled !== 'boolean') throw new InvalidArgumentTypeError(`options.handled must be a boolean or undefined; received ${describe(handled)}`);
+    const signal = options.signal ?? undefined;
+    if (signal !== undefined && isAborted(signal)) throw reasonOf(signal, new DOMException('This operation was aborted', 'AbortError'));
+    // Copied without our own options only when there are some: a copy per task costs a pool of empty tasks.
+    const runOptions = options.label === undefined && options.handled === undefined ? options : piscinaOptions(options);
     const task = this.group.add(label);
+    // Ours runs before piscina's listener, which kills the worker of a running task: the task is
+    // complete before its thread exits, so the exit sweep finds nothing to fail.
+    const stopListening = signal === undefined ? undefined : onAbort(signal, () => task.done());
     let result: unknown;
     try {
       // Objects in a transferList are gone after one send: such a task is sent once, in full.
       const slotOnly = runOptions.transferList === undefined && this.#threadsHoldGroup();
-      result = await this.pool.run(slotOnly ? slotEnvelope(task, this.#roster.shared.pool, payload) : fullEnvelope(task, this.#roster.shared, payload), runOptions);
+      const envelope = slotOnly ? slotEnvelope(task, this.#roster.shared.pool, payload, handled) : fullEnvelope(task, this.#roster.shared, payload, handled);
+      result = await this.pool.run(envelope, runOptions);
       if (isNeedGroup(result)) {
         // A worker that started since the check (or forgot the group) got the slot only: send it all.
         this.#recheck = true;
-        result = await this.pool.run(fullEnvelope(task, this.#roster.shared, payload), runOptions);
+        result = await this.pool.run(fullEnvelope(task, this.#roster.shared, payload, handled), runOptions);
       }
     } catch (error) {
-      // Never started (aborted, pool destroyed) or its worker died: a failure either way, once.
-      task.done(error);
-      throw error;
+      // The caller's abort: the listener completed the task (if it ran at all), as a cancellation.
+      if (signal !== undefined && isAborted(signal)) {
+        task.done();
+        throw reasonOf(signal, error);
+      }
+      // Never started (pool destroyed, queue full) or its worker died: a failure either way, once.
+      throw this.#fail(task, error, handled);
+    } finally {
+      stopListening?.();
     }
-    if (isFailure(result)) throw decodeFailure(result.failure).value;
-    // The worker side completed it; this only covers a task function that was not wrapped.
-    task.done();
+    if (isFailure(result)) {
+      // Recorded by the worker already (unless handled); the origin is the worker's.
+      const failure = decodeFailure(result.failure);
+      noteOrigin(failure.value, failure.origin);
+      throw failure.value;
+    }
+    // A tracked() function completes its task before it returns: one still pending got no tracked().
+    if (task.remaining !== 0) {
+      throw this.#fail(
+        task,
+        new WaitGroupError(
+          'ERR_UNTRACKED_FUNCTION',
+          `the pool's task function returned ${describe(result)} without completing its group task: it is not wrapped with tracked(), ` +
+            'so it received the internal envelope instead of its payload. Export it as tracked(fn) from shared-waitgroup/piscina',
+        ),
+        handled,
+      );
+    }
     return result as R;
+  }
+
+  /** Completes `task` with `error` (as done, when the caller handles it) and returns the error, with its origin noted. */
+  #fail(task: Task, error: unknown, handled: boolean): unknown {
+    task.settle(1, !handled, handled ? undefined : error);
+    noteOrigin(error, task.label === undefined ? { threadId, group: this.group.name } : { threadId, group: this.group.name, label: task.label });
+    return error;
   }
 
   #threadsHoldGroup(): boolean {
@@ -206,18 +273,52 @@ async function settle(wait: Promise<void>): Promise<unknown> {
   }
 }
 
-function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscina['run']>[1]> {
-  return Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'label'));
+/** piscina's options alone, without `label` and `handled`. */
+function piscinaOptions(options: TrackedRunOptions): PiscinaRunOptions {
+  return Object.fromEntries(Object.entries(options).filter(([key]) => key !== 'label' && key !== 'handled'));
+}
+
+function isAborted(signal: AnySignal): boolean {
+  return (signal as { aborted?: unknown }).aborted === true;
+}
+
+/** The signal's reason; `fallback` for an emitter of 'abort' that has none. */
+function reasonOf(signal: AnySignal, fallback: unknown): unknown {
+  const { reason } = signal as { reason?: unknown };
+  return reason === undefined ? fallback : reason;
+}
+
+/**
+ * Calls `listener` once when `signal` aborts, as piscina listens to either kind of signal.
+ * @returns a function that removes the listener
+ */
+function onAbort(signal: AnySignal, listener: () => void): () => void {
+  if ('addEventListener' in signal) {
+    signal.addEventListener('abort', listener, { once: true });
+    return () => {
+      signal.removeEventListener('abort', listener);
+    };
+  }
+  signal.once('abort', listener);
+  return () => {
+    signal.off('abort', listener);
+  };
 }
 
 /**
  * Wraps a piscina task function (worker side) so it runs as the group task `TrackedPool#run`
  * registered: it gets the group, its own `Task` and the group's signal; its return completes the
- * task, its throw fails it with full fidelity.
+ * task, its throw fails it with full fidelity (or, for `run(payload, { handled: true })`, completes
+ * it and returns the failure to the caller only).
+ *
+ * A `TrackedPool` needs its pool's function wrapped: otherwise `run()` rejects with
+ * `ERR_UNTRACKED_FUNCTION`. A wrapped function run by a plain pool rejects with `ERR_NOT_TRACKED`,
+ * thrown in a form piscina carries with its `code`: across the pool, a plain object
+ * `{ name, code, message, stack }` (piscina structured-clones rejections, and an Error would lose its code).
  * @param fn - the task function: the payload, then `{ group, task, signal }`
- * @returns the function to export from the pool's worker module. Besides your function's result, it
- * resolves to one of two envelopes that `TrackedPool#run` reads: a failure, or a request for the group.
- * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send
+ * @returns the function to export from the pool's worker module
+ * @throws {WaitGroupError} ERR_NOT_TRACKED (as a rejection) when called with a payload that `TrackedPool#run` did not send;
+ *   ERR_INVALID_SHARED_VALUE for a damaged one
  * @example
  * ```ts
  * // task.ts, the pool's worker module
@@ -233,7 +334,12 @@ function withoutLabel(options: TrackedRunOptions): NonNullable<Parameters<Piscin
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the payload the user's function receives
 export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | Promise<R>): (envelope: unknown) => Promise<R | FailureEnvelope | NeedGroup> {
   return async (envelope: unknown) => {
-    const found = taskOf(envelope);
+    let found: ReturnType<typeof taskOf>;
+    try {
+      found = taskOf(envelope);
+    } catch (error) {
+      throw error instanceof WaitGroupError ? cloneable(error) : error;
+    }
     if (found === undefined) return needGroup();
     const { task, group } = found;
     try {
@@ -241,8 +347,9 @@ export function tracked<T, R>(fn: (payload: T, context: PoolTaskContext) => R | 
       task.done();
       return result;
     } catch (error) {
-      task.settle(1, true, error);
-      return failureEnvelope(error, group.name);
+      const handled = isHandled(envelope);
+      task.settle(1, !handled, handled ? undefined : error);
+      return failureEnvelope(error, group.name, task.label);
     }
   };
 }

@@ -7,7 +7,7 @@
 // completion whose take did not happen leaves the task to be failed with the thread's other tasks.
 // See docs/protocol.md for the invariants each case keeps.
 import { markCancelled } from './cancel.js';
-import { cancelsOnError, cellOf, levelOf, reachedZero, wakeFailureWatchers, wakeIfWaited, type GroupRecord } from './counters.js';
+import { cancelsOnError, cellOf, levelOf, wakeAtZero, wakeFailureWatchers, type GroupRecord } from './counters.js';
 import { releaseRunning } from './host.js';
 import {
   E_CELL64,
@@ -116,8 +116,8 @@ function undoAdd(tree: Tree, dead: Lane, word: number): void {
     const raised = levelOf(chain, at);
     const parity = dead.parity(raised.i32, H_PENDING);
     journal[E_STEP] = step(OP_ADD_UNDO, 0, at, parity);
-    const before = Atomics.add(raised.i64, H_PENDING / 2, dead.delta(-units, parity));
-    if (reachedZero(before, units)) wakeIfWaited(raised, before);
+    Atomics.add(raised.i64, H_PENDING / 2, dead.delta(-units, parity));
+    wakeAtZero(raised);
   }
   const slot = journal[E_SLOT] ?? -1;
   const slots = tree.slots;
@@ -187,8 +187,8 @@ function finishDone(tree: Tree, dead: Lane, word: number, sweeper: number): void
       if (phase === PHASE_LOWER && at === level && doubt(record, H_PENDING)) continue;
       const parity = dead.parity(record.i32, H_PENDING);
       journal[E_STEP] = step(op, PHASE_LOWER, at, parity);
-      const before = Atomics.add(record.i64, H_PENDING / 2, dead.delta(-units, parity));
-      if (reachedZero(before, units)) wakeIfWaited(record, before);
+      Atomics.add(record.i64, H_PENDING / 2, dead.delta(-units, parity));
+      wakeAtZero(record);
     }
   }
   if (op === OP_DONE_SHARED && phase <= PHASE_FREE) {

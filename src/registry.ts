@@ -3,8 +3,9 @@
 // which operation it has in flight, as a robust futex's owner says in `list_op_pending`. Lane
 // numbers come from the tree, not from Node's threadId, so every thread gets exact bookkeeping
 // on runtimes whose workers all report threadId 0.
-import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 import { WaitGroupError } from './errors.js';
+import { creator, warnIfUnwatched } from './lineage.js';
 import {
   COUNT_UNIT,
   E_OWNER,
@@ -20,25 +21,8 @@ import {
   E_STEP,
 } from './layout.js';
 
-const PARENT_KEY = 'shared-waitgroup:parent';
-/**
- * The threadId of the thread that created this one, if it had loaded this library by then: a
- * worker dies with its parent, and whoever sweeps the parent sweeps its children too.
- */
-const parentThread = ((): number | undefined => {
-  const value = getEnvironmentData(PARENT_KEY);
-  return typeof value === 'number' && Number.isInteger(value) && value !== threadId ? value : undefined;
-})();
-// Inherited by every worker this thread creates from now on.
-setEnvironmentData(PARENT_KEY, threadId);
-
 /** Tells this thread's entries apart from another thread's with the same threadId. */
 const token = (Math.random() * 0x7fffffff) | 1;
-
-/** The Node threadId of this thread's parent, if known. */
-export function parentOf(): number | undefined {
-  return parentThread;
-}
 
 /** Owner word of a live entry. */
 export function liveOwner(thread: number): number {
@@ -63,11 +47,11 @@ export class Lane {
   readonly bit64: bigint;
   /** The journal: ENTRY_WORDS Int32 words of the registry. */
   readonly journal: Int32Array;
-  /** The journal as unsigned 64-bit words (E_NEW64, E_CONFIRM64: index / 2). */
+  /** The journal as unsigned 64-bit words (E_NEW64, E_OLD64: index / 2). */
   readonly journal64: BigUint64Array;
-  /** The journal as float64 words (E_SEQ64, E_CELL64: index / 2). */
+  /** The journal as float64 words (E_CELL64: index / 2). */
   readonly journalF64: Float64Array;
-  /** Sequence number of this thread's last shared take (see E_CONFIRM64). */
+  /** Sequence number of this thread's last shared take, modulo 2^30 (see E_CONFIRM). */
   seq = 0;
   /** Deltas of one unit up (index: the lane bit before, 0 or 1), with the bit flipped. */
   readonly up1: readonly [bigint, bigint];
@@ -105,6 +89,7 @@ export class Lane {
  * @throws {WaitGroupError} ERR_THREAD_LIMIT when LANES threads already hold an entry
  */
 export function register(buffer: SharedArrayBuffer, words: Int32Array): Lane {
+  warnIfUnwatched();
   // This thread's own entry, if an earlier view of the tree in this thread (since collected) took one.
   for (let index = 0; index < LANES; index++) {
     const at = REGISTRY + index * ENTRY_WORDS;
@@ -118,7 +103,7 @@ export function register(buffer: SharedArrayBuffer, words: Int32Array): Lane {
     words[at + E_THREAD] = threadId;
     words[at + E_TOKEN] = token;
     words[at + E_SPARE] = -1;
-    words[at + E_PARENT] = parentThread === undefined ? 0 : parentThread + 1;
+    words[at + E_PARENT] = creator === undefined ? 0 : creator + 1;
     words[at + E_STEP] = OP_NONE;
     return new Lane(buffer, index);
   }

@@ -1,7 +1,12 @@
 // Runs on both sides of a thread boundary: the plain, structured-cloneable values that carry a
 // group or a task to another thread, and their validation on arrival.
 import { WaitGroupError, describe } from './errors.js';
-import { LAYOUT_VERSION } from './layout.js';
+import { LAYOUT_VERSION, MAX_DEPTH, MAX_LINKS } from './layout.js';
+
+/** Largest slot state: 64 bits. */
+const MAX_STATE = (1n << 64n) - 1n;
+/** Most groups one shared value can carry: a chain of parents, each with its links (and theirs). */
+const MAX_SHARED_GROUPS = (MAX_DEPTH + 1) * (MAX_LINKS + 1) * 64;
 import type { SharedTree } from './tree.js';
 
 /**
@@ -60,6 +65,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE or ERR_LAYOUT_VERSION
  */
 export function checkSharedGroup(value: unknown): asserts value is SharedWaitGroup {
+  checkGroupValue(value, new Set());
+}
+
+/**
+ * checkSharedGroup() over a value's parents and links, each object once: a crafted value with a
+ * cycle, or nested deeper than any tree, fails here with a coded error, not a stack overflow.
+ */
+function checkGroupValue(value: unknown, seen: Set<unknown>): asserts value is SharedWaitGroup {
+  if (seen.has(value)) throw invalid('shared group refers to itself through its parent or links');
+  if (seen.size > MAX_SHARED_GROUPS) throw invalid(`shared group carries more than ${MAX_SHARED_GROUPS} groups in its parents and links`);
+  seen.add(value);
   if (!isRecord(value) || value['kind'] !== 'shared-waitgroup') {
     throw invalid(`expected a value made by WaitGroup#share(); received ${describe(value)}`);
   }
@@ -71,7 +87,8 @@ export function checkSharedGroup(value: unknown): asserts value is SharedWaitGro
   if (typeof name !== 'string') throw invalid(`group name must be a string; received ${describe(name)}`);
   if (!isRecord(tree)) throw invalid(`group tree must be an object; received ${describe(tree)}`);
   if (!Array.isArray(links)) throw invalid(`group links must be an array; received ${describe(links)}`);
-  if (parent !== null) checkSharedGroup(parent);
+  if (parent !== null) checkGroupValue(parent, seen);
+  for (const link of links as unknown[]) checkGroupValue(link, seen);
 }
 
 /**
@@ -85,7 +102,7 @@ export function checkSharedTask(value: unknown): asserts value is SharedTask {
   checkVersion(value['version'], 'shared task');
   const { slot, state, label } = value;
   if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0) throw invalid(`task slot must be an integer >= 0; received ${describe(slot)}`);
-  if (typeof state !== 'bigint' || state < 0n) throw invalid(`task state must be a bigint >= 0; received ${describe(state)}`);
+  if (typeof state !== 'bigint' || state < 0n || state > MAX_STATE) throw invalid(`task state must be a bigint from 0 to 2^64 - 1; received ${describe(state)}`);
   if (label !== undefined && typeof label !== 'string') throw invalid(`task label must be a string; received ${describe(label)}`);
   checkSharedGroup(value['group']);
 }

@@ -6,16 +6,15 @@
 // a shared task's units are taken by compare-and-exchange on the state word (see take.ts).
 import { now } from './clock.js';
 import type { Lane } from './registry.js';
+import { fields, highHalf, join, split } from './state.js';
 import {
   E_SPARE,
   GENERATIONS,
-  GENERATION_SHIFT,
   HI32,
   LABEL_UNITS,
   LO32,
   NO_LABEL,
   OWNER_RETIRED,
-  REMAINING_MASK,
   S_FLAGS,
   S_GROUP,
   S_LABEL16,
@@ -30,8 +29,6 @@ import {
   T_CAPACITY,
   T_SLOT_CURSOR,
   T_SLOT_HIGH,
-  TAG_MASK,
-  TAG_SHIFT,
 } from './layout.js';
 
 /**
@@ -54,22 +51,19 @@ export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean 
 
 /** The generation of a slot state. */
 export function generationOf(state: bigint): number {
-  return Number(state >> GENERATION_SHIFT);
+  split(state);
+  return fields.generation;
 }
 
 /** The remaining units of a slot state. */
 export function remainingOf(state: bigint): number {
-  return Number(state & REMAINING_MASK);
-}
-
-/** The lane + 1 whose shared take wrote a slot state, 0 for none. */
-export function tagOf(state: bigint): number {
-  return Number((state & TAG_MASK) >> TAG_SHIFT);
+  split(state);
+  return fields.remaining;
 }
 
 /** The state of a task of `generation` with `remaining` units and no tag. */
 export function stateOf(generation: number, remaining: number): bigint {
-  return (BigInt(generation) << GENERATION_SHIFT) | BigInt(remaining);
+  return join(generation, 0, remaining);
 }
 
 /** A snapshot of one occupied slot, as `pendingTasks()` and the sweep read it. */
@@ -169,8 +163,10 @@ export class Slots {
   fill(index: number, count: number, group: number, label: string | undefined): void {
     // Plain writes: only this thread writes a slot it owns while its task is unshared, and a
     // handle of an earlier task has an earlier generation, so no compare-and-exchange can match.
-    this.#u64[index * SLOT_WORDS64 + S_STATE64] = stateOf(this.claimedGeneration, count);
     const base = index * SLOT_WORDS32;
+    // Two 32-bit halves (remaining, then generation with no tag): a 64-bit write would cost a BigInt.
+    this.#i32[base + LO32] = count;
+    this.#i32[base + HI32] = highHalf(this.claimedGeneration);
     this.#i32[base + S_GROUP] = group;
     this.#i32[base + S_FLAGS] = 0;
     this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
@@ -241,7 +237,9 @@ export class Slots {
 
   /** Writes the state of an unshared task this thread owns (a take of its own units, or an undone add). */
   storeOwn(index: number, generation: number, remaining: number): void {
-    this.#u64[index * SLOT_WORDS64 + S_STATE64] = stateOf(generation, remaining);
+    const base = index * SLOT_WORDS32;
+    this.#i32[base + LO32] = remaining;
+    this.#i32[base + HI32] = highHalf(generation);
   }
 
   /**
@@ -344,6 +342,46 @@ export class Slots {
       if (snapshot !== undefined && belongs(snapshot)) found.push(snapshot);
     }
     return found;
+  }
+
+  /**
+   * One pass over the occupied slots whose group passes `belongs`, reading plain words, with no
+   * object per task: counts them by lane and by group, and keeps the indices of the `oldest` oldest.
+   */
+  scan(belongs: (group: number) => boolean, oldest: number): { lanes: Int32Array; groups: Map<number, number>; oldest: number[] } {
+    const high = this.#highWater();
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const lanes = new Int32Array(OWNER_RETIRED);
+    const groups = new Map<number, number>();
+    const kept: { index: number; since: number }[] = [];
+    // Slots of one group tend to come in runs: its count and verdict are carried until the group changes.
+    let group = -1;
+    let inside = false;
+    let run = 0;
+    for (let index = 0; index < high; index++) {
+      const base = index * SLOT_WORDS32;
+      const owner = i32[base + 2 + LO32] ?? 0;
+      if (((i32[base + LO32] ?? 0) & 0x7fffffff) === 0 || owner === 0 || owner === OWNER_RETIRED) continue;
+      const id = i32[base + S_GROUP] ?? 0;
+      if (id !== group) {
+        if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
+        group = id;
+        inside = belongs(id);
+        run = 0;
+      }
+      if (!inside) continue;
+      run++;
+      lanes[owner - 1] = (lanes[owner - 1] ?? 0) + 1;
+      const since = f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0;
+      if (kept.length === oldest && since >= (kept[kept.length - 1]?.since ?? Infinity)) continue;
+      let at = kept.length;
+      while (at > 0 && (kept[at - 1]?.since ?? 0) > since) at--;
+      kept.splice(at, 0, { index, since });
+      if (kept.length > oldest) kept.pop();
+    }
+    if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
+    return { lanes, groups, oldest: kept.map((entry) => entry.index) };
   }
 
   /** Slots handed out so far (the rest have never held a task), as far as this thread's views reach. */

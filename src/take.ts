@@ -4,9 +4,10 @@
 // (E_NEW64): the sweeper finds that state still in the slot, or, if another thread has replaced it
 // since, a confirmation in the journal (E_CONFIRM64), because whoever replaces a tagged state
 // first confirms the take that wrote it. Either way it knows whether the take happened.
-import { E_CONFIRM64, E_NEW64, E_OLD64, E_SEQ64, E_SLOT, E_STEP, GENERATION_SHIFT, REMAINING_MASK, S_STATE64, SLOT_WORDS64, TAG_MASK, TAG_SHIFT } from './layout.js';
+import { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64, S_STATE64, SLOT_WORDS64, TAG_MASK } from './layout.js';
 import type { Lane } from './registry.js';
-import { generationOf, remainingOf, tagOf } from './slots.js';
+import { remainingOf } from './slots.js';
+import { fields, join, split } from './state.js';
 
 /** The journals of a tree's lanes, by lane index, for confirming another thread's take. */
 export type Journals = (lane: number) => Lane;
@@ -17,64 +18,73 @@ export type Journals = (lane: number) => Lane;
  */
 const NOT_WRITTEN = TAG_MASK;
 
-/** Result of a take: units taken (0 if the task was complete or gone) and the state it left or saw. */
-export interface Took {
-  taken: number;
-  state: bigint;
-}
-
 /**
  * Confirms, in lane `lane`'s journal, that its take on slot `index` wrote `state`, if that take is
  * still the one its journal describes. Called before replacing a state tagged by another lane.
  */
 export function confirm(journals: Journals, lane: number, index: number, state: bigint): void {
   const other = journals(lane);
-  const at = E_CONFIRM64 / 2;
   // Acquire: the journal fields below were written before the confirm word was stored.
-  const word = Atomics.load(other.journal64, at);
-  if ((word & 1n) !== 0n) return;
+  const word = Atomics.load(other.journal, E_CONFIRM);
+  if ((word & 1) !== 0) return;
   if (Atomics.load(other.journal, E_SLOT) !== index || Atomics.load(other.journal64, E_NEW64 / 2) !== state) return;
   // Fails if that thread has begun another take since (its word names another sequence number).
-  Atomics.compareExchange(other.journal64, at, word, word + 1n);
+  Atomics.compareExchange(other.journal, E_CONFIRM, word, word | 1);
 }
 
+/** What the last takeShared() in this thread left: read right after the call (an object per take would be allocated). */
+export const took = { taken: 0, state: 0n };
+
 /**
- * Takes up to `units` units of the task of `generation` in slot `index`, starting from `expected`
- * (the state the handle last saw). Writes the journal fields a sweeper needs (E_SLOT, E_NEW64,
- * E_CONFIRM64), then `step` (the caller has written the operation's other fields).
+ * Takes up to `units` units of the task of `generation` in slot `index`. Writes the journal fields
+ * a sweeper needs (E_SLOT, E_OLD64, E_NEW64, E_CONFIRM), then `step` (the caller has written the
+ * operation's other fields).
+ * @returns units taken (0 if the task was complete or gone); the state it left or saw is in `took.state`
  */
-export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals, index: number, expected: bigint, generation: number, units: number, step: number): Took {
+export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals, index: number, generation: number, units: number, step: number): number {
   const word = index * SLOT_WORDS64 + S_STATE64;
-  const tag = BigInt(lane.index + 1) << TAG_SHIFT;
-  const seq = ++lane.seq;
+  const ack = index * SLOT_WORDS64 + S_ACK64;
+  const tag = lane.index + 1;
+  const seq = (lane.seq = (lane.seq + 1) & 0x3fffffff);
   const journal = lane.journal;
   // Before the step names this operation: the previous take's state may still be in its slot.
   lane.journal64[E_NEW64 / 2] = NOT_WRITTEN;
   journal[E_SLOT] = index;
-  lane.journalF64[E_SEQ64 / 2] = seq;
+  journal[E_SEQ] = seq;
   journal[E_STEP] = step;
   // Atomic, so that a confirming thread that reads this sequence number also sees E_SLOT above
   // and, through the slot word it observed, the E_NEW64 written before our compare-and-exchange.
-  Atomics.store(lane.journal64, E_CONFIRM64 / 2, BigInt(seq) * 2n);
+  Atomics.store(journal, E_CONFIRM, seq << 1);
   // A fresh reading, not the handle's last one: a state computed from a stale one may be a state
   // this very thread wrote before through another handle of the task, and a sweeper would then
   // take the failed attempt for a take that happened. From a fresh reading, the state we write
   // carries our tag and a remainder no take has left yet.
-  let current = expected === Atomics.load(words, word) ? expected : Atomics.load(words, word);
+  let current = Atomics.load(words, word);
   for (;;) {
-    const left = remainingOf(current);
-    if (left === 0 || generationOf(current) !== generation) return { taken: 0, state: current };
+    split(current);
+    const left = fields.remaining;
+    if (left === 0 || fields.generation !== generation) {
+      took.state = current;
+      return 0;
+    }
     const taken = Math.min(units, left);
     const rest = left - taken;
+    const previous = fields.tag;
     // The last unit advances the generation: no handle of this task can match the slot again.
-    const next =
-      rest === 0 ? (BigInt(generation + 1) << GENERATION_SHIFT) | tag : (current & ~(TAG_MASK | REMAINING_MASK)) | tag | BigInt(rest);
+    const next = rest === 0 ? join((generation + 1) % GENERATIONS, tag, 0) : join(generation, tag, rest);
     lane.journal64[E_OLD64 / 2] = current;
     lane.journal64[E_NEW64 / 2] = next;
-    const previous = tagOf(current);
-    if (previous !== 0 && previous !== lane.index + 1) confirm(journals, previous - 1, index, current);
+    // The previous taker acknowledges its take in the slot right after it: only a taker caught
+    // between its compare-and-exchange and that acknowledgement (or dead there) needs confirming.
+    if (previous !== 0 && previous !== tag && words[ack] !== current) confirm(journals, previous - 1, index, current);
     const seen = Atomics.compareExchange(words, word, current, next);
-    if (seen === current) return { taken, state: next };
+    if (seen === current) {
+      // Our own acknowledgement: the journal first (what a sweeper reads), then the slot.
+      journal[E_CONFIRM] = (seq << 1) | 1;
+      words[ack] = next;
+      took.state = next;
+      return taken;
+    }
     current = seen;
   }
 }
@@ -94,6 +104,5 @@ export function tookShared(words: BigUint64Array, lane: Lane): boolean {
   if (index < 0) return false;
   const written = lane.journal64[E_NEW64 / 2] ?? 0n;
   if (Atomics.load(words, index * SLOT_WORDS64 + S_STATE64) === written) return true;
-  const confirmed = Atomics.load(lane.journal64, E_CONFIRM64 / 2);
-  return (confirmed & 1n) !== 0n && confirmed === BigInt(lane.journalF64[E_SEQ64 / 2] ?? 0) * 2n + 1n;
+  return Atomics.load(lane.journal, E_CONFIRM) === (((lane.journal[E_SEQ] ?? 0) << 1) | 1);
 }

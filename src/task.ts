@@ -4,13 +4,26 @@
 // completes units with plain atomic arithmetic instead: nobody can race it.
 import { WaitGroupError, describe } from './errors.js';
 import { LAYOUT_VERSION, SLOT_SHARED } from './layout.js';
-import { checkSharedTask, type SharedTask } from './share.js';
+import { checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
 import { generationOf, remainingOf, stateOf } from './slots.js';
-import { WaitGroup } from './group.js';
+import { fields, split } from './state.js';
+import { took } from './take.js';
+import type { WaitGroup } from './group.js';
 import type { GroupHost } from './host.js';
 
 function refuse(): never {
   throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
+}
+
+/**
+ * `WaitGroup.from()`, given by group.ts when it loads: group.ts imports this module, so this one
+ * does not import it back (no import cycle between the two).
+ */
+let groupFrom: ((shared: SharedWaitGroup) => WaitGroup) | undefined;
+
+/** @internal Called once by group.ts. */
+export function provideGroupFrom(from: (shared: SharedWaitGroup) => WaitGroup): void {
+  groupFrom = from;
 }
 
 /** Lets group.ts construct tasks while `new Task()` stays closed to users. */
@@ -30,8 +43,6 @@ export class Task {
   #remaining: number;
   /** True while this is the only handle of the task: created by `add()` here and never shared. */
   #own: boolean;
-  /** Once shared: the slot state this handle last saw, the expected value of its next compare-and-exchange. */
-  #state: bigint;
   /** True while this `go()` task holds one of its group's `limit` slots (given back by its completion). */
   #limited = false;
 
@@ -47,7 +58,6 @@ export class Task {
     this.#generation = generation;
     this.#remaining = remaining;
     this.#own = own;
-    this.#state = own ? 0n : stateOf(generation, remaining);
     this.label = label;
   }
 
@@ -86,11 +96,11 @@ export class Task {
       this.#limited &&= this.#remaining > 0;
       return taken > 0;
     }
-    const took = host.doneShared(this.#slot, this.#state, this.#generation, units, failed, error, this.label, this.#limited);
-    this.#state = took.state;
-    this.#remaining = generationOf(took.state) === this.#generation ? remainingOf(took.state) : 0;
+    const taken = host.doneShared(this.#slot, this.#generation, units, failed, error, this.label, this.#limited);
+    split(took.state);
+    this.#remaining = fields.generation === this.#generation ? fields.remaining : 0;
     this.#limited &&= this.#remaining > 0;
-    return took.taken > 0;
+    return taken > 0;
   }
 
   /**
@@ -144,7 +154,6 @@ export class Task {
   detach(): { slot: number; generation: number; remaining: number } {
     // From now on another thread may take units too: this handle must compare-and-exchange as well.
     if (this.#own) {
-      this.#state = stateOf(this.#generation, this.#remaining);
       // Only while the task holds the slot: a completed task's slot is another task's, or a spare.
       if (this.#remaining > 0) this.#host.slots.setFlag(this.#slot, SLOT_SHARED, true);
     }
@@ -161,7 +170,8 @@ export class Task {
    */
   static from(shared: SharedTask): Task {
     checkSharedTask(shared);
-    return Task.attach(WaitGroup.from(shared.group), shared.slot, generationOf(shared.state), remainingOf(shared.state), shared.label);
+    if (groupFrom === undefined) throw new TypeError('shared-waitgroup: Task.from() before the group module loaded');
+    return Task.attach(groupFrom(shared.group), shared.slot, generationOf(shared.state), remainingOf(shared.state), shared.label);
   }
 
   /**

@@ -6,9 +6,14 @@ import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
 import { watchTree } from './exits.js';
 import { FailureLog } from './failure-log.js';
 import { threadId } from 'node:worker_threads';
-import { recordAt, type GroupRecord } from './counters.js';
+import { nameOf, recordAt, writeName, type GroupRecord } from './counters.js';
 import { Lane, register } from './registry.js';
 import {
+  MAX_CAPACITY,
+  MAX_FAILURES,
+  MAX_FAILURE_BYTES,
+  MAX_GROUPS,
+  T_PROBE,
   E_OWNER,
   E_PARENT,
   E_SPARE,
@@ -72,6 +77,10 @@ const trees = new Map<string, WeakRef<Tree>>();
 const forget = new FinalizationRegistry<string>((key) => {
   if (trees.get(key)?.deref() === undefined) trees.delete(key);
 });
+
+function inRange(value: number, min: number, max: number): boolean {
+  return Number.isInteger(value) && value >= min && value <= max;
+}
 
 function invalid(message: string): WaitGroupError {
   return new WaitGroupError('ERR_INVALID_SHARED_VALUE', message);
@@ -157,13 +166,23 @@ export class Tree {
     }
     const capacity = words[T_CAPACITY] ?? 0;
     const maxFailures = words[T_MAX_FAILURES] ?? 0;
-    if (slots.maxByteLength !== Slots.sizes(capacity).max || log.maxByteLength !== FailureLog.sizes(maxFailures, words[T_LOG_MAX] ?? 0).max) {
-      throw invalid(`slots or log buffer does not match the tree's capacity ${capacity} and failure limits`);
+    const maxGroups = words[T_MAX_GROUPS] ?? 0;
+    const logMax = words[T_LOG_MAX] ?? 0;
+    // Every size is checked before any view is made from it: a crafted header must fail here, coded.
+    if (!inRange(capacity, 1, MAX_CAPACITY) || !inRange(maxFailures, 0, MAX_FAILURES) || !inRange(maxGroups, 1, MAX_GROUPS) || !inRange(logMax, 0, MAX_FAILURE_BYTES)) {
+      throw invalid(`tree header holds sizes out of range: capacity ${capacity}, maxFailures ${maxFailures}, maxGroups ${maxGroups}, failureBytes ${logMax}`);
+    }
+    if (tree.maxByteLength !== Tree.#bytesFor(maxGroups) || slots.maxByteLength !== Slots.sizes(capacity).max || log.maxByteLength !== FailureLog.sizes(maxFailures, logMax).max) {
+      throw invalid(`tree, slots or log buffer does not match the tree's sizes (capacity ${capacity}, maxGroups ${maxGroups}, failure limits)`);
     }
     const key = `${words[T_ID_HI]}:${words[T_ID_LO]}`;
     const known = trees.get(key)?.deref();
-    if (known !== undefined) return known;
-    return Tree.#remember(new Tree({ tree, slots, log }));
+    if (known === undefined) return Tree.#remember(new Tree({ tree, slots, log }));
+    // The same identity must be the same memory, not a copy of it: a word written through the tree
+    // we know must read back through the buffer received.
+    const probe = (Atomics.add(known.words, T_PROBE, 1) + 1) | 0;
+    if (Atomics.load(words, T_PROBE) !== probe) throw invalid(`tree buffer is a copy of tree ${key}, not its shared memory`);
+    return known;
   }
 
   static #remember(tree: Tree): Tree {
@@ -180,6 +199,17 @@ export class Tree {
   /** The owner word of registry entry `lane` (see E_OWNER). */
   ownerEntry(lane: number): number {
     return Atomics.load(this.words, REGISTRY + lane * ENTRY_WORDS + E_OWNER);
+  }
+
+  /**
+   * The name of group `id`: the one this thread knows, else the one kept in its record (its end,
+   * when longer than the record keeps).
+   */
+  nameOf(id: number): string {
+    const known = this.names.get(id);
+    if (known !== undefined) return known;
+    const record = this.published(id);
+    return record === undefined ? `group ${id}` : nameOf(record);
   }
 
   /** The Node threadId of the thread holding registry entry `lane` (or that held it, while it is swept). */
@@ -232,7 +262,7 @@ export class Tree {
    * @returns the new group's id
    * @throws {WaitGroupError} ERR_GROUP_LIMIT_EXCEEDED when the tree already has `maxGroups` groups
    */
-  addGroup(parent: number, flags: number, limit: number): number {
+  addGroup(parent: number, flags: number, limit: number, name: (id: number) => string): number {
     const max = this.words[T_MAX_GROUPS] ?? 0;
     const depth = parent === 0 ? 0 : (this.record(parent).i32[H_DEPTH] ?? 0) + 1;
     if (depth > MAX_DEPTH) {
@@ -254,6 +284,7 @@ export class Tree {
       record[H_LIMIT] = limit;
       record[H_CREATOR] = threadId;
       record[H_DEPTH] = depth;
+      writeName(this.record(id), name(id));
       // Published last: a record with its tag is completely written.
       Atomics.store(record, H_MAGIC, HEADER_MAGIC);
       return id;

@@ -4,7 +4,7 @@
 // is notified: when the count reaches zero, and when a failure is recorded, which the waiter
 // rebuilds (prefetch) before it sleeps again, so that a wait's end does not rebuild them all.
 import { expireClock } from './clock.js';
-import { WaitTimeoutError, type PendingTask } from './errors.js';
+import { WaitTimeoutError, type PendingSummary, type PendingTask } from './errors.js';
 import { flagWaiting, type GroupRecord } from './counters.js';
 import { H_PENDING, H_WAITERS } from './layout.js';
 
@@ -24,6 +24,8 @@ export interface Waitable {
   outcome(): Error | undefined | typeof RETRY;
   /** The tasks still pending, for a timeout's report. */
   pendingTasks(): PendingTask[];
+  /** What is pending, bounded: for a timeout's message. */
+  pendingSummary(): PendingSummary;
   /** Rebuilds the failures recorded so far; cheap when there are none new. */
   prefetch(): void;
 }
@@ -82,7 +84,7 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
         return;
       }
       const left = deadline - performance.now();
-      if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
+      if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingSummary(), () => target.pendingTasks());
       target.prefetch();
       if (!held) {
         holdAlive();
@@ -123,7 +125,7 @@ export function waitSync(target: Waitable, timeout: number): void {
       return;
     }
     const left = deadline - performance.now();
-    if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingTasks());
+    if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingSummary(), () => target.pendingTasks());
     target.prefetch();
     expireClock();
     Atomics.add(blocker.header.i32, H_WAITERS, 1);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { registerTransferHandlers, wrapWorker } from '../src/comlink.js';
 import { Task, TaskGroupError, WaitGroup, WorkerExitedError } from '../src/index.js';
 import type { Api } from '../workers/comlink-worker.js';
+import { rejectionOf } from './helpers.js';
 
 let worker: Worker;
 beforeEach(() => {
@@ -54,4 +55,13 @@ it('fails, rather than hangs, a call pending on a worker that dies', async () =>
   expect(error).toBeInstanceOf(TaskGroupError);
   expect((error as TaskGroupError).errors[0]).toBeInstanceOf(WorkerExitedError);
   expect((error as TaskGroupError).errors[0]).toMatchObject({ code: 'ERR_WORKER_EXITED', threadId: id, exitCode: 3 });
+});
+
+it('names the method whose call was pending in the WorkerExitedError', async () => {
+  const api = wrapWorker<Api>(worker);
+  const error = await rejectionOf(api.crash());
+  expect(error).toBeInstanceOf(WorkerExitedError);
+  expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED', label: 'crash()', exitCode: 3 });
+  // A call made once the worker is gone rejects at once, naming its method too.
+  await expect(api.makeTask(new WaitGroup())).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED', label: 'makeTask()' });
 });

@@ -137,8 +137,10 @@ describe('the packed package', () => {
         'WorkerExitedError',
         'failureOrigin',
         'registerErrorClass',
+        'spawn',
+        'spawned',
       ],
-      piscina: ['TrackedPool', 'tracked'],
+      piscina: ['PoolOptionsError', 'TrackedPool', 'tracked'],
       // './comlink' is there, and needs comlink, which is not installed.
       comlinkFile: true,
       comlink: 'ERR_MODULE_NOT_FOUND',

@@ -207,7 +207,7 @@ describe('diagnostics read from any thread', () => {
     const expected = [
       { label: 'main-three', threadId: 0, remaining: 2 },
       { label: 'first-task', threadId: first.threadId, remaining: 1 },
-      { label: 'a-label-longer…', threadId: second.threadId, remaining: 2 },
+      { label: 'a-label-longer-than-seventeen', threadId: second.threadId, remaining: 2 },
     ];
     const pending = await observer.call('pendingTasks', { group: 'g' });
     expect(pending.map(({ label, threadId, remaining }) => ({ label, threadId, remaining }))).toEqual(expect.arrayContaining(expected));

@@ -22,6 +22,9 @@ import {
   WorkerExitedError,
   failureOrigin,
   registerErrorClass,
+  spawn,
+  spawned,
+  type Spawned,
   type FailureOrigin,
   type PendingTask,
   type SharedTask,
@@ -96,7 +99,7 @@ void wg.wait({ timeout: '1s' });
 expectTypeOf(wg.stats()).toEqualTypeOf<WaitGroupStats>();
 expectTypeOf<WaitGroupStats>().toEqualTypeOf<{ readonly added: number; readonly done: number; readonly failed: number; readonly pending: number }>();
 expectTypeOf(wg.pendingTasks()).toEqualTypeOf<PendingTask[]>();
-expectTypeOf<PendingTask>().toEqualTypeOf<{ readonly label?: string; readonly threadId: number; readonly since: number; readonly remaining: number }>();
+expectTypeOf<PendingTask>().toEqualTypeOf<{ readonly label?: string; readonly group: string; readonly threadId: number; readonly since: number; readonly remaining: number }>();
 
 // ---- cancellation, structure, sharing ----
 expectTypeOf<WaitGroup['cancel']>().parameters.toEqualTypeOf<[reason?: unknown]>();
@@ -143,8 +146,12 @@ expectTypeOf<WaitGroupErrorCode>().toEqualTypeOf<
   | 'ERR_PISCINA_IDLE_TIMEOUT'
   | 'ERR_POOL_CLOSED'
   | 'ERR_NOT_TRACKED'
+  | 'ERR_UNTRACKED_FUNCTION'
   | 'ERR_NOT_A_WORKER'
   | 'ERR_THREAD_LIMIT'
+  | 'ERR_COMLINK_MISMATCH'
+  | 'ERR_MAIN_THREAD_BLOCK'
+  | 'ERR_NOT_SPAWNED'
 >();
 expectTypeOf<WaitGroupError>().toExtend<Error>();
 expectTypeOf<WaitGroupError['code']>().toEqualTypeOf<WaitGroupErrorCode>();
@@ -223,3 +230,10 @@ expectTypeOf(wrapWorker<Api>(worker)).toEqualTypeOf<Remote<Api>>();
 expectTypeOf(registerTransferHandlers).toEqualTypeOf<() => void>();
 expectTypeOf(exposeToParent).parameters.toEqualTypeOf<[value: unknown]>();
 expectTypeOf<Parameters<typeof wrapWorker>>().toEqualTypeOf<[worker: Worker]>();
+
+// ---- spawn() and spawned() ----
+expectTypeOf(spawn(wg, new URL('file:///worker.js'), { workerData: { id: 1 }, label: 'start' })).toEqualTypeOf<Worker>();
+expectTypeOf(spawned()).toEqualTypeOf<Spawned>();
+expectTypeOf<Spawned>().toEqualTypeOf<{ readonly group: WaitGroup; readonly ready: (error?: unknown) => boolean }>();
+// @ts-expect-error the label is a string
+spawn(wg, 'worker.js', { label: 1 });

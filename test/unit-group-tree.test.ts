@@ -118,17 +118,6 @@ describe('links', () => {
     expect(c.share().links).toHaveLength(0);
     await expect(a.wait()).resolves.toBeUndefined();
   });
-
-  it('linking one of its own sub-groups reports each failure once', async () => {
-    const parent = new WaitGroup();
-    const child = parent.sub('child');
-    parent.link(child);
-    const error = new Error('once');
-    child.add().done(error);
-    const failure = await failureOf(parent);
-    expect(failure.errors).toEqual([error]);
-    expect(failure.errors.length + failure.omitted).toBe(parent.stats().failed);
-  });
 });
 
 describe('cancel', () => {

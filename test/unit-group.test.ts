@@ -203,14 +203,15 @@ describe('wait()', () => {
   });
 
   it('waitSync returns with nothing pending and throws TaskGroupError on failure', () => {
+    // The main thread opts in to a wait without a timeout (see main-thread-block.test.ts).
     const wg = new WaitGroup();
     wg.add().done();
-    expect(wg.waitSync()).toBeUndefined();
+    expect(wg.waitSync({ blockMainThread: true })).toBeUndefined();
     const error = new Error('sync');
     wg.add().done(error);
-    expect(() => wg.waitSync()).toThrow(TaskGroupError);
+    expect(() => wg.waitSync({ blockMainThread: true })).toThrow(TaskGroupError);
     try {
-      wg.waitSync();
+      wg.waitSync({ blockMainThread: true });
     } catch (thrown) {
       expect((thrown as TaskGroupError).errors).toEqual([error]);
     }

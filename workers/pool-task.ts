@@ -8,7 +8,9 @@ export type PoolJob =
   | { readonly kind: 'fail' }
   | { readonly kind: 'sleep'; readonly ms: number }
   | { readonly kind: 'hold'; readonly latch: Int32Array }
-  | { readonly kind: 'until-cancelled' };
+  | { readonly kind: 'until-cancelled' }
+  /** Bumps `latch`, then waits (without blocking its thread) until `gate` is set; returns 'opened'. */
+  | { readonly kind: 'gate'; readonly latch: Int32Array; readonly gate: Int32Array };
 
 export default tracked(async (job: PoolJob, { group, signal }) => {
   switch (job.kind) {
@@ -34,6 +36,11 @@ export default tracked(async (job: PoolJob, { group, signal }) => {
       Atomics.add(job.latch, 0, 1);
       Atomics.notify(job.latch, 0);
       return new Promise(() => undefined);
+    case 'gate':
+      Atomics.add(job.latch, 0, 1);
+      Atomics.notify(job.latch, 0);
+      while (Atomics.load(job.gate, 0) === 0) await Atomics.waitAsync(job.gate, 0, 0).value;
+      return 'opened';
     case 'until-cancelled':
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       return String(signal.reason);
