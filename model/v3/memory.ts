@@ -4,12 +4,11 @@
 // into a bigint for the library's own helpers: the encodings (step words, slot states, lane
 // deltas) and the recovery decisions are the library's code, not copies of it, so that the
 // model cannot drift from what it checks. Word positions are the model's own: only values matter.
-import { reachedZero } from '../../src/counters.js';
 import {
-  E_CONFIRM64,
+  E_CONFIRM,
   E_NEW64,
   E_OLD64,
-  E_SEQ64,
+  E_SEQ,
   E_SLOT,
   E_STEP,
   ENTRY_WORDS,
@@ -25,7 +24,8 @@ import {
   stepOp,
 } from '../../src/layout.js';
 import { Lane } from '../../src/registry.js';
-import { generationOf, remainingOf, tagOf } from '../../src/slots.js';
+import { generationOf, remainingOf } from '../../src/slots.js';
+import { fields, split } from '../../src/state.js';
 import { tookShared, unitsTaken } from '../../src/take.js';
 
 /** Journal words of a lane, in the model (the library's E_* name the same fields in its layout). */
@@ -42,6 +42,8 @@ export const J_OLD = 9;
 export const J_NEW = 10;
 export const J_CONFIRM = 11;
 const JOURNAL_WORDS = 12;
+/** Model words per slot: state, owner, ack. */
+const SLOT_WORDS = 3;
 
 /** Where each word of a model of `lanes` lanes, `slots` slots and `entries` log entries lives. */
 export class V3Memory {
@@ -71,22 +73,27 @@ export class V3Memory {
 
   /** Slot `s`'s 64-bit state word: remaining | tag | generation. */
   state(s: number): number {
-    return 2 + this.lanes + s * 2;
+    return 2 + this.lanes + s * SLOT_WORDS;
   }
 
   /** Slot `s`'s 64-bit owner word: lane + 1 | generation. */
   owner(s: number): number {
-    return 2 + this.lanes + s * 2 + 1;
+    return 2 + this.lanes + s * SLOT_WORDS + 1;
+  }
+
+  /** Slot `s`'s S_ACK64: the state the last shared take wrote, once its taker acknowledged it. */
+  ack(s: number): number {
+    return 2 + this.lanes + s * SLOT_WORDS + 2;
   }
 
   /** Log entry `e`'s state word (L_STATE). */
   log(e: number): number {
-    return 2 + this.lanes + this.slots * 2 + e;
+    return 2 + this.lanes + this.slots * SLOT_WORDS + e;
   }
 
   /** Word `field` (J_*) of lane `l`'s registry entry. */
   journal(l: number, field: number): number {
-    return 2 + this.lanes + this.slots * 2 + this.entries + l * JOURNAL_WORDS + field;
+    return 2 + this.lanes + this.slots * SLOT_WORDS + this.entries + l * JOURNAL_WORDS + field;
   }
 
   /** The initial memory: every lane registered to a live thread (`owners[l]` = its E_OWNER), the rest zero. */
@@ -163,10 +170,10 @@ class Scratch {
     const slot = at(J_SLOT);
     lane.journal[E_STEP] = at(J_STEP);
     lane.journal[E_SLOT] = slot;
-    lane.journalF64[E_SEQ64 / 2] = at(J_SEQ);
+    lane.journal[E_SEQ] = at(J_SEQ);
+    lane.journal[E_CONFIRM] = at(J_CONFIRM);
     lane.journal64[E_OLD64 / 2] = BigInt(at(J_OLD));
     lane.journal64[E_NEW64 / 2] = BigInt(at(J_NEW));
-    lane.journal64[E_CONFIRM64 / 2] = BigInt(at(J_CONFIRM));
     if (slot >= 0) this.#slots[slot * SLOT_WORDS64 + S_STATE64] = BigInt(slotSeen);
     return fn(this.#slots, lane);
   }
@@ -178,9 +185,17 @@ export const big = (mem: readonly number[], at: number): bigint => BigInt(mem[at
 /** The count of a laned counter's value (its high 32 bits, signed as BigInt64Array holds it). */
 export const countOf = (value: number): number => Number(BigInt(value) >> 32n);
 
-/** Whether a lowering by `units` that read `before` reached zero with a waiter flagged: counters.ts wakeIfWaited's test. */
-export function wakes(before: number, units: number): boolean {
-  return reachedZero(BigInt(before), units) && (BigInt(before) & PENDING_WAITED) !== 0n;
+/**
+ * counters.ts wakeAtZero()'s test, on the pending word read after a lowering: the count is zero
+ * and a waiter flagged itself. (wakeAtZero reads the record's halves itself; the model reads them
+ * in steps of its own, see laned().)
+ */
+export const flagged = (value: number): boolean => (BigInt(value) & PENDING_WAITED) !== 0n;
+
+/** The tag (lane + 1 of the shared take that wrote it, 0 for none) of a slot state, by state.ts split(). */
+export function tagOf(state: bigint): number {
+  split(state);
+  return fields.tag;
 }
 
 /** The lane + 1 of an owner word (0: free; OWNER_RETIRED). */

@@ -10,6 +10,9 @@ import type { Block, Step, StepContext } from '../program.js';
 import { J_CELL, J_ENTRY, J_FLAGS, J_OLD, J_REMAINING, J_SLOT, J_STEP, J_UNITS, ownerGeneration, ownerLane, type V3Memory } from './memory.js';
 import { OWN_AT, freeShared, laned, settleEntry } from './steps.js';
 
+/** A local step that only jumps: the end of a block shared by two paths, going on to `to`. */
+const goTo = (label: string, to: string): Step => ({ label, local: true, run: () => to });
+
 /** Sweep locals: the lane being swept, loop counters, the outer sweep while a nested one runs. */
 export const W_CUR = OWN_AT;
 export const W_RI = OWN_AT + 1;
@@ -33,9 +36,9 @@ const word = (ctx: StepContext): number => ctx.locals[W_WORD] ?? 0;
 /** Changes to v3 the model can apply, to show that they close a hole it finds. */
 export type V3Fix =
   /**
-   * After finishing a lowering the dead thread made (its lane bit moved), the sweeper notifies
-   * the pending word's waiters: the dead thread may have died between its lowering to zero and
-   * its notify, and recovery skips that lowering as done.
+   * After finding a lowering the dead thread made (its lane bit moved), the sweeper notifies the
+   * pending word's waiters: the dead thread may have died between its lowering and its notify,
+   * even after clearing the flag, and recovery skips that lowering as done.
    */
   | 'recover-wakes'
   /**
@@ -87,7 +90,7 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
         const moved = happened(ctx, m.pending);
         top = undo ? (moved ? -1 : 0) : moved ? 0 : -1;
         // An undo whose lowering happened may have died before its notify.
-        if (undo && moved && rewakes) return 'ua.rewake';
+        if (undo && moved && rewakes) return 'ua.rewake.notify';
       }
       ctx.locals[W_TOP] = top;
       ctx.note(top < 0 ? 'no raise to undo' : 'the raise happened: lower it');
@@ -164,16 +167,26 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
     run: (ctx) => {
       const phase = ctx.locals[W_PHASE] ?? 0;
       if (phase > PHASE_LOWER) return 'fd.free-plan';
-      if (phase === PHASE_LOWER && doubt(ctx, m.pending)) return rewakes ? 'fd.rewake' : 'fd.free-plan';
+      if (phase === PHASE_LOWER && doubt(ctx, m.pending)) return rewakes ? 'fd.rewake.notify' : 'fd.free-plan';
       return 'fd.lower.journal';
     },
   };
-  const rewake = (label: string, then: string): Step => ({
-    label,
-    run: (ctx) => {
-      ctx.note(`fix: woke ${ctx.notify(m.pending)}`);
-      return then;
-    },
+  /**
+   * The fix: after a lowering found done, notify the pending word's waiters, whatever the count
+   * and the flag read: the dead thread may have cleared the flag and died before its notify, and
+   * the flag it cleared may have been set, after its lowering, by a waiter of a later count (its
+   * wakeAtZero() reads the count, then the flag, in two plain reads). A spurious wake is harmless.
+   */
+  const rewake = (p: string): Block => ({
+    prefix: p,
+    steps: [
+      {
+        label: `${p}.notify`,
+        run: (ctx) => {
+          ctx.note(`fix: woke ${ctx.notify(m.pending)}`);
+        },
+      },
+    ],
   });
   const failedOp = (ctx: StepContext): boolean => (journal(ctx, J_FLAGS) & OPF_FAILED) !== 0;
   const lowered = (ctx: StepContext): void => {
@@ -203,11 +216,15 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
     { prefix: 'rec', steps: [read] },
     { prefix: 'ua', steps: [plan] },
     laned(m, 'ua.lower', m.pending, asDead, (ctx) => -units(ctx)),
-    { prefix: 'ua.empty', steps: [emptySlot, rewake('ua.rewake', 'ua.slot')] },
+    { prefix: 'ua.empty', steps: [emptySlot] },
+    rewake('ua.rewake'),
+    { prefix: 'ua.rewoken', steps: [goTo('ua.rewoken.go', 'ua.slot')] },
     { prefix: 'fd', steps: [start, ownTook, tookSlot, tookConfirm, discard] },
     { prefix: 'fd.failing', steps: [failStart, publish, failPlan] },
     laned(m, 'fd.fail', m.failed, asDone(PHASE_FAIL), () => 1),
-    { prefix: 'fd.lowering', steps: [lowerPlan, rewake('fd.rewake', 'fd.free-plan')] },
+    { prefix: 'fd.lowering', steps: [lowerPlan] },
+    rewake('fd.rewake'),
+    { prefix: 'fd.rewoken', steps: [goTo('fd.rewoken.go', 'fd.free-plan')] },
     laned(m, 'fd.lower', m.pending, asDone(PHASE_LOWER), (ctx) => -units(ctx), lowered),
     { prefix: 'fd.freeing', steps: [freePlan, freeJournal] },
     freeShared(m, 'fd.free', (ctx) => journal(ctx, J_SLOT), (ctx) => generationOf(BigInt(journal(ctx, J_OLD)))),

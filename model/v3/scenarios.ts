@@ -23,7 +23,7 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
 };
 
 const FIXES: Readonly<Record<V3Fix, string>> = {
-  'recover-wakes': 'the sweeper notifies waiters after finishing a lowering the dead thread made (it may have died before its notify): closes lost-wakeup',
+  'recover-wakes': 'after finding a lowering the dead thread made, the sweeper notifies the waiters whatever the count and flag read (the dead thread may have cleared the flag, maybe a later waiter\'s, and died before its notify): closes lost-wakeup',
   'release-same-generation':
     "the sweep gives back a dead lane's empty slot only if owner and state are at one generation (not a slot whose last shared take is not freed yet): closes owned-by-holder",
 };

@@ -3,7 +3,7 @@
 // and freeing a shared task's slot. Each step is one atomic access of the library's code.
 import { LOG_EMPTY, OWNER_RETIRED, PENDING_WAITED, logWriting, step } from '../../src/layout.js';
 import type { Block, Step, StepContext } from '../program.js';
-import { J_STEP, ownerGeneration, ownerLane, ownerWord, wakes, type V3Memory } from './memory.js';
+import { J_STEP, countOf, flagged, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
 
 /** Locals of the operation in flight, the same in every v3 program. */
 export const O_SLOT = 0;
@@ -50,8 +50,8 @@ export interface Laned {
 
 /**
  * A laned step on counter word `word` (H_PENDING, H_FAILED): the journal's E_STEP first, with the
- * lane's bit as it is, then the atomic add of `units` (negative: lower) that flips the bit. For
- * pending, the lowering that reaches zero with a waiter flagged clears the flag and notifies.
+ * lane's bit as it is, then the atomic add of `units` (negative: lower) that flips the bit. After a
+ * lowering of pending comes counters.ts wakeAtZero() (see wakeAtZero() here).
  * @param onAdd - ghost bookkeeping at the add
  */
 export function laned(m: V3Memory, p: string, word: number, at: Laned, units: Value, onAdd?: (ctx: StepContext) => void): Block {
@@ -72,22 +72,33 @@ export function laned(m: V3Memory, p: string, word: number, at: Laned, units: Va
       const lane = m.lane[at.lane(ctx)];
       if (lane === undefined) throw new RangeError('no such lane');
       const n = units(ctx);
-      const before = ctx.mem[word] ?? 0;
-      ctx.mem[word] = Number(BigInt(before) + lane.delta(n, ctx.locals[O_PARITY] === 1 ? 1 : 0));
+      ctx.mem[word] = Number(BigInt(ctx.mem[word] ?? 0) + lane.delta(n, ctx.locals[O_PARITY] === 1 ? 1 : 0));
       ctx.locals[O_PARITY] = 0;
       onAdd?.(ctx);
       ctx.note(`${word === m.pending ? 'pending' : 'failed'} ${n > 0 ? '+' : ''}${n} as lane ${lane.index}`);
-      return word === m.pending && n < 0 && wakes(before, -n) ? undefined : `${p}.end`;
+      return word === m.pending && n < 0 ? undefined : `${p}.end`;
     },
   };
-  const clear: Step = { label: `${p}.clear`, run: (ctx) => void (ctx.mem[word] = Number(BigInt(ctx.mem[word] ?? 0) & ~PENDING_WAITED)) };
-  const notify: Step = {
-    label: `${p}.notify`,
-    run: (ctx) => {
-      ctx.note(`woke ${ctx.notify(word)}`);
+  return { prefix: p, steps: [journal, add, ...wakeAtZero(m, p)] };
+}
+
+/**
+ * counters.ts wakeAtZero(): read the pending word's high half (the count), then its low half (the
+ * waiter flag), plainly, each a step; at zero with the flag set, clear the flag, then notify.
+ * Steps of block `p`: they end by going to `${p}.end`.
+ */
+export function wakeAtZero(m: V3Memory, p: string): Step[] {
+  return [
+    { label: `${p}.zero`, run: (ctx) => (countOf(ctx.mem[m.pending] ?? 0) === 0 ? undefined : `${p}.end`) },
+    { label: `${p}.flagged`, run: (ctx) => (flagged(ctx.mem[m.pending] ?? 0) ? undefined : `${p}.end`) },
+    { label: `${p}.clear`, run: (ctx) => void (ctx.mem[m.pending] = Number(BigInt(ctx.mem[m.pending] ?? 0) & ~PENDING_WAITED)) },
+    {
+      label: `${p}.notify`,
+      run: (ctx) => {
+        ctx.note(`woke ${ctx.notify(m.pending)}`);
+      },
     },
-  };
-  return { prefix: p, steps: [journal, add, clear, notify] };
+  ];
 }
 
 /** FailureLog#stage: claim the first empty entry by compare-and-exchange, one entry per step. */

@@ -1,9 +1,11 @@
 // Protocol v3's completions as explorer steps: the phases after a take (host.ts finish()), and a
 // take through a shared handle (take.ts takeShared(), host.ts doneShared()) with its tag, journal
-// fields and confirmation of the previous taker. The sweeper fails a dead thread's tasks through
+// fields, confirmation of a previous taker that has not acknowledged its take, and its own
+// acknowledgement. The sweeper fails a dead thread's tasks through
 // the same doneShared(), as itself, so the same steps serve both.
-import { OPF_FAILED, OP_DONE_SHARED, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, GENERATION_SHIFT, REMAINING_MASK, TAG_MASK, TAG_SHIFT, LOG_DISCARDED, LOG_READY, step } from '../../src/layout.js';
-import { generationOf, remainingOf, tagOf } from '../../src/slots.js';
+import { GENERATIONS, LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_DONE_SHARED, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, TAG_MASK, step } from '../../src/layout.js';
+import { remainingOf } from '../../src/slots.js';
+import { fields as stateFields, join, split } from '../../src/state.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
 import { J_CONFIRM, J_ENTRY, J_FLAGS, J_NEW, J_OLD, J_SEQ, J_SLOT, J_STEP, J_UNITS, big, type V3Memory } from './memory.js';
@@ -57,13 +59,13 @@ export interface SharedDone {
 
 /** host.ts doneShared() by lane `lane`: stage, take by tagged compare-and-exchange, finish. */
 export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: number, failed: boolean, use: SharedDone): Block[] {
-  const tag = BigInt(lane + 1) << TAG_SHIFT;
+  const tag = lane + 1;
   const j = (field: number): number => m.journal(lane, field);
   const fields: Step = {
     label: `${p}.fields`,
     run: (ctx) => {
       // doneShared's fields, then takeShared's: E_NEW64 = NOT_WRITTEN before the step names the take.
-      const seq = (ctx.locals[T_SEQ] ?? 0) + 1;
+      const seq = ((ctx.locals[T_SEQ] ?? 0) + 1) & 0x3fffffff;
       ctx.locals[T_SEQ] = seq;
       ctx.mem[j(J_UNITS)] = ctx.locals[O_UNITS] ?? 0;
       ctx.mem[j(J_ENTRY)] = ctx.locals[O_ENTRY] ?? -1;
@@ -74,28 +76,34 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
       ctx.mem[j(J_STEP)] = step(OP_DONE_SHARED, PHASE_TAKE, 0, 0);
     },
   };
-  const confirmStore: Step = { label: `${p}.confirm-store`, run: (ctx) => void (ctx.mem[j(J_CONFIRM)] = (ctx.locals[T_SEQ] ?? 0) * 2) };
+  const confirmStore: Step = { label: `${p}.confirm-store`, run: (ctx) => void (ctx.mem[j(J_CONFIRM)] = (ctx.locals[T_SEQ] ?? 0) << 1) };
   const read: Step = { label: `${p}.read`, run: (ctx) => void (ctx.locals[O_CUR] = ctx.mem[m.state(ctx.locals[O_SLOT] ?? 0)] ?? 0) };
   const attempt: Step = {
     label: `${p}.try`,
     run: (ctx) => {
       const current = BigInt(ctx.locals[O_CUR] ?? 0);
       const generation = ctx.locals[O_GEN] ?? 0;
-      const left = remainingOf(current);
-      if (left === 0 || generationOf(current) !== generation) return `${p}.nothing`;
+      split(current);
+      const { remaining: left, generation: seen, tag: previous } = stateFields;
+      if (left === 0 || seen !== generation) return `${p}.nothing`;
       const taken = Math.min(ctx.locals[O_UNITS] ?? 0, left);
       const rest = left - taken;
-      // As takeShared computes it: the last unit advances the generation; the tag names us.
-      const next = rest === 0 ? (BigInt(generation + 1) << GENERATION_SHIFT) | tag : (current & ~(TAG_MASK | REMAINING_MASK)) | tag | BigInt(rest);
+      // As takeShared computes it (state.ts join()): the last unit advances the generation.
+      const next = rest === 0 ? join((generation + 1) % GENERATIONS, tag, 0) : join(generation, tag, rest);
       ctx.mem[j(J_OLD)] = Number(current);
       ctx.mem[j(J_NEW)] = Number(next);
       ctx.locals[O_NEXT] = Number(next);
       ctx.locals[O_TAKEN] = taken;
-      const previous = tagOf(current);
-      if (previous === 0 || previous === lane + 1) return `${p}.cas`;
+      if (previous === 0 || previous === tag) return `${p}.cas`;
       ctx.locals[O_AUX] = previous - 1;
       return undefined;
     },
+  };
+  // A previous taker acknowledges its take in the slot right after its compare-and-exchange: only
+  // one caught between the two (or dead there) needs confirming. A plain read of S_ACK64.
+  const ackRead: Step = {
+    label: `${p}.ack-read`,
+    run: (ctx) => (ctx.mem[m.ack(ctx.locals[O_SLOT] ?? 0)] === ctx.locals[O_CUR] ? `${p}.cas` : undefined),
   };
   // confirm(): the previous taker's journal still describes the take that wrote `current`.
   const other = (ctx: StepContext, field: number): number => m.journal(ctx.locals[O_AUX] ?? 0, field);
@@ -103,7 +111,7 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
     label: `${p}.cf-load`,
     run: (ctx) => {
       const word = ctx.mem[other(ctx, J_CONFIRM)] ?? 0;
-      if (word % 2 !== 0) return `${p}.cas`;
+      if ((word & 1) !== 0) return `${p}.cas`;
       ctx.locals[O_CFW] = word;
       return undefined;
     },
@@ -116,7 +124,7 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
     label: `${p}.cf-cas`,
     run: (ctx) => {
       const word = ctx.locals[O_CFW] ?? 0;
-      if (ctx.mem[other(ctx, J_CONFIRM)] === word) ctx.mem[other(ctx, J_CONFIRM)] = word + 1;
+      if (ctx.mem[other(ctx, J_CONFIRM)] === word) ctx.mem[other(ctx, J_CONFIRM)] = word | 1;
       ctx.note(`confirmed lane ${ctx.locals[O_AUX] ?? 0}'s take`);
     },
   };
@@ -139,6 +147,9 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
       return undefined;
     },
   };
+  // The taker's own acknowledgement: the journal first (what a sweeper reads), then the slot.
+  const ackJournal: Step = { label: `${p}.ack-journal`, run: (ctx) => void (ctx.mem[j(J_CONFIRM)] = ((ctx.locals[T_SEQ] ?? 0) << 1) | 1) };
+  const ackSlot: Step = { label: `${p}.ack-slot`, run: (ctx) => void (ctx.mem[m.ack(ctx.locals[O_SLOT] ?? 0)] = ctx.locals[O_NEXT] ?? 0) };
   const none: Step = {
     label: `${p}.none`,
     private: true,
@@ -157,7 +168,7 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
     },
   };
   return [
-    { prefix: p, steps: [use.setup, ...(failed ? [stage(m, p, lane)] : []), fields, confirmStore, read, attempt, confirmLoad, confirmCheck, confirmCas, cas] },
+    { prefix: p, steps: [use.setup, ...(failed ? [stage(m, p, lane)] : []), fields, confirmStore, read, attempt, ackRead, confirmLoad, confirmCheck, confirmCas, cas, ackJournal, ackSlot] },
     ...finish(m, ghost, p, lane, OP_DONE_SHARED, failed),
     { prefix: `${p}.fin`, steps: [none] },
     { prefix: `${p}.quit`, steps: [settleEntry(m, `${p}.nothing`, () => lane, LOG_DISCARDED), nothingNone] },
