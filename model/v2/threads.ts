@@ -23,6 +23,7 @@ const S_GEN = 1;
 const S_REM = 2;
 const S_TAKEN = 3;
 const S_SCRATCH = 4;
+/** Initial locals of a sweeper. */
 export const sweeperLocals = (): number[] => [0, 0, 0, 0, 0];
 
 /** exits.ts sweep() after the end of thread `dead` (id written as slot owner): fail and complete what it owns. */
