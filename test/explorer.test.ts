@@ -82,7 +82,7 @@ describe('explorer: the search itself', () => {
 });
 
 describe('explorer: the reduction and the hashed keys change nothing found', () => {
-  for (const name of ['v2-death', 'v3-add-done', 'v3-release-race']) {
+  for (const name of ['v2-death', 'v3-add-done', 'v3-sweeper-death']) {
     it(name, () => {
       const s = scenario(name);
       const runs = [

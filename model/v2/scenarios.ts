@@ -101,7 +101,7 @@ export const v2Scenarios: readonly Scenario[] = [
     name: 'v2-death',
     description: 'v2: as v2-add-done, and one worker may die at any step (then it is swept)',
     scope: { ...baseScope, deaths: 1 },
-    deep: { ...baseScope, rounds: 2, deaths: 2, sweepers: 2 },
+    deep: { ...baseScope, rounds: 2, deaths: 1 },
     bugs: {},
     // Death between publishing a slot and raising pending: the sweep lowers a count never raised
     // (early-wake). Death between taking a unit and lowering pending: the count never comes down
@@ -116,7 +116,7 @@ export const v2Scenarios: readonly Scenario[] = [
     name: 'v2-adopt',
     description: 'v2: Task.from() adopts a task while its slot is freed and reused; the adopter\'s exit sweep fails the wrong task',
     scope: baseScope,
-    deep: { ...baseScope, deaths: 1 },
+    deep: { ...baseScope, sweepers: 2 },
     bugs: {},
     known: ['wrong-owner-swept'],
     fixes: {},
