@@ -42,9 +42,9 @@ export type V3Fix =
    */
   | 'recover-wakes'
   /**
-   * The sweep gives back an empty slot of the dead lane only if its owner word and its state are
-   * at the same generation: a slot whose shared task's last unit was taken (state at g + 1) but
-   * not yet freed (owner at g) is left to the taker's PHASE_FREE, which may still come.
+   * The sweep gives back a slot of the dead lane only if, read again before the release, it is
+   * empty at its owner's generation: a slot whose shared task's last unit was taken (state at
+   * g + 1) but not yet freed (owner at g) is left to the taker's PHASE_FREE, which may still come.
    */
   | 'release-same-generation';
 

@@ -25,7 +25,7 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
 const FIXES: Readonly<Record<V3Fix, string>> = {
   'recover-wakes': 'after finding a lowering the dead thread made, the sweeper notifies the waiters whatever the count and flag read (the dead thread may have cleared the flag, maybe a later waiter\'s, and died before its notify): closes lost-wakeup',
   'release-same-generation':
-    "the sweep gives back a dead lane's empty slot only if owner and state are at one generation (not a slot whose last shared take is not freed yet): closes owned-by-holder",
+    "the sweep gives back a dead lane's slot only if it is empty at its owner's generation (not a slot whose last shared take is not freed yet): closes owned-by-holder",
 };
 
 /** Holes the model finds in v3 as committed, each closed by a fix in FIXES. */

@@ -84,7 +84,8 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
       const s = ctx.locals[W_SI] ?? 0;
       const owner = ctx.mem[m.owner(s)] ?? 0;
       if (ownerLane(owner) !== (ctx.locals[W_CUR] ?? 0) + 1) return 'sw.next-slot';
-      if (sameGeneration && generationOf(BigInt(ctx.mem[m.state(s)] ?? 0)) !== ownerGeneration(owner)) {
+      const state = BigInt(ctx.mem[m.state(s)] ?? 0);
+      if (sameGeneration && (remainingOf(state) !== 0 || generationOf(state) !== ownerGeneration(owner))) {
         ctx.note(`fix: slot ${s} left to its last taker's free`);
         return 'sw.next-slot';
       }
