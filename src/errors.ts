@@ -3,8 +3,9 @@ import { inspect } from 'node:util';
 
 /**
  * Stable codes of the `WaitGroupError`s this library throws; assert on these, never on messages.
- * (Three other classes have one code each: `InvalidArgumentTypeError` ERR_INVALID_ARG_TYPE,
- * `OutOfRangeError` ERR_OUT_OF_RANGE, `TaskGroupError` ERR_TASKS_FAILED.)
+ * (Four other classes have one code each: `InvalidArgumentTypeError` ERR_INVALID_ARG_TYPE,
+ * `OutOfRangeError` ERR_OUT_OF_RANGE, `UnknownOptionError` ERR_UNKNOWN_OPTION, `TaskGroupError`
+ * ERR_TASKS_FAILED.)
  *
  * - `ERR_CAPACITY_EXCEEDED`: `add()`, `go()` or `tryGo()` with `capacity` tasks pending in the tree
  * - `ERR_GROUP_LIMIT_EXCEEDED`: `sub()` when the tree already made `maxGroups` groups
@@ -115,6 +116,59 @@ export class OutOfRangeError extends RangeError {
   }
 }
 
+/**
+ * An options object with a key the function does not take (a misspelt `cancelOnEror`, say), which
+ * would otherwise be ignored without a word. Code `ERR_UNKNOWN_OPTION`.
+ */
+export class UnknownOptionError extends TypeError {
+  /** Always `ERR_UNKNOWN_OPTION`. */
+  readonly code = 'ERR_UNKNOWN_OPTION';
+  /** The key that is not an option. */
+  readonly option: string;
+  /** The options the function takes. */
+  readonly accepted: readonly string[];
+
+  /**
+   * @param option - the unknown key
+   * @param accepted - the options the function takes
+   * @param where - the options argument, as named in the message (e.g. `wait() options`)
+   */
+  constructor(option: string, accepted: readonly string[], where: string) {
+    const near = accepted.find((name) => name.toLowerCase() === option.toLowerCase() || distance(name, option) <= 2);
+    super(`${describe(option)} is not one of the ${where}${near === undefined ? '' : ` (did you mean ${near}?)`}; they are: ${accepted.join(', ')}`);
+    this.option = option;
+    this.accepted = accepted;
+  }
+
+  static {
+    this.prototype.name = 'UnknownOptionError';
+  }
+}
+
+/** Levenshtein distance of two short strings. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * Checks that `options` (an object) has no own key outside `accepted`.
+ * @param where - the options argument, as named in the message (e.g. `wait() options`)
+ * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION naming the first unknown key
+ */
+export function checkKnownOptions(options: object, accepted: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!accepted.includes(key)) throw new UnknownOptionError(key, accepted, where);
+  }
+}
+
 /** A pending task as reported by `pendingTasks()` and `WaitTimeoutError`. */
 export interface PendingTask {
   /** The label given to `add()` or `go()`, truncated to 75 UTF-16 units with a trailing '…'. */
@@ -166,7 +220,7 @@ export class WaitTimeoutError extends WaitGroupError {
     this.#pending = pending;
   }
 
-  /** Every pending task, oldest first: as listed when the timeout expired, or (for large groups) when first read. */
+  /** Every pending task, oldest first: as listed when the timeout expired (for more than 10,000, when first read). */
   get pending(): readonly PendingTask[] {
     if (typeof this.#pending === 'function') this.#pending = this.#pending();
     return this.#pending;
@@ -223,7 +277,9 @@ export interface FailureOrigin {
 
 /**
  * The outcome of a wait on a group where tasks failed: every failure in `.errors`, in the order they
- * were recorded, and the first as `.cause`. Code `ERR_TASKS_FAILED`.
+ * were recorded, and the first as `.cause`. Code `ERR_TASKS_FAILED`. Its message names the first
+ * failure (class, `code`, message cut to 300 characters, task label), so that one left uncaught
+ * says in a log what failed.
  * @example
  * ```ts
  * try {
@@ -251,13 +307,33 @@ export class TaskGroupError extends AggregateError {
    */
   constructor(errors: readonly unknown[], origins: readonly FailureOrigin[], omitted: number, group: string) {
     const total = errors.length + omitted;
-    super(errors, `${total} task${total === 1 ? '' : 's'} of group "${group}" failed`, { cause: errors[0] });
+    const first = errors.length === 0 ? '' : `; the first: ${summarize(errors[0])}${origins[0]?.label === undefined ? '' : ` (task ${describe(origins[0].label)})`}`;
+    super(errors, `${total} task${total === 1 ? '' : 's'} of group "${group}" failed${first}`, { cause: errors[0] });
     this.omitted = omitted;
     this.origins = origins;
   }
 
   static {
     this.prototype.name = 'TaskGroupError';
+  }
+}
+
+/** Longest message of a failure quoted in a `TaskGroupError`'s message. */
+const QUOTED_MESSAGE = 300;
+
+/**
+ * A failure in one line, for the message of the `TaskGroupError` it is the first of: its class
+ * (name), `code` and message, cut to QUOTED_MESSAGE characters; any other value described. Never throws.
+ */
+function summarize(failure: unknown): string {
+  try {
+    if (!(failure instanceof Error)) return describe(failure).slice(0, QUOTED_MESSAGE);
+    const code: unknown = (failure as { code?: unknown }).code;
+    const message = failure.message.replace(/\s*\n\s*/g, ' ');
+    const quoted = message.length > QUOTED_MESSAGE ? `${message.slice(0, QUOTED_MESSAGE)}…` : message;
+    return `${failure.name}${typeof code === 'string' || typeof code === 'number' ? ` [${code}]` : ''}: ${quoted}`;
+  } catch {
+    return describe(failure).slice(0, QUOTED_MESSAGE);
   }
 }
 

@@ -11,9 +11,6 @@ import {
   checkFunction,
   checkInteger,
   checkLabel,
-  checkOptions,
-  checkSignal,
-  checkTimeout,
   describe,
   type FailureOrigin,
   type PendingSummary,
@@ -22,13 +19,12 @@ import {
 import { addedOf, failedOf, pendingOf, type GroupRecord } from './counters.js';
 import { FailureView, failureAt } from './failures.js';
 import * as L from './layout.js';
-import { Limiter } from './limit.js';
+import { Runner, startsDue } from './go.js';
 import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
 import { checkSharedGroup, type SharedWaitGroup } from './share.js';
 import { GroupHost } from './host.js';
 import { Task, provideGroupFrom } from './task.js';
-import { parseOptions, parseSyncWait, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
-import { runTask } from './run.js';
+import { parseOptions, parseWaitOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
 import { Tree } from './tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
 
@@ -89,7 +85,7 @@ export class WaitGroup {
   readonly #links: WaitGroup[] = [];
   readonly #failures: FailureView;
   readonly #host: GroupHost;
-  #limiter: Limiter | undefined;
+  #runner: Runner | undefined;
   #controller: AbortController | undefined;
   #signal: AbortSignal | undefined;
   /** The reason given to `cancel()` in this thread: this thread's signal gets it as is, not a copy. */
@@ -99,6 +95,7 @@ export class WaitGroup {
    * Creates a group and its shared memory.
    * @param options - see `WaitGroupOptions`
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for an option of the wrong type
+   * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION for a key that is not an option
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for `limit`, `capacity`, `maxGroups`, `maxFailures` or `failureBytes` out of range
    */
   constructor(options: WaitGroupOptions = {}) {
@@ -150,12 +147,14 @@ export class WaitGroup {
   add(label?: string): Task;
   /**
    * Registers a task of `count` units: the group waits until its `done()` has been called `count`
-   * times, in any threads.
-   * @param count - units of the task, an integer from 1 to 2^31 - 1
+   * times, in any threads. `add(0)` is valid, as Go's `Add(0)` is (`add(items.length)` over an
+   * empty list): a task complete from the start, which takes no slot and changes no counter; its
+   * `done()` returns false.
+   * @param count - units of the task, an integer from 0 to 2^31 - 1
    * @param label - label of the task, shown by `pendingTasks()` and in failure origins
    * @returns the task; call its `done()` once per unit, in any thread
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when count is not a number or label not a string
-   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when count is not an integer from 1 to 2^31 - 1
+   * @throws {OutOfRangeError} ERR_OUT_OF_RANGE when count is not an integer from 0 to 2^31 - 1
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED when `capacity` tasks are pending; ERR_PENDING_OVERFLOW when a pending count would pass 2^31 - 1
    */
   add(count: number, label?: string): Task;
@@ -166,17 +165,30 @@ export class WaitGroup {
   }
 
   #addChecked(countOrLabel: unknown, maybeLabel: unknown): Task {
-    let count = 1;
-    let label: unknown = countOrLabel;
-    if (typeof countOrLabel === 'number') {
-      checkInteger(countOrLabel, 'count', 1, L.MAX_UNITS);
-      count = countOrLabel;
-      label = maybeLabel;
-    } else if (maybeLabel !== undefined) {
-      throw new InvalidArgumentTypeError(`count must be a number when a label follows it; received ${describe(countOrLabel)}`);
+    if (typeof countOrLabel !== 'number') {
+      throw new InvalidArgumentTypeError(
+        `add() takes add(), add(label) or add(count, label?), with count a number and label a string; received add(${[countOrLabel, maybeLabel].filter((arg, i) => i === 0 || arg !== undefined).map((arg) => describe(arg)).join(', ')})`,
+      );
     }
-    checkLabel(label);
-    return this.#add(count, label);
+    checkInteger(countOrLabel, 'count', 0, L.MAX_UNITS);
+    checkLabel(maybeLabel);
+    return countOrLabel === 0 ? this.#complete(maybeLabel) : this.#add(countOrLabel, maybeLabel);
+  }
+
+  /**
+   * `add(0)`: a task complete from the start. It claims no slot and counts nothing. Task.create()
+   * takes the generation of the slot this thread claimed last; one past 32 bits matches no slot's,
+   * so neither this handle nor one rebuilt from its share() ever touches slot 0.
+   */
+  #complete(label: string | undefined): Task {
+    const slots = this.#host.slots;
+    const claimed = slots.claimedGeneration;
+    slots.claimedGeneration = 2 ** 32;
+    try {
+      return Task.create(this.#host, 0, 0, label);
+    } finally {
+      slots.claimedGeneration = claimed;
+    }
   }
 
   #add(count: number, label: string | undefined): Task {
@@ -184,54 +196,46 @@ export class WaitGroup {
   }
 
   /**
-   * Runs `fn` as a task of the group. A synchronous throw or a rejection fails the task (even with
-   * `undefined`). With `limit`, waits in this thread's queue for a free slot.
+   * Runs `fn` as a task of the group: registers it now, and starts it in a microtask (never inside
+   * `go()`), in the async context of this call. A synchronous throw or a rejection fails the task
+   * (even with `undefined`). With `limit`, a function that finds `limit` functions running waits in
+   * this thread's queue, in order, and starts once a slot frees in any thread; a queued function
+   * costs thread-local memory only, not a task slot (see `WaitGroupOptions.limit`).
    * @param fn - receives the group's `signal`
    * @param label - label of the task
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
-   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
+   * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`, unless `fn` queues behind others
    */
   go(fn: (signal: AbortSignal) => unknown, label?: string): void {
     checkFunction(fn, 'fn');
     checkLabel(label);
-    const task = this.#add(1, label);
-    const limiter = this.#limit();
-    if (limiter === undefined) this.#run(fn, task, undefined);
-    else if (limiter.queued === 0 && task.acquireLimit()) this.#run(fn, task, limiter);
-    else limiter.enqueue(task, () => this.#run(fn, task, limiter));
+    this.#go().go(fn, label);
   }
 
   /**
-   * Like `go()`, but returns false instead of queueing when `limit` functions are running.
+   * Like `go()`, but returns false instead of queueing when `limit` functions are running (or
+   * this thread has functions queued). `fn` starts in a microtask, as with `go()`.
    * @param fn - receives the group's `signal`
    * @param label - label of the task
-   * @returns true if `fn` was started; false (and nothing registered) when the group is at its `limit`
+   * @returns true if `fn` was registered (it starts in a microtask); false (and nothing registered) when the group is at its `limit`
    * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE when fn is not a function or label not a string
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED as `add()`
    */
   tryGo(fn: (signal: AbortSignal) => unknown, label?: string): boolean {
     checkFunction(fn, 'fn');
     checkLabel(label);
-    const limiter = this.#limit();
-    if (limiter !== undefined && limiter.queued > 0) return false;
-    const task = this.#add(1, label);
-    // Added first, then the running slot: a thread that dies in between leaves a task the sweep
-    // fails, never a running slot nobody holds. No slot free: the add is undone, unseen.
-    if (limiter !== undefined && !task.acquireLimit()) {
-      task.unadd();
-      return false;
-    }
-    this.#run(fn, task, limiter);
-    return true;
+    return this.#go().tryGo(fn, label);
   }
 
-  #limit(): Limiter | undefined {
-    if (Atomics.load(this.#header.i32, L.H_LIMIT) === 0) return undefined;
-    return (this.#limiter ??= new Limiter(this.#header));
-  }
-
-  #run(fn: (signal: AbortSignal) => unknown, task: Task, limiter: Limiter | undefined): void {
-    runTask(fn, this.signal, task, limiter);
+  #go(): Runner {
+    return (this.#runner ??= new Runner({
+      header: this.#header,
+      add: (label) => this.#add(1, label),
+      signal: () => this.signal,
+      fail: (error, label) => {
+        this.#host.failAlone(error, label);
+      },
+    }));
   }
 
   /**
@@ -290,29 +294,52 @@ export class WaitGroup {
 
   /**
    * Resolves once nothing is pending in the group, its sub-groups and its links.
-   * @param options - `timeout` in ms, `signal` to give up
+   * @param options - `timeout` in ms, `signal` to give up, `cancelWhenDone` to cancel the group when the wait ends (see `WaitOptions`)
    * @returns a promise that rejects with `TaskGroupError` (ERR_TASKS_FAILED) when any task failed,
    *   `WaitTimeoutError` (ERR_WAIT_TIMEOUT) on timeout, or the signal's reason when it aborts
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE (as a rejection) for a negative or NaN timeout
+   * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION (as a rejection) for a key that is not an option
    */
   async wait(options: WaitOptions = {}): Promise<void> {
-    checkOptions(options);
-    const timeout = checkTimeout(options.timeout);
-    checkSignal(options.signal, 'options.signal');
-    await waitAsync(this, timeout, options.signal);
+    const { timeout, signal, cancelWhenDone } = parseWaitOptions(options, false);
+    // go() functions about to start run first (their microtasks are queued before this one's):
+    // those that finish synchronously are done before the wait looks, and it does not sleep.
+    if (startsDue()) await Promise.resolve();
+    if (!cancelWhenDone) return waitAsync(this, timeout, signal);
+    try {
+      await waitAsync(this, timeout, signal);
+    } catch (error) {
+      if (error instanceof TaskGroupError && error !== signal?.reason) this.cancel();
+      throw error;
+    }
+    this.cancel();
   }
 
   /**
    * Blocks the calling thread (Atomics.wait) until nothing is pending; meant for worker threads.
    * On the main thread it needs a finite `timeout` or `blockMainThread: true`.
-   * @param options - `timeout` in ms; `blockMainThread` to block the main thread without one
+   * `go()` functions of the calling thread make no progress meanwhile: they start in a microtask,
+   * which a blocked thread never runs. Wait for them with `await wait()`.
+   * @param options - `timeout` in ms, `cancelWhenDone`, `blockMainThread` (see `WaitSyncOptions`)
    * @throws {TaskGroupError} ERR_TASKS_FAILED when any task failed
    * @throws {WaitTimeoutError} ERR_WAIT_TIMEOUT on timeout
    * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
+   * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION for a key that is not an option
    * @throws {WaitGroupError} ERR_MAIN_THREAD_BLOCK on the main thread without a finite `timeout` or `blockMainThread: true`
    */
   waitSync(options: WaitSyncOptions = {}): void {
-    waitSync(this, parseSyncWait(options));
+    const { timeout, cancelWhenDone } = parseWaitOptions(options, true);
+    if (!cancelWhenDone) {
+      waitSync(this, timeout);
+      return;
+    }
+    try {
+      waitSync(this, timeout);
+    } catch (error) {
+      if (error instanceof TaskGroupError) this.cancel();
+      throw error;
+    }
+    this.cancel();
   }
 
   /**

@@ -243,6 +243,23 @@ export class GroupHost {
   }
 
   /**
+   * Records a failure of the group that completes no unit (a queued `go()` function that could not
+   * get a task): journaled as a completion of 0 units whose take is past, so a sweeper finishes it.
+   */
+  failAlone(error: unknown, label: string | undefined): void {
+    const entry = stageFailure(this.tree, this.#id, error, this.#options.origin(label));
+    const journal = this.#journal;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = -1;
+    journal[E_UNITS] = 0;
+    journal[E_ENTRY] = entry;
+    journal[E_FLAGS] = OPF_FAILED;
+    // Named before the entry is published: from here a sweeper publishes and counts it.
+    journal[E_STEP] = step(OP_DONE, PHASE_FAIL, 0, this.#lane.parity(this.#record.i32, H_FAILED));
+    this.finish(OP_DONE, -1, 0, true, error, entry, false);
+  }
+
+  /**
    * The phases of a completion after its take: the failure (published, counted up the chain,
    * cancelling groups that cancel on error), the `limit` slot given back, then the pending counts
    * lowered, in that order, so a waiter woken by the last lowering finds the failure recorded and
@@ -270,7 +287,7 @@ export class GroupHost {
       if (op === OP_DONE) this.slots.setFlag(slot, SLOT_LIMITED, false);
     }
     const down = units === 1 ? lane.down1 : undefined;
-    for (let level = 0; level < chain.length; level++) {
+    for (let level = 0; units > 0 && level < chain.length; level++) {
       const record = levelOf(chain, level);
       const parity = lane.parity(record.i32, H_PENDING);
       journal[E_STEP] = step(op, PHASE_LOWER, level, parity);

@@ -16,6 +16,7 @@ export {
   WorkerExitedError,
   InvalidArgumentTypeError,
   OutOfRangeError,
+  UnknownOptionError,
   type WaitGroupErrorCode,
   type PendingTask,
   type PendingSummary,

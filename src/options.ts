@@ -1,42 +1,63 @@
 // The options of `new WaitGroup()` and of its waits, their checks and defaults, and the shape of
 // `stats()`. The group's own module keeps only what it does with them.
 import { isMainThread } from 'node:worker_threads';
-import { InvalidArgumentTypeError, WaitGroupError, checkInteger, checkLabel, checkOptions, checkSignal, checkTimeout, describe } from './errors.js';
+import { InvalidArgumentTypeError, WaitGroupError, checkInteger, checkKnownOptions, checkLabel, checkOptions, checkSignal, checkTimeout, describe } from './errors.js';
 import * as L from './layout.js';
 import type { TreeLimits } from './tree.js';
 
-/** Options of `new WaitGroup()`. */
+/**
+ * Options of `new WaitGroup()`. Any other key throws `UnknownOptionError` (ERR_UNKNOWN_OPTION); a
+ * value of the wrong type `InvalidArgumentTypeError`, a number out of its range `OutOfRangeError`.
+ */
 export interface WaitGroupOptions {
-  /** Name used in messages and failure origins. Default `'wait-group'`. */
+  /** Name used in messages and failure origins: any string. Default `'wait-group'`. */
   readonly name?: string;
   /** Cancels the group when it aborts. */
   readonly signal?: AbortSignal;
-  /** Most `go()` functions running at once, across all threads. Default: no limit. */
+  /**
+   * Most `go()` functions running at once, across all threads: an integer from 1 to 2^31 - 1.
+   * Default (or `undefined`): no limit. 0 is out of range: it would mean that no function ever runs
+   * (errgroup's `SetLimit(0)` makes every `Go` block for good), not "no limit".
+   *
+   * A function that finds `limit` functions running waits in its thread's queue, in order, and
+   * starts when a slot frees in any thread. Only the head of each thread's queue holds a task (one
+   * unit and one of the tree's `capacity` slots): it keeps every wait waiting for the whole queue and
+   * `pendingTasks()` lists it; the functions behind it cost thread-local memory only, and count in
+   * `stats()` once they reach the head.
+   */
   readonly limit?: number;
   /** Cancel the group on its first failure, with that failure as the reason. Default false. */
   readonly cancelOnError?: boolean;
-  /** Most tasks pending at once in the group and its sub-groups. Default 65 536 (4 MiB of shared memory at most, committed as used). */
+  /** Most tasks pending at once in the group and its sub-groups: 1 to 1 048 576. Default 65 536 (64 bytes of shared memory each, committed as used). */
   readonly capacity?: number;
-  /** Most groups (this one and every sub-group ever made) in the tree. Default 65 536. */
+  /** Most groups (this one and every sub-group ever made) in the tree: 1 to 2^24. Default 65 536. */
   readonly maxGroups?: number;
-  /** Failures kept in full; later ones are counted in `TaskGroupError#omitted`. Default 1000. */
+  /** Failures kept in full: 0 to 2^20; later ones are counted in `TaskGroupError#omitted`. Default 1000. */
   readonly maxFailures?: number;
-  /** Bytes of serialized failures kept at most. Default 16 MiB. */
+  /** Bytes of serialized failures kept at most: 0 to 2^30. Default 16 MiB. */
   readonly failureBytes?: number;
 }
 
-/** Options of `wait()`. */
+/** Options of `wait()`. Any other key rejects with `UnknownOptionError` (ERR_UNKNOWN_OPTION). */
 export interface WaitOptions {
-  /** Give up after this many ms with a `WaitTimeoutError`. Default: no timeout. */
+  /** Give up after this many ms (a number >= 0, or Infinity) with a `WaitTimeoutError`. Default: no timeout. */
   readonly timeout?: number;
   /** Give up when it aborts, with its reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Cancel the group when this wait ends because nothing is pending: when it resolves, or rejects
+   * with the group's `TaskGroupError`; before the caller sees either. errgroup's `Wait` cancels the
+   * group's context so. A wait that gives up (timeout, `signal`) does not cancel. Default false.
+   */
+  readonly cancelWhenDone?: boolean;
 }
 
-/** Options of `waitSync()`. */
+/** Options of `waitSync()`. Any other key throws `UnknownOptionError` (ERR_UNKNOWN_OPTION). */
 export interface WaitSyncOptions {
-  /** Give up after this many ms with a `WaitTimeoutError`. Default: no timeout (in a worker thread). */
+  /** Give up after this many ms (a number >= 0, or Infinity) with a `WaitTimeoutError`. Default: no timeout (in a worker thread). */
   readonly timeout?: number;
+  /** As `WaitOptions.cancelWhenDone`: cancel the group when the wait returns, or throws `TaskGroupError`. */
+  readonly cancelWhenDone?: boolean;
   /**
    * On the main thread, block without a finite `timeout` anyway. Default false: the main thread must
    * give a finite `timeout` or this, since its event loop stops while it blocks, and work that needs
@@ -78,9 +99,15 @@ function intOption(value: unknown, name: string, min: number, max: number, fallb
   return value;
 }
 
+/** The keys of `WaitGroupOptions`, in the order the docs list them. */
+const GROUP_OPTIONS: readonly string[] = ['name', 'signal', 'limit', 'cancelOnError', 'capacity', 'maxGroups', 'maxFailures', 'failureBytes'];
+const WAIT_OPTIONS: readonly string[] = ['timeout', 'signal', 'cancelWhenDone'];
+const WAIT_SYNC_OPTIONS: readonly string[] = ['timeout', 'cancelWhenDone', 'blockMainThread'];
+
 /**
  * Checks the options of `new WaitGroup()` and fills in the defaults.
  * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for an option of the wrong type
+ * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION for a key that is not an option
  * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for `limit`, `capacity`, `maxGroups`, `maxFailures` or `failureBytes` out of range
  */
 export function parseOptions(options: WaitGroupOptions): ParsedOptions {
@@ -88,6 +115,7 @@ export function parseOptions(options: WaitGroupOptions): ParsedOptions {
   if (typeof raw !== 'object' || raw === null) {
     throw new InvalidArgumentTypeError(`options must be an object; received ${describe(options)}`);
   }
+  checkKnownOptions(options, GROUP_OPTIONS, 'options of new WaitGroup()');
   checkLabel(options.name, 'options.name');
   checkSignal(options.signal, 'options.signal');
   const limit = intOption(options.limit, 'options.limit', 1, L.MAX_UNITS, 0);
@@ -101,19 +129,29 @@ export function parseOptions(options: WaitGroupOptions): ParsedOptions {
   return { tree, limit, flags };
 }
 
+/** The checked options of a wait. */
+export interface ParsedWaitOptions {
+  /** In ms; Infinity for none. */
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  readonly cancelWhenDone: boolean;
+}
+
 /**
- * Checks the options of `waitSync()`.
- * @returns the timeout in ms (Infinity for none)
- * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for options that are not an object, a timeout
- *   that is not a number, a `blockMainThread` that is not a boolean
+ * Checks the options of `wait()` (`sync` false) or `waitSync()` (`sync` true).
+ * @throws {InvalidArgumentTypeError} ERR_INVALID_ARG_TYPE for options that are not an object, or an option of the wrong type
+ * @throws {UnknownOptionError} ERR_UNKNOWN_OPTION for a key that is not an option
  * @throws {OutOfRangeError} ERR_OUT_OF_RANGE for a negative or NaN timeout
- * @throws {WaitGroupError} ERR_MAIN_THREAD_BLOCK on the main thread without a finite timeout or `blockMainThread: true`
+ * @throws {WaitGroupError} ERR_MAIN_THREAD_BLOCK for `waitSync()` on the main thread without a finite timeout or `blockMainThread: true`
  */
-export function parseSyncWait(options: WaitSyncOptions): number {
+export function parseWaitOptions(options: WaitOptions | WaitSyncOptions, sync: boolean): ParsedWaitOptions {
   checkOptions(options);
+  checkKnownOptions(options, sync ? WAIT_SYNC_OPTIONS : WAIT_OPTIONS, sync ? 'options of waitSync()' : 'options of wait()');
   const timeout = checkTimeout(options.timeout);
-  const block = boolOption(options.blockMainThread, 'options.blockMainThread');
-  if (isMainThread && timeout === Infinity && !block) {
+  const signal = 'signal' in options ? options.signal : undefined;
+  checkSignal(signal, 'options.signal');
+  const cancelWhenDone = boolOption(options.cancelWhenDone, 'options.cancelWhenDone');
+  if (sync && isMainThread && timeout === Infinity && !boolOption((options as WaitSyncOptions).blockMainThread, 'options.blockMainThread')) {
     throw new WaitGroupError(
       'ERR_MAIN_THREAD_BLOCK',
       'waitSync() without a timeout on the main thread stops its event loop until the group is done, and work that needs that loop ' +
@@ -121,5 +159,5 @@ export function parseSyncWait(options: WaitSyncOptions): number {
         'timeout, or pass blockMainThread: true',
     );
   }
-  return timeout;
+  return { timeout, signal, cancelWhenDone };
 }

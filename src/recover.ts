@@ -54,7 +54,8 @@ import type { Tree } from './tree.js';
  */
 export function recover(tree: Tree, dead: Lane, sweeper: number): void {
   const word = dead.journal[E_STEP] ?? OP_NONE;
-  switch (stepOp(word)) {
+  const op = stepOp(word);
+  switch (op) {
     case OP_ADD:
     case OP_ADD_UNDO:
       undoAdd(tree, dead, word);
@@ -68,6 +69,12 @@ export function recover(tree: Tree, dead: Lane, sweeper: number): void {
       break;
     default:
       break;
+  }
+  // The dead thread may have cleared a waiter's PENDING_WAITED and died before its notify (two
+  // steps of wakeAtZero): wake every waiter of the groups its operation touched. A waiter that
+  // wakes for nothing re-checks and sleeps again.
+  if (op !== OP_NONE && op !== OP_LIMIT) {
+    for (const record of tree.chainOf(dead.journal[E_GROUP] ?? 0)) Atomics.notify(record.i64, H_PENDING / 2);
   }
   dead.journal[E_STEP] = OP_NONE;
 }
@@ -181,7 +188,8 @@ function finishDone(tree: Tree, dead: Lane, word: number, sweeper: number): void
     }
     if (op === OP_DONE && slots.ownerOf(slot).lane === dead.index) slots.setFlag(slot, SLOT_LIMITED, false);
   }
-  if (phase <= PHASE_LOWER) {
+  // A failure that completed no unit (GroupHost#failAlone) lowers nothing.
+  if (phase <= PHASE_LOWER && units > 0) {
     for (let at = phase === PHASE_LOWER ? level : 0; at < chain.length; at++) {
       const record = levelOf(chain, at);
       if (phase === PHASE_LOWER && at === level && doubt(record, H_PENDING)) continue;

@@ -1,6 +1,5 @@
 // Runs on both sides of a thread boundary: a `go()` function run as a task of its group, in
 // whichever thread called go(). A throw, a rejection, even of `undefined`, fails the task.
-import type { Limiter } from './limit.js';
 import type { Task } from './task.js';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -8,16 +7,17 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * Runs `fn` with `signal` and completes `task` with its outcome.
- * @param limiter - the group's limiter when `task` holds one of its running slots, else undefined
+ * Runs `fn` with `signal` and completes `task` with its outcome. The completion (GroupHost#finish)
+ * does, in this order: records a failure, which cancels a group with `cancelOnError` in every
+ * thread; gives the `limit` slot back, if `fn` holds one, so the next function to start, in any
+ * thread, starts after the failure and sees the group cancelled; completes the unit, so no wait()
+ * resolves while the slot is held.
+ * @param released - called after the completion when `fn` held a running slot (the runner drains its queue)
  */
-export function runTask(fn: (signal: AbortSignal) => unknown, signal: AbortSignal, task: Task, limiter: Limiter | undefined): void {
+export function runTask(fn: (signal: AbortSignal) => unknown, signal: AbortSignal, task: Task, released: (() => void) | undefined): void {
   const finish = (failed: boolean, error: unknown): void => {
-    // The completion records the failure (cancelling a group that cancels on error), then gives
-    // the running slot back, then completes the unit: a queued function started after it sees
-    // the group cancelled, and no wait() resolves while the slot is held.
     task.settle(1, failed, error);
-    limiter?.drain();
+    released?.();
   };
   let result: unknown;
   try {

@@ -33,6 +33,15 @@ export interface Waitable {
 /** Returned by `outcome()` when the group changed while it was being checked. */
 export const RETRY = Symbol('retry');
 
+/** Pending tasks up to which a timeout lists them all at once; past it, when first asked. */
+const LISTED_AT_ONCE = 10_000;
+
+/** The error of a wait that ran out of time: a bounded summary, and the full list (now, or when asked for a large group). */
+function timedOut(target: Waitable, timeout: number): WaitTimeoutError {
+  const summary = target.pendingSummary();
+  return new WaitTimeoutError(timeout, summary, summary.count <= LISTED_AT_ONCE ? target.pendingTasks() : () => target.pendingTasks());
+}
+
 /** Longest single timer Node accepts. */
 const MAX_TIMER = 0x7fffffff;
 
@@ -84,7 +93,7 @@ export async function waitAsync(target: Waitable, timeout: number, signal: Abort
         return;
       }
       const left = deadline - performance.now();
-      if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingSummary(), () => target.pendingTasks());
+      if (left <= 0) throw timedOut(target, timeout);
       target.prefetch();
       if (!held) {
         holdAlive();
@@ -125,7 +134,7 @@ export function waitSync(target: Waitable, timeout: number): void {
       return;
     }
     const left = deadline - performance.now();
-    if (left <= 0) throw new WaitTimeoutError(timeout, target.pendingSummary(), () => target.pendingTasks());
+    if (left <= 0) throw timedOut(target, timeout);
     target.prefetch();
     expireClock();
     Atomics.add(blocker.header.i32, H_WAITERS, 1);

@@ -89,7 +89,7 @@ import type { Job } from './worker.js';
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 export const types: [
   Equal<WaitGroupStats, { readonly added: number; readonly done: number; readonly failed: number; readonly pending: number }>,
-  Equal<PendingTask, { readonly label?: string; readonly threadId: number; readonly since: number; readonly remaining: number }>,
+  Equal<PendingTask, { readonly label?: string; readonly group: string; readonly threadId: number; readonly since: number; readonly remaining: number }>,
   Equal<ReturnType<WaitGroup['pendingTasks']>, PendingTask[]>,
   Equal<TaskGroupError['code'], 'ERR_TASKS_FAILED'>,
   Equal<Extract<WaitGroupErrorCode, 'ERR_WAIT_TIMEOUT'>, 'ERR_WAIT_TIMEOUT'>,

@@ -131,6 +131,7 @@ describe('the packed package', () => {
         'OutOfRangeError',
         'Task',
         'TaskGroupError',
+        'UnknownOptionError',
         'WaitGroup',
         'WaitGroupError',
         'WaitTimeoutError',

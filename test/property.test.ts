@@ -170,7 +170,9 @@ describe('one thread', () => {
                 release = () => (fails === undefined ? resolve() : reject(fails));
               });
               wg.go(() => gate);
-              // go() put its then() on the gate first: the task is complete when this returns.
+              // Its function starts in a microtask: once it has, its then() is on the gate before
+              // settle()'s, so the task is complete when settle() returns.
+              await Promise.resolve();
               asyncs.push({ task, fails, settled: false, settle: () => (release(), gate.catch(() => undefined)) });
             } else {
               const thrown = o.how === 'throw' ? newError() : undefined;
@@ -178,6 +180,7 @@ describe('one thread', () => {
                 // eslint-disable-next-line @typescript-eslint/only-throw-error -- `throw undefined` is a case under test
                 if (o.how !== 'ok') throw thrown;
               });
+              await Promise.resolve(); // the function starts in a microtask
               model.done(task, o.how !== 'ok', thrown);
             }
           } else if (o.k === 'settle') {

@@ -205,15 +205,16 @@ function scenario(op: StormOp): Scenario {
         held: () => 0,
         release: nothing,
         check: (seen) => iterationCounts(seen, 1, 1),
-        after: () => {
+        after: async () => {
           const wrong: string[] = [];
-          // Written by the functions, which run synchronously when they start at once.
+          // Written by the functions, which start in a microtask after go() or tryGo() returns.
           const ran: { first?: true; inner?: boolean; later?: true } = {};
           const started = group.tryGo(() => {
             ran.first = true;
             // With limit 1 and this function running, nothing else may start.
             ran.inner = group.tryGo(() => undefined);
           });
+          await turn();
           if (!started) wrong.push('limit slot leaked: tryGo() refused with nothing running');
           else if (ran.first !== true) wrong.push('tryGo() did not run its function');
           if (ran.inner === true) wrong.push('limit exceeded: two functions ran at once under limit 1');
@@ -223,9 +224,10 @@ function scenario(op: StormOp): Scenario {
             group.go(() => {
               ran.later = true;
             });
+            await turn();
             if (ran.later !== true) wrong.push('go() queued with nothing running');
           }
-          return Promise.resolve(wrong);
+          return wrong;
         },
       };
     }

@@ -47,6 +47,16 @@ describe('failures cross to the waiting thread', () => {
     expect(wg.stats()).toEqual({ added: 4, done: 4, failed: 4, pending: 0 });
   });
 
+  it("names a worker's first failure, class and message, in the TaskGroupError's message on main (issue 12)", async () => {
+    const wg = new WaitGroup({ name: 'logged' });
+    const agent = await attached(wg);
+    await agent.call('go', { group: 'g', label: 'parse', behavior: { kind: 'reject', error: { ctor: 'SyntaxError', message: 'unexpected token' } } });
+    await agent.call('go', { group: 'g', label: 'second', behavior: { kind: 'throw' } });
+    const error = await failuresOf(wg.wait());
+    // The message is what an uncaught error prints in a log: it must be enough to act on.
+    for (const part of ['2 tasks', 'logged', 'SyntaxError', 'unexpected token', 'parse']) expect(error.message).toContain(part);
+  });
+
   it('brings a failure recorded on main to a waiting worker', async () => {
     const wg = new WaitGroup({ name: 'main-failure' });
     const agent = await attached(wg);

@@ -104,6 +104,21 @@ describe('one group, units added and completed in several threads', () => {
     await wg.wait();
   });
 
+  it('add(0) makes a task complete from the start, which a worker rebuilds as complete (issue 12)', async () => {
+    const agent = startAgent(newMarks());
+    const wg = new WaitGroup({ name: 'empty', capacity: 1 });
+    const holding = wg.add('held');
+    const empty = wg.add(0, 'no items');
+    expect(await agent.call('attachTask', { task: 'empty', value: empty.share(), path: [] })).toBe(0);
+    expect((await agent.call('done', { task: 'empty', times: 2 })).results).toEqual([false, false]);
+    // The worker owns nothing: its exit fails no task.
+    await agent.terminate();
+    expect(held(wg.pendingTasks())).toEqual([{ label: 'held', threadId: 0, remaining: 1 }]);
+    expect(wg.stats()).toEqual({ added: 1, done: 0, failed: 0, pending: 1 });
+    holding.done();
+    await wg.wait();
+  });
+
   it('counts added units exactly per thread lane: six threads, and a dead thread\'s lane serving a newcomer', async () => {
     const wg = new WaitGroup({ name: 'cells' });
     const words = new Int32Array(wg.share().tree.tree);

@@ -124,6 +124,36 @@ describe('waiters in several threads', () => {
   });
 });
 
+describe('wait({ cancelWhenDone }) across threads (issue 12)', () => {
+  it("cancels the group in every thread when main's wait ends, as errgroup's Wait cancels its context", async () => {
+    const wg = new WaitGroup({ name: 'errgroup' });
+    const [agent] = (await attached(wg, 1)) as [TestWorker];
+    const work = wg.add('work');
+    await agent.call('attachTask', { task: 'work', value: work.share(), path: [] });
+    const waited = wg.wait({ cancelWhenDone: true });
+    expect(await agent.call('cancelled', { group: 'g' })).toBe(false);
+    await agent.call('done', { task: 'work' });
+    await waited;
+    expect(wg.cancelled).toBe(true);
+    expect(await agent.call('cancelled', { group: 'g' })).toBe(true);
+    const aborted = await agent.call('abortReason', { group: 'g' });
+    expect(errorOf(aborted.reason)).toMatchObject({ name: 'AbortError' });
+  });
+
+  it("cancels it on main when a worker's waitSync({ cancelWhenDone }) returns", async () => {
+    const wg = new WaitGroup({ name: 'errgroup-sync' });
+    const [agent] = (await attached(wg, 1)) as [TestWorker];
+    const work = wg.add('work');
+    const blocked = agent.call('waitSync', { group: 'g', cancelWhenDone: true });
+    await agent.event('blocking');
+    expect(wg.cancelled).toBe(false);
+    work.done();
+    expect((await blocked).pending).toBe(0);
+    expect(wg.cancelled).toBe(true);
+    expect(wg.signal.aborted).toBe(true);
+  });
+});
+
 describe('what keeps a thread alive', () => {
   it('keeps a worker alive while its only activity is a wait, until main completes the task', async () => {
     const wg = new WaitGroup({ name: 'keepalive' });

@@ -16,6 +16,7 @@ import {
   OutOfRangeError,
   Task,
   TaskGroupError,
+  UnknownOptionError,
   WaitGroup,
   WaitGroupError,
   WaitTimeoutError,
@@ -32,6 +33,7 @@ import {
   type WaitGroupErrorCode,
   type WaitGroupStats,
   type WaitOptions,
+  type WaitSyncOptions,
 } from '../src/index.js';
 import { TrackedPool, tracked, type FailureEnvelope, type NeedGroup, type PoolTaskContext, type ShutdownReport, type TrackedRunOptions } from '../src/piscina.js';
 
@@ -88,8 +90,14 @@ wg.tryGo('not a function');
 // ---- wait() and waitSync() ----
 expectTypeOf(wg.wait()).toEqualTypeOf<Promise<void>>();
 expectTypeOf<WaitGroup['wait']>().parameters.toEqualTypeOf<[options?: WaitOptions]>();
-expectTypeOf<WaitOptions>().toEqualTypeOf<{ readonly timeout?: number; readonly signal?: AbortSignal }>();
-expectTypeOf(wg.waitSync({ timeout: 10 })).toBeVoid();
+expectTypeOf<WaitOptions>().toEqualTypeOf<{ readonly timeout?: number; readonly signal?: AbortSignal; readonly cancelWhenDone?: boolean }>();
+expectTypeOf<WaitGroup['waitSync']>().parameters.toEqualTypeOf<[options?: WaitSyncOptions]>();
+expectTypeOf<WaitSyncOptions>().toEqualTypeOf<{ readonly timeout?: number; readonly cancelWhenDone?: boolean; readonly blockMainThread?: boolean }>();
+expectTypeOf(wg.waitSync({ timeout: 10, cancelWhenDone: true })).toBeVoid();
+// @ts-expect-error an option that does not exist (it throws ERR_UNKNOWN_OPTION at run time too)
+void wg.wait({ timout: 10 });
+// @ts-expect-error the same for new WaitGroup()
+new WaitGroup({ cancelOnEror: true });
 // @ts-expect-error waitSync cannot be given a signal: nothing could abort a blocked thread
 wg.waitSync({ signal: AbortSignal.timeout(1) });
 // @ts-expect-error the timeout is a number of ms
@@ -162,6 +170,12 @@ expectTypeOf<InvalidArgumentTypeError>().toExtend<TypeError>();
 expectTypeOf<InvalidArgumentTypeError['code']>().toEqualTypeOf<'ERR_INVALID_ARG_TYPE'>();
 expectTypeOf<OutOfRangeError>().toExtend<RangeError>();
 expectTypeOf<OutOfRangeError['code']>().toEqualTypeOf<'ERR_OUT_OF_RANGE'>();
+expectTypeOf<UnknownOptionError>().toExtend<TypeError>();
+expectTypeOf<Pick<UnknownOptionError, 'code' | 'option' | 'accepted'>>().toEqualTypeOf<{
+  readonly code: 'ERR_UNKNOWN_OPTION';
+  readonly option: string;
+  readonly accepted: readonly string[];
+}>();
 expectTypeOf<TaskGroupError>().toExtend<AggregateError>();
 expectTypeOf<TaskGroupError>().not.toExtend<WaitGroupError>();
 expectTypeOf<TaskGroupError['code']>().toEqualTypeOf<'ERR_TASKS_FAILED'>();

@@ -1,4 +1,5 @@
 // Single-thread behaviour of go(), tryGo() and the `limit` option.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, expect, it } from 'vitest';
 import { WaitGroup } from '../src/index.js';
 import { expectNotYet, failureOf } from './outcomes.js';
@@ -19,6 +20,8 @@ describe('go()', () => {
     wg.go((signal) => {
       received = signal;
     });
+    expect(wg.stats()).toEqual({ added: 1, done: 0, failed: 0, pending: 1 });
+    await wg.wait();
     expect(received).toBe(wg.signal);
     expect(wg.stats()).toEqual({ added: 1, done: 1, failed: 0, pending: 0 });
     const later = deferred();
@@ -42,7 +45,7 @@ describe('go()', () => {
       // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
       throw undefined;
     }, 'undefined');
-    // Record order: the two synchronous throws at once, the rejection a microtask later.
+    // Record order: the two synchronous throws as they start, the rejection a microtask later.
     const error = await failureOf(wg);
     expect(error.errors).toHaveLength(3);
     expect(error.errors[0]).toBe(thrown);
@@ -76,8 +79,11 @@ describe('limit', () => {
         return gate.promise;
       });
     });
+    expect(started).toEqual([]);
+    await Promise.resolve();
     expect(started).toEqual([0, 1]);
-    expect(wg.stats().pending).toBe(5);
+    // Two running, and the head of the queue (the others have no task yet).
+    expect(wg.stats().pending).toBe(3);
     gates[1]?.resolve();
     await gates[1]?.promise;
     await expectNotYet(wg);
@@ -108,6 +114,7 @@ describe('limit', () => {
         ran = true;
       }),
     ).toBe(true);
+    await wg.wait();
     expect(ran).toBe(true);
     expect(wg.stats()).toEqual({ added: 2, done: 2, failed: 0, pending: 0 });
   });
@@ -125,10 +132,141 @@ describe('limit', () => {
     }
     expect(ran).toBe(0);
     gate.resolve();
-    // go() put its then() on the gate first: the whole queue has been drained when this await returns.
-    await gate.promise;
-    expect(ran).toBe(count);
     await wg.wait({ timeout: 10_000 });
+    expect(ran).toBe(count);
     expect(wg.stats()).toEqual({ added: count + 1, done: count + 1, failed: 0, pending: 0 });
+  });
+});
+
+describe('when a function starts (issue 12)', () => {
+  it('starts every function in a microtask after go() or tryGo() returns, never inside it', async () => {
+    for (const options of [{}, { limit: 1 }, { limit: 2 }]) {
+      const wg = new WaitGroup(options);
+      const order: string[] = [];
+      wg.go(() => order.push('go'));
+      order.push('go() returned');
+      if (options.limit !== 1) {
+        expect(wg.tryGo(() => order.push('tryGo'))).toBe(true);
+        order.push('tryGo() returned');
+      }
+      // A slot is free (or taken by the first function, not started yet): it is held, though.
+      expect(wg.stats()).toMatchObject({ added: options.limit === 1 ? 1 : 2, done: 0 });
+      await Promise.resolve();
+      expect(order).toEqual(options.limit === 1 ? ['go() returned', 'go'] : ['go() returned', 'tryGo() returned', 'go', 'tryGo']);
+      await wg.wait();
+    }
+  });
+
+  it('runs each function in the async context of its go() call, queued or not', async () => {
+    const storage = new AsyncLocalStorage<string>();
+    const wg = new WaitGroup({ limit: 1 });
+    const gate = deferred();
+    const seen: (string | undefined)[] = [];
+    const record = (): void => {
+      seen.push(storage.getStore());
+    };
+    storage.run('first', () => {
+      wg.go(async () => {
+        record();
+        await gate.promise;
+      });
+    });
+    // Queued behind the first: each starts when the one before it finishes, in another context.
+    for (const name of ['second', 'third']) storage.run(name, () => wg.go(record));
+    wg.go(record);
+    storage.run('fifth', () => wg.go(record));
+    storage.run('the gate', () => gate.resolve());
+    await wg.wait();
+    expect(seen).toEqual(['first', 'second', 'third', undefined, 'fifth']);
+  });
+});
+
+describe('limit and cancelOnError (issue 12)', () => {
+  it('a failure cancels the group before its limit slot goes to the next function', async () => {
+    const wg = new WaitGroup({ limit: 1, cancelOnError: true });
+    const gate = deferred();
+    const failure = new Error('first');
+    wg.go(async () => {
+      await gate.promise;
+      throw failure;
+    }, 'fails');
+    const seen: boolean[][] = [];
+    for (let i = 0; i < 3; i++) {
+      wg.go((signal) => {
+        seen.push([wg.cancelled, signal.aborted]);
+      }, `queued ${i}`);
+    }
+    await expectNotYet(wg);
+    expect(seen).toEqual([]);
+    gate.resolve();
+    const error = await failureOf(wg);
+    expect(error.errors).toEqual([failure]);
+    expect(seen).toEqual([
+      [true, true],
+      [true, true],
+      [true, true],
+    ]);
+    expect(wg.stats()).toEqual({ added: 4, done: 4, failed: 1, pending: 0 });
+  });
+});
+
+describe('a queue of functions waiting for the limit (issue 12)', () => {
+  it('go() of 100,000 functions under limit 8 takes no task slot per queued function', async () => {
+    const wg = new WaitGroup({ limit: 8 });
+    const n = 100_000;
+    let running = 0;
+    let most = 0;
+    let ran = 0;
+    const fn = async (): Promise<void> => {
+      most = Math.max(most, ++running);
+      await Promise.resolve();
+      running--;
+      ran++;
+    };
+    for (let i = 0; i < n; i++) wg.go(fn, `item ${i}`);
+    // 8 functions hold a limit slot, and the head of the queue holds the group open for the rest.
+    expect(wg.pendingTasks().map((task) => task.label).sort()).toEqual(Array.from({ length: 9 }, (_, i) => `item ${i}`));
+    expect(wg.stats()).toEqual({ added: 9, done: 0, failed: 0, pending: 9 });
+    await expectNotYet(wg);
+    await wg.wait();
+    expect([ran, most]).toEqual([n, 8]);
+    expect(wg.stats()).toEqual({ added: n, done: n, failed: 0, pending: 0 });
+  });
+
+  it('never lets a wait pass while functions are queued, and counts each once it heads the queue', async () => {
+    const wg = new WaitGroup({ limit: 1, capacity: 4 });
+    const gates = Array.from({ length: 6 }, () => deferred());
+    gates.forEach((gate, i) => {
+      wg.go(() => gate.promise, `fn ${i}`);
+    });
+    await Promise.resolve();
+    for (const [i, gate] of gates.entries()) {
+      // fn i runs; fn i + 1, if any, heads the queue.
+      expect(wg.pendingTasks().map((task) => task.label).sort()).toEqual([`fn ${i}`, `fn ${i + 1}`].slice(0, i === 5 ? 1 : 2));
+      await expectNotYet(wg);
+      gate.resolve();
+      await gate.promise;
+    }
+    await wg.wait();
+    expect(wg.stats()).toEqual({ added: 6, done: 6, failed: 0, pending: 0 });
+  });
+
+  it('a queued function heads the queue with the slot its predecessor freed: a full tree does not fail it', async () => {
+    const wg = new WaitGroup({ limit: 1, capacity: 3 });
+    const gate = deferred();
+    let ran = 0;
+    wg.go(() => gate.promise, 'running');
+    wg.go(() => ran++, 'head');
+    wg.go(() => ran++, 'behind');
+    const other = wg.add('fills the last slot');
+    expect(() => wg.add('one too many')).toThrow(expect.objectContaining({ code: 'ERR_CAPACITY_EXCEEDED' }) as Error);
+    await Promise.resolve(); // 'running' starts
+    gate.resolve();
+    await gate.promise;
+    other.done();
+    // The completion of 'running' gives its slot back before the queue moves on: 'behind' takes it.
+    await wg.wait();
+    expect(ran).toBe(2);
+    expect(wg.stats()).toEqual({ added: 4, done: 4, failed: 0, pending: 0 });
   });
 });

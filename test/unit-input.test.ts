@@ -6,6 +6,7 @@ import {
   InvalidArgumentTypeError,
   OutOfRangeError,
   Task,
+  UnknownOptionError,
   WaitGroup,
   WaitGroupError,
   type SharedTask,
@@ -23,7 +24,7 @@ interface Groups {
   readonly task: SharedTask;
 }
 
-type ErrorClass = typeof InvalidArgumentTypeError | typeof OutOfRangeError | typeof WaitGroupError;
+type ErrorClass = typeof InvalidArgumentTypeError | typeof OutOfRangeError | typeof UnknownOptionError | typeof WaitGroupError;
 
 interface Row {
   readonly name: string;
@@ -41,9 +42,11 @@ const INVALID = 'ERR_INVALID_ARG_TYPE';
 const RANGE = 'ERR_OUT_OF_RANGE';
 const SHARED = 'ERR_INVALID_SHARED_VALUE';
 const VERSION = 'ERR_LAYOUT_VERSION';
+const UNKNOWN = 'ERR_UNKNOWN_OPTION';
 const T = InvalidArgumentTypeError;
 const R = OutOfRangeError;
 const W = WaitGroupError;
+const U = UnknownOptionError;
 const nothingPending = (g: Groups): void => {
   g.root.add().done();
 };
@@ -74,13 +77,14 @@ function sharedTask(g: Groups, fields: Record<string, unknown>): unknown {
 }
 
 const rows: Row[] = [
-  ...[-1, 0, 1.5, NaN, 2 ** 31, Infinity, -Infinity].map((count): Row => ({ name: `add(${count})`, run: (g) => add(g, count), error: R, code: RANGE })),
+  ...[-1, 1.5, NaN, 2 ** 31, Infinity, -Infinity].map((count): Row => ({ name: `add(${count})`, run: (g) => add(g, count), error: R, code: RANGE })),
   { name: "add('x', 'y')", run: (g) => add(g, 'x', 'y'), error: T, code: INVALID },
   { name: "add(undefined, 'y')", run: (g) => add(g, undefined, 'y'), error: T, code: INVALID },
   { name: 'add(1n)', run: (g) => add(g, 1n), error: T, code: INVALID },
   { name: 'add(null)', run: (g) => add(g, null), error: T, code: INVALID },
   ...[5, {}, Symbol('s'), true, null].map((label): Row => ({ name: `add(1, ${inspect(label)})`, run: (g) => add(g, 1, label), error: T, code: INVALID })),
   { name: 'add({}) as a label', run: (g) => add(g, {}), error: T, code: INVALID },
+  { name: 'add(3n)', run: (g) => add(g, 3n), error: T, code: INVALID },
   { name: 'add(Symbol) as a label', run: (g) => add(g, Symbol('label')), error: T, code: INVALID },
   { name: 'sub(5)', run: (g) => loose(g.root, 'sub', 5), error: T, code: INVALID },
   { name: 'go(5)', run: (g) => loose(g.root, 'go', 5), error: T, code: INVALID },
@@ -112,6 +116,14 @@ const rows: Row[] = [
   ...[-1, NaN].map((timeout): Row => ({ name: `waitSync({ timeout: ${timeout} })`, run: (g) => g.root.waitSync({ timeout }), error: R, code: RANGE })),
   { name: "waitSync({ timeout: 'x' })", run: (g) => loose(g.root, 'waitSync', { timeout: 'x' }), error: T, code: INVALID },
   ...[null, 5].map((options): Row => ({ name: `waitSync(${options})`, prepare: nothingPending, run: (g) => loose(g.root, 'waitSync', options), error: T, code: INVALID })),
+  { name: "wait({ cancelWhenDone: 'yes' })", prepare: nothingPending, run: (g) => loose(g.root, 'wait', { cancelWhenDone: 'yes' }), how: 'reject', error: T, code: INVALID },
+  { name: 'waitSync({ cancelWhenDone: 1 })', prepare: nothingPending, run: (g) => loose(g.root, 'waitSync', { cancelWhenDone: 1 }), error: T, code: INVALID },
+  // Unknown keys: a misspelt option must not be ignored.
+  { name: 'wait({ timout })', prepare: nothingPending, run: (g) => loose(g.root, 'wait', { timout: 5 }), how: 'reject', error: U, code: UNKNOWN },
+  { name: 'wait({ cancel })', prepare: nothingPending, run: (g) => loose(g.root, 'wait', { cancel: true }), how: 'reject', error: U, code: UNKNOWN },
+  { name: 'waitSync({ signal })', prepare: nothingPending, run: (g) => loose(g.root, 'waitSync', { signal: new AbortController().signal }), error: U, code: UNKNOWN },
+  { name: 'new WaitGroup({ cancelOnErorr })', run: () => make({ cancelOnErorr: true }), error: U, code: UNKNOWN },
+  { name: 'new WaitGroup({ Limit })', run: () => make({ Limit: 2 }), error: U, code: UNKNOWN },
   // Constructor options.
   ...[0, -1, 1.5].map((limit): Row => ({ name: `limit ${limit}`, run: () => make({ limit }), error: R, code: RANGE })),
   { name: "limit 'x'", run: () => make({ limit: 'x' }), error: T, code: INVALID },

@@ -68,8 +68,8 @@ function behave(behavior: Behavior): { fn: () => unknown; stack: string | undefi
   }
 }
 
-function waitOptions(timeout: number | undefined): WaitOptions {
-  return timeout === undefined ? {} : { timeout };
+function waitOptions(timeout: number | undefined, cancelWhenDone: boolean | undefined): WaitOptions {
+  return { ...(timeout === undefined ? {} : { timeout }), ...(cancelWhenDone === undefined ? {} : { cancelWhenDone }) };
 }
 
 /** Threads asleep on the group's pending count now: its H_WAITERS word, in the tree buffer (src/layout.ts). */
@@ -162,8 +162,6 @@ const handlers: Handlers = {
           added += 1;
           break;
         default:
-          // The group's reaction to this promise is registered before Promise.all's below, so
-          // once Promise.all resolves, every one of these units is complete.
           wg.go(() => {
             const run = Promise.resolve().then(() => undefined);
             runs.push(run);
@@ -172,25 +170,29 @@ const handlers: Handlers = {
           added += 1;
       }
     }
+    // The functions start in microtasks, which run before this await's continuation: by then
+    // every async one has pushed its promise, and the group's reaction to it is registered before
+    // Promise.all's, so once Promise.all resolves every one of these units is complete.
+    await Promise.resolve();
     await Promise.all(runs);
     emit('holding', threadId);
     await reach(marks, hold, 1);
     return { added, last: last.done() };
   },
-  wait: async ({ group: name, timeout, after }) => {
+  wait: async ({ group: name, timeout, after, cancelWhenDone }) => {
     const wg = group(name);
     try {
-      await wg.wait(waitOptions(timeout));
+      await wg.wait(waitOptions(timeout, cancelWhenDone));
       return woke(wg);
     } finally {
       if (after !== undefined) bump(marks, after);
     }
   },
-  waitSync: ({ group: name, timeout, after }) => {
+  waitSync: ({ group: name, timeout, after, cancelWhenDone }) => {
     const wg = group(name);
     emit('blocking');
     try {
-      wg.waitSync(waitOptions(timeout));
+      wg.waitSync(waitOptions(timeout, cancelWhenDone));
       return woke(wg);
     } finally {
       if (after !== undefined) bump(marks, after);
@@ -257,6 +259,20 @@ const handlers: Handlers = {
     const wg = group(name);
     for (let fn = 0; fn < fns; fn++) wg.go(() => countedRun(marks, counters));
     return null;
+  },
+  tryGoWhen: async ({ group: name, label, when, done, seen }) => {
+    const wg = group(name);
+    await reach(marks, when, 1);
+    const observe = (): number => bump(marks, wg.cancelled ? seen.cancelled : seen.live);
+    const started = wg.tryGo(() => {
+      observe();
+      set(marks, done);
+    }, label);
+    if (!started) {
+      wg.go(observe, label);
+      set(marks, done);
+    }
+    return started;
   },
 };
 

@@ -26,6 +26,8 @@ if (mode === 'throw') {
       throw value;
     }, c.name);
   }
+  // The functions start (and fail) in microtasks: every failure is recorded once this returns.
+  await Promise.resolve();
   port.postMessage({ sent });
 } else {
   port.postMessage('waiting');

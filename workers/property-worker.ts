@@ -35,7 +35,7 @@ export interface PropertyWorkerResult {
 
 const GUARD_MS = 15_000;
 
-function run({ wg, ops, tag, marks }: PropertyWorkerData): PropertyWorkerResult {
+async function run({ wg, ops, tag, marks }: PropertyWorkerData): Promise<PropertyWorkerResult> {
   // All workers start their operations together, so that they race on the shared counters.
   if (Atomics.wait(marks, 0, 0, GUARD_MS) === 'timed-out') throw new Error('start gate never opened');
   const groups = [WaitGroup.from(wg)];
@@ -62,6 +62,8 @@ function run({ wg, ops, tag, marks }: PropertyWorkerData): PropertyWorkerResult 
         pick(op.g).go(() => {
           if (op.fail) throw failure();
         });
+        // The function starts in a microtask: let it run before the next operation, as the model does.
+        await Promise.resolve();
         break;
       case 'sub':
         groups.push(pick(op.g).sub(`${tag} sub ${groups.length}`));
@@ -82,6 +84,6 @@ if (parentPort !== null) {
   const port = parentPort;
   port.postMessage({ event: 'ready' });
   const data = workerData as PropertyWorkerData;
-  port.postMessage({ event: 'result', data: run(data) });
+  port.postMessage({ event: 'result', data: await run(data) });
   Atomics.wait(data.marks, 1, 0, GUARD_MS);
 }

@@ -33,6 +33,12 @@ export type Behavior =
   /** Bumps mark `started`, then stays running until mark `hold` is set. */
   | { readonly kind: 'hold'; readonly started: number; readonly hold: number };
 
+/** Marks that a function bumps when it starts: one if its group reads as cancelled, the other if not. */
+export interface Seen {
+  readonly cancelled: number;
+  readonly live: number;
+}
+
 /** An Error as the worker saw it. */
 export interface ErrorReport {
   readonly name: string;
@@ -83,9 +89,9 @@ export interface Ops {
    * labelled `label`, until mark `hold` is set; emits event 'holding' when only that one is left. */
   work: { args: { group: string; units: number; label: string; hold: number }; result: { added: number; last: boolean } };
   /** `wait()`; bumps mark `after` when it settles, either way. */
-  wait: { args: { group: string; timeout?: number; after?: number }; result: Woke };
+  wait: { args: { group: string; timeout?: number; after?: number; cancelWhenDone?: boolean }; result: Woke };
   /** Emits event 'blocking', then `waitSync()`; bumps mark `after` when it returns or throws. */
-  waitSync: { args: { group: string; timeout?: number; after?: number }; result: Woke };
+  waitSync: { args: { group: string; timeout?: number; after?: number; cancelWhenDone?: boolean }; result: Woke };
   stats: { args: { group: string }; result: WaitGroupStats };
   pendingTasks: { args: { group: string }; result: PendingTask[] };
   cancel: { args: { group: string; reason?: ReasonSpec }; result: null };
@@ -102,6 +108,10 @@ export interface Ops {
   doneWhenWaiting: { args: { group: string; waiters: number; tasks: readonly string[]; count: number }; result: boolean[] };
   /** Starts `fns` functions with `go()` that count themselves in `counters` (sync.ts countedRun). */
   limited: { args: { group: string; fns: number; counters: Counters }; result: null };
+  /** Once mark `when` is set, `tryGo()` of a function that bumps mark `seen.cancelled` or
+   * `seen.live`, as `cancelled` reads when it starts, and sets mark `done` once it has run; or, when
+   * tryGo() returns false (its result), `go()` of such a function, and sets `done`. */
+  tryGoWhen: { args: { group: string; label: string; when: number; done: number; seen: Seen }; result: boolean };
 }
 
 export type OpName = keyof Ops;

@@ -125,8 +125,12 @@ try {
   const step = stepOf(wg);
   Atomics.store(words, W_STATE, STATE_LOOPING);
   Atomics.notify(words, W_STATE);
+  // go() functions start in a microtask: the go-limit loop lets them run after each iteration
+  // (and may be killed there too); the other loops never yield, so a kill lands anywhere in them.
+  const yields = input.op === 'go-limit';
   for (let i = 0; ; i++) {
     step(i);
+    if (yields) await Promise.resolve();
     Atomics.store(words, W_COUNT, i + 1);
   }
 } catch (error) {
