@@ -13,12 +13,13 @@ export const found = (report: Report): string[] => report.violations.map(formatV
 export function scenarioCases(name: string): void {
   const s = scenario(name);
   const scope = s.test ?? s.scope;
-  const fixes = Object.keys(s.fixes);
-  const fixed = { ...scope, fixes };
+  // Fixes are applied only where the protocol as committed has a known hole in this scenario.
+  const fixes = s.known.length > 0 ? Object.keys(s.fixes) : [];
+  const clean = { ...scope, fixes };
   const withFixes = fixes.length === 0 ? '' : ` (with ${fixes.join(', ')})`;
   if (s.known.length === 0 || fixes.length > 0) {
     it(`${name}: no counterexample in scope${withFixes}`, () => {
-      const report = explore(s.build(fixed), { reduce: true });
+      const report = explore(s.build(clean), { reduce: true });
       expect(found(report)).toEqual([]);
       expect(report.complete).toBe(true);
       expect(report.states).toBeGreaterThan(1000);
@@ -39,7 +40,7 @@ export function scenarioCases(name: string): void {
   }
   for (const [bug, finds] of Object.entries(s.bugs)) {
     it(`${name}: finds the planted bug ${bug} (${finds})`, () => {
-      const report = explore(s.build({ ...fixed, bugs: [bug] }), { reduce: true, stopOn: [finds] });
+      const report = explore(s.build({ ...clean, bugs: [bug] }), { reduce: true, stopOn: [finds] });
       expect(report.violations.map((v) => v.name)).toContain(finds);
     });
   }

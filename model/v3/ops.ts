@@ -45,7 +45,9 @@ export type V3Bug =
   /** adopt() checks the slot, then stores the owner (v2's adopt) instead of a compare-and-exchange. */
   | 'adopt-check-then-store'
   /** The sweep of a dead sweeper does not resume the sweeps it had claimed. */
-  | 'no-resume';
+  | 'no-resume'
+  /** recover() does not notify the waiters after an operation (as before main's commit 4581431). */
+  | 'no-recover-wake';
 
 /** GroupHost#add of task `k` (`count` units) into handle `h`. */
 export function add(w: Worker, p: string, k: number, h: number, count: number): Block[] {

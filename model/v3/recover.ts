@@ -2,16 +2,13 @@
 // journal, acting as that lane (its journal, its lane bits). What the dead thread finished is
 // decided by the library's own functions where it has them (stepOp/stepPhase/stepParity, Lane
 // parity and deltas, take.ts tookShared and unitsTaken, run on the words the model's steps read);
-// the control flow around them mirrors undoAdd() and finishDone().
+// the control flow around them mirrors recover(), undoAdd() and finishDone() (src/recover.ts).
 import { LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_NONE, PHASE_COUNT, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, step, stepOp, stepParity, stepPhase } from '../../src/layout.js';
 import { generationOf, remainingOf, stateOf } from '../../src/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
 import { J_CELL, J_ENTRY, J_FLAGS, J_OLD, J_REMAINING, J_SLOT, J_STEP, J_UNITS, ownerGeneration, ownerLane, type V3Memory } from './memory.js';
 import { OWN_AT, freeShared, laned, settleEntry } from './steps.js';
-
-/** A local step that only jumps: the end of a block shared by two paths, going on to `to`. */
-const goTo = (label: string, to: string): Step => ({ label, local: true, run: () => to });
 
 /** Sweep locals: the lane being swept, loop counters, the outer sweep while a nested one runs. */
 export const W_CUR = OWN_AT;
@@ -36,24 +33,19 @@ const word = (ctx: StepContext): number => ctx.locals[W_WORD] ?? 0;
 /** Changes to v3 the model can apply, to show that they close a hole it finds. */
 export type V3Fix =
   /**
-   * After finding a lowering the dead thread made (its lane bit moved), the sweeper notifies the
-   * pending word's waiters: the dead thread may have died between its lowering and its notify,
-   * even after clearing the flag, and recovery skips that lowering as done.
-   */
-  | 'recover-wakes'
-  /**
    * The sweep gives back a slot of the dead lane only if, read again before the release, it is
    * empty at its owner's generation: a slot whose shared task's last unit was taken (state at
    * g + 1) but not yet freed (owner at g) is left to the taker's PHASE_FREE, which may still come.
    */
-  | 'release-same-generation';
+  'release-same-generation';
 
 /**
  * recover(tree, dead): blocks that start at `rec.read` and end by going to `next` with the dead
  * lane's journal cleared (`rec.clear`).
+ * @param wakes - recover()'s notify of the touched groups' waiters after any operation (false: the
+ *   planted bug no-recover-wake, recover() as it was before main's commit 4581431)
  */
-export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fixes: ReadonlySet<V3Fix>): Block[] {
-  const rewakes = fixes.has('recover-wakes');
+export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, wakes: boolean): Block[] {
   const j = (ctx: StepContext, field: number): number => m.journal(cur(ctx), field);
   const journal = (ctx: StepContext, field: number): number => ctx.mem[j(ctx, field)] ?? 0;
   /** recover.ts happened(): the dead lane's bit in `counter` moved off the journaled value. */
@@ -90,7 +82,6 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
         const moved = happened(ctx, m.pending);
         top = undo ? (moved ? -1 : 0) : moved ? 0 : -1;
         // An undo whose lowering happened may have died before its notify.
-        if (undo && moved && rewakes) return 'ua.rewake.notify';
       }
       ctx.locals[W_TOP] = top;
       ctx.note(top < 0 ? 'no raise to undo' : 'the raise happened: lower it');
@@ -103,18 +94,20 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
     run: (ctx) => {
       const s = journal(ctx, J_SLOT);
       ctx.locals[W_TOP] = 0;
-      if (s < 0) return 'rec.clear';
-      const owner = ctx.mem[m.owner(s)] ?? 0;
-      if (ownerLane(owner) !== cur(ctx) + 1) return 'rec.clear';
-      const left = remainingOf(BigInt(ctx.mem[m.state(s)] ?? 0));
-      const k = (ctx.ghost[ghost.slotTask(s)] ?? 0) - 1;
-      if (left > 0 && k >= 0) {
-        // The task never existed for anyone: add() did not return.
-        if (ctx.ghost[ghost.added(k)] === 1) ctx.violate('undid-returned-add', `emptied task ${k}, whose add() had returned`);
-        ctx.ghost[ghost.units(k)] = (ctx.ghost[ghost.units(k)] ?? 0) - left;
+      const owner = s < 0 ? 0 : (ctx.mem[m.owner(s)] ?? 0);
+      if (s >= 0 && ownerLane(owner) === cur(ctx) + 1) {
+        const left = remainingOf(BigInt(ctx.mem[m.state(s)] ?? 0));
+        const k = (ctx.ghost[ghost.slotTask(s)] ?? 0) - 1;
+        if (left > 0 && k >= 0) {
+          // The task never existed for anyone: add() did not return.
+          if (ctx.ghost[ghost.added(k)] === 1) ctx.violate('undid-returned-add', `emptied task ${k}, whose add() had returned`);
+          ctx.ghost[ghost.units(k)] = (ctx.ghost[ghost.units(k)] ?? 0) - left;
+        }
+        ctx.mem[m.state(s)] = Number(stateOf(ownerGeneration(owner), 0));
       }
-      ctx.mem[m.state(s)] = Number(stateOf(ownerGeneration(owner), 0));
-      return 'rec.clear';
+      // undoAdd() ends with the journal cleared, before recover() notifies.
+      ctx.mem[j(ctx, J_STEP)] = OP_NONE;
+      return 'rec.notify';
     },
   };
   // finishDone().
@@ -146,7 +139,7 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
   // tookShared(): the slot first, then (another step) the confirm word, through the library's function.
   const tookSlot: Step = { label: 'fd.took-slot', run: (ctx) => void (ctx.locals[W_SEEN] = ctx.mem[m.state(Math.max(0, journal(ctx, J_SLOT)))] ?? 0) };
   const tookConfirm: Step = { label: 'fd.took-confirm', run: (ctx) => took(ctx, m.tookShared(ctx.mem, cur(ctx), ctx.locals[W_SEEN] ?? 0)) };
-  const discard = settleEntry(m, 'fd.discard', cur, LOG_DISCARDED, (ctx) => journal(ctx, J_ENTRY), 'rec.clear');
+  const discard = settleEntry(m, 'fd.discard', cur, LOG_DISCARDED, (ctx) => journal(ctx, J_ENTRY), 'rec.notify');
   const failStart: Step = {
     label: 'fd.fail-start',
     local: true,
@@ -166,28 +159,12 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
     private: true,
     run: (ctx) => {
       const phase = ctx.locals[W_PHASE] ?? 0;
-      if (phase > PHASE_LOWER) return 'fd.free-plan';
-      if (phase === PHASE_LOWER && doubt(ctx, m.pending)) return rewakes ? 'fd.rewake.notify' : 'fd.free-plan';
+      // A failure that completed no unit (GroupHost#failAlone) lowers nothing.
+      if (phase > PHASE_LOWER || (ctx.locals[W_UNITS] ?? 0) === 0) return 'fd.free-plan';
+      if (phase === PHASE_LOWER && doubt(ctx, m.pending)) return 'fd.free-plan';
       return 'fd.lower.journal';
     },
   };
-  /**
-   * The fix: after a lowering found done, notify the pending word's waiters, whatever the count
-   * and the flag read: the dead thread may have cleared the flag and died before its notify, and
-   * the flag it cleared may have been set, after its lowering, by a waiter of a later count (its
-   * wakeAtZero() reads the count, then the flag, in two plain reads). A spurious wake is harmless.
-   */
-  const rewake = (p: string): Block => ({
-    prefix: p,
-    steps: [
-      {
-        label: `${p}.notify`,
-        run: (ctx) => {
-          ctx.note(`fix: woke ${ctx.notify(m.pending)}`);
-        },
-      },
-    ],
-  });
   const failedOp = (ctx: StepContext): boolean => (journal(ctx, J_FLAGS) & OPF_FAILED) !== 0;
   const lowered = (ctx: StepContext): void => {
     if (failedOp(ctx)) ctx.ghost[ghost.failsLowered] = (ctx.ghost[ghost.failsLowered] ?? 0) + 1;
@@ -198,10 +175,18 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
     run: (ctx) => {
       const old = BigInt(journal(ctx, J_OLD));
       const free = stepOp(word(ctx)) === OP_DONE_SHARED && (ctx.locals[W_PHASE] ?? 0) <= PHASE_FREE && remainingOf(old) === (ctx.locals[W_UNITS] ?? 0);
-      return free ? undefined : 'rec.clear';
+      return free ? undefined : 'rec.notify';
     },
   };
   const freeJournal: Step = { label: 'fd.free-journal', private: true, run: (ctx) => void (ctx.mem[j(ctx, J_STEP)] = step(OP_DONE_SHARED, PHASE_FREE, 0, 0)) };
+  // recover(): the dead thread may have cleared a waiter's flag and died before its notify (the
+  // two steps of wakeAtZero()): wake every waiter of the groups its operation touched.
+  const notify: Step = {
+    label: 'rec.notify',
+    run: (ctx) => {
+      if (wakes && stepOp(word(ctx)) !== OP_NONE) ctx.note(`woke ${ctx.notify(m.pending)}`);
+    },
+  };
   const clear: Step = {
     label: 'rec.clear',
     private: true,
@@ -217,17 +202,13 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, fix
     { prefix: 'ua', steps: [plan] },
     laned(m, 'ua.lower', m.pending, asDead, (ctx) => -units(ctx)),
     { prefix: 'ua.empty', steps: [emptySlot] },
-    rewake('ua.rewake'),
-    { prefix: 'ua.rewoken', steps: [goTo('ua.rewoken.go', 'ua.slot')] },
     { prefix: 'fd', steps: [start, ownTook, tookSlot, tookConfirm, discard] },
     { prefix: 'fd.failing', steps: [failStart, publish, failPlan] },
     laned(m, 'fd.fail', m.failed, asDone(PHASE_FAIL), () => 1),
     { prefix: 'fd.lowering', steps: [lowerPlan] },
-    rewake('fd.rewake'),
-    { prefix: 'fd.rewoken', steps: [goTo('fd.rewoken.go', 'fd.free-plan')] },
     laned(m, 'fd.lower', m.pending, asDone(PHASE_LOWER), (ctx) => -units(ctx), lowered),
     { prefix: 'fd.freeing', steps: [freePlan, freeJournal] },
     freeShared(m, 'fd.free', (ctx) => journal(ctx, J_SLOT), (ctx) => generationOf(BigInt(journal(ctx, J_OLD)))),
-    { prefix: 'rec.end', steps: [clear] },
+    { prefix: 'rec.end', steps: [notify, clear] },
   ];
 }

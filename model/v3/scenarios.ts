@@ -20,16 +20,12 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
   'take-before-journal': 'hang',
   'adopt-check-then-store': 'owned-by-holder',
   'no-resume': 'entry-leak',
+  'no-recover-wake': 'lost-wakeup',
 };
 
 const FIXES: Readonly<Record<V3Fix, string>> = {
-  'recover-wakes': 'after finding a lowering the dead thread made, the sweeper notifies the waiters whatever the count and flag read (the dead thread may have cleared the flag, maybe a later waiter\'s, and died before its notify): closes lost-wakeup',
-  'release-same-generation':
-    "the sweep gives back a dead lane's slot only if it is empty at its owner's generation (not a slot whose last shared take is not freed yet): closes owned-by-holder",
+  'release-same-generation': "the sweep gives back a dead lane's slot only if it is empty at its owner's generation (not a slot whose last shared take is not freed yet): closes owned-by-holder",
 };
-
-/** Holes the model finds in v3 as committed, each closed by a fix in FIXES. */
-const KNOWN_WITH_DEATHS = ['lost-wakeup'];
 
 /** The workers' programs (A, B, ...), given their Worker records (lanes 0, 1, ...). */
 type Programs = (workers: readonly Worker[], scope: Scope) => Block[][];
@@ -257,8 +253,8 @@ export const v3Scenarios: readonly Scenario[] = [
     scope: { ...baseScope, deaths: 1 },
     deep: { ...baseScope, rounds: 2, deaths: 1 },
     test: { ...baseScope, deaths: 1, mortalWorkers: 1 },
-    bugs: { 'no-lane-bit': BUGS['no-lane-bit'], 'take-before-journal': BUGS['take-before-journal'] },
-    known: KNOWN_WITH_DEATHS,
+    bugs: { 'no-lane-bit': BUGS['no-lane-bit'], 'take-before-journal': BUGS['take-before-journal'], 'no-recover-wake': BUGS['no-recover-wake'] },
+    known: [],
     fixes: FIXES,
     build: (scope) => build('v3-death', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone }),
   },
@@ -279,7 +275,7 @@ export const v3Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, rounds: 2, deaths: 1 },
     test: { ...baseScope, deaths: 1, mortalWorkers: 1 },
     bugs: {},
-    known: KNOWN_WITH_DEATHS,
+    known: [],
     fixes: FIXES,
     build: (scope) => build('v3-shared-death', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: adopt(scope.rounds > 1) }),
   },
@@ -288,8 +284,8 @@ export const v3Scenarios: readonly Scenario[] = [
     description: 'v3: worker A alone adds and fails a task; it may die, then its sweeper may die mid-sweep, and the sweeper of the sweeper resumes',
     scope: { ...baseScope, deaths: 2, mortalSweepers: true },
     deep: { ...baseScope, deaths: 2, sweepers: 2, mortalSweepers: true },
-    bugs: { 'no-resume': BUGS['no-resume'] },
-    known: KNOWN_WITH_DEATHS,
+    bugs: { 'no-resume': BUGS['no-resume'], 'no-recover-wake': BUGS['no-recover-wake'] },
+    known: [],
     fixes: FIXES,
     build: (scope) => build('v3-sweeper-death', scope, { tasks: scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, workers: 1 }),
   },

@@ -143,7 +143,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   };
   return program(`sweep(l${dead})`, [
     { prefix: 'sw', steps: [claim] },
-    ...recoverBlocks(m, ghost, 'sw.after-recover', fixes),
+    ...recoverBlocks(m, ghost, 'sw.after-recover', !bugs.has('no-recover-wake')),
     { prefix: 'sw.lanes', steps: [skipResume, resume, owned, release] },
     ...failTasks,
     { prefix: 'sw.tail', steps: [nextSlot, discard, free] },
