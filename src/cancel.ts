@@ -5,9 +5,13 @@ import { threadId } from 'node:worker_threads';
 import { decodeFailure, encodeFailure } from './envelope.js';
 import { describe } from './errors.js';
 import type { FailureLog } from './failure-log.js';
+import type { Lane } from './registry.js';
 import {
   CANCEL_DONE,
   CANCEL_NONE,
+  E_REASON_KIND,
+  E_REASON_LENGTH,
+  E_REASON_REF,
   cancelWriting,
   H_CANCEL,
   H_REASON_KIND,
@@ -30,7 +34,7 @@ export function defaultReason(group: string): DOMException {
  * @param failure - ordinal of the failure that is the reason (cancelOnError), if it was kept in the log
  * @returns true if this call cancelled the group, false if it was already cancelled
  */
-export function markCancelled(header: Int32Array, log: FailureLog, lane: number, group: string, reason: unknown, failure: number | undefined): boolean {
+export function markCancelled(header: Int32Array, log: FailureLog, lane: Lane, group: string, reason: unknown, failure: number | undefined): boolean {
   if (Atomics.load(header, H_CANCEL) !== CANCEL_NONE) return false;
   // Stored before claiming the flag, so other threads never wait on our serializer (a lost race
   // wastes the bytes, which is rare and bounded by the log's budget).
@@ -42,19 +46,16 @@ export function markCancelled(header: Int32Array, log: FailureLog, lane: number,
     }
     stored = log.store(bytes);
   }
+  // The reason's fields go to our journal first: a sweeper that finds the cancel word still naming
+  // us (we died writing them to the header) copies them from there (finishCancel).
+  const journal = lane.journal;
+  journal[E_REASON_KIND] = failure !== undefined ? REASON_FAILURE : stored !== undefined ? REASON_STORED : REASON_NONE;
+  journal[E_REASON_REF] = failure ?? stored?.offset ?? 0;
+  journal[E_REASON_LENGTH] = stored?.length ?? 0;
   // Claim first so two cancellers never interleave their reason fields. The claim names this
-  // thread, so that if it dies before CANCEL_DONE a sweeper finishes the cancellation (finishCancel).
-  if (Atomics.compareExchange(header, H_CANCEL, CANCEL_NONE, cancelWriting(lane)) !== CANCEL_NONE) return false;
-  if (failure !== undefined) {
-    header[H_REASON_KIND] = REASON_FAILURE;
-    header[H_REASON_REF] = failure;
-  } else if (stored !== undefined) {
-    header[H_REASON_KIND] = REASON_STORED;
-    header[H_REASON_REF] = stored.offset;
-    header[H_REASON_LENGTH] = stored.length;
-  } else {
-    header[H_REASON_KIND] = REASON_NONE;
-  }
+  // thread, so that if it dies before CANCEL_DONE a sweeper finishes the cancellation.
+  if (Atomics.compareExchange(header, H_CANCEL, CANCEL_NONE, cancelWriting(lane.index)) !== CANCEL_NONE) return false;
+  copyReason(journal, header);
   // Published after the reason: a thread that sees CANCEL_DONE can read the reason written above.
   Atomics.store(header, H_CANCEL, CANCEL_DONE);
   Atomics.notify(header, H_CANCEL);
@@ -118,12 +119,20 @@ export function settleCancel(header: Int32Array): void {
   for (let state = Atomics.load(header, H_CANCEL); state < 0; state = Atomics.load(header, H_CANCEL)) Atomics.wait(header, H_CANCEL, state, 1);
 }
 
+/** Copies a canceller's journaled reason fields into the group's header. */
+function copyReason(journal: Int32Array, header: Int32Array): void {
+  header[H_REASON_KIND] = journal[E_REASON_KIND] ?? REASON_NONE;
+  header[H_REASON_REF] = journal[E_REASON_REF] ?? 0;
+  header[H_REASON_LENGTH] = journal[E_REASON_LENGTH] ?? 0;
+}
+
 /**
- * Finishes a cancellation that thread `lane` claimed and did not complete (it died writing the
- * reason): the group is cancelled with the default reason.
+ * Finishes a cancellation that dead thread `lane` claimed and did not complete: with the reason it
+ * had journaled before its claim.
  */
-export function finishCancel(header: Int32Array, lane: number): void {
-  if (Atomics.load(header, H_CANCEL) !== cancelWriting(lane)) return;
-  header[H_REASON_KIND] = REASON_NONE;
-  if (Atomics.compareExchange(header, H_CANCEL, cancelWriting(lane), CANCEL_DONE) === cancelWriting(lane)) Atomics.notify(header, H_CANCEL);
+export function finishCancel(header: Int32Array, lane: Lane): void {
+  const writing = cancelWriting(lane.index);
+  if (Atomics.load(header, H_CANCEL) !== writing) return;
+  copyReason(lane.journal, header);
+  if (Atomics.compareExchange(header, H_CANCEL, writing, CANCEL_DONE) === writing) Atomics.notify(header, H_CANCEL);
 }

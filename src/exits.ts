@@ -98,7 +98,7 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
   const me = tree.lane.index;
   const dead = tree.journalOf(lane);
   const thread = dead.journal[E_THREAD] ?? -1;
-  recover(tree, dead, me);
+  recover(tree, dead);
   // Sweeps it had begun and not finished (it died sweeping): ours now.
   for (let other = 0; other < LANES; other++) {
     if (other !== me && tree.claimEntry(other, sweepingOwner(lane), sweepingOwner(me))) sweepLane(tree, other, exitCode);
@@ -111,7 +111,10 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
   }
   const slots = tree.slots;
   slots.ownedBy(lane, (index) => {
-    const held = slots.snapshot(index);
+    // A reading that raced a shared take of the task (another thread's done()) reads nothing:
+    // read again until the slot is either a task or empty at its generation (then given back).
+    let held = slots.snapshot(index);
+    for (let tries = 0; held === undefined && tries < 1000 && slots.ownerOf(index).lane === lane && !slots.isEmpty(index); tries++) held = slots.snapshot(index);
     if (held === undefined) {
       slots.release(index, lane);
       return;
@@ -124,7 +127,7 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
   tree.log.discardAll(lane);
   for (let id = 1; id <= tree.groups; id++) {
     const record = tree.published(id);
-    if (record !== undefined) finishCancel(record.i32, lane);
+    if (record !== undefined) finishCancel(record.i32, dead);
   }
   tree.freeEntry(lane);
 }
@@ -139,7 +142,7 @@ function hostFor(tree: Tree, id: number, origin: FailureOrigin): GroupHost {
     origin: (label) => (label === undefined ? origin : { ...origin, label }),
     cancel: (level, error, entry) => {
       const link = chain[level];
-      if (link !== undefined) markCancelled(link.record.i32, tree.log, tree.lane.index, link.name, error, entry >= 0 ? entry : undefined);
+      if (link !== undefined) markCancelled(link.record.i32, tree.log, tree.lane, link.name, error, entry >= 0 ? entry : undefined);
     },
     share: () => {
       throw new TypeError('a sweep does not share groups');

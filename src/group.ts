@@ -474,7 +474,7 @@ export class WaitGroup {
   }
 
   #cancel(reason: unknown, failure: number | undefined): void {
-    if (!markCancelled(this.#header.i32, this.#tree.log, this.#tree.lane.index, this.name, reason, failure)) return;
+    if (!markCancelled(this.#header.i32, this.#tree.log, this.#tree.lane, this.name, reason, failure)) return;
     this.#reason.value = reason === undefined ? defaultReason(this.name) : reason;
     this.#controller?.abort(this.#reason.value);
   }

@@ -119,6 +119,10 @@ export const E_CELL64 = 16;
 export const E_NEW64 = 18;
 /** OP_DONE_SHARED: the slot state the compare-and-exchange expects (64-bit, words 22-23). */
 export const E_OLD64 = 22;
+/** cancel(): the reason's kind, reference and length (REASON_*), journaled before the cancel word is claimed. */
+export const E_REASON_KIND = 24;
+export const E_REASON_REF = 25;
+export const E_REASON_LENGTH = 26;
 
 export const OP_NONE = 0;
 /** add(): claim or reuse a slot, raise pending up the chain, count in this thread's cell. */

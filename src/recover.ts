@@ -50,9 +50,8 @@ import type { Tree } from './tree.js';
 
 /**
  * Finishes or undoes the operation in dead lane `dead`'s journal, then clears it.
- * @param sweeper - the lane of the calling thread, named as the canceller of groups it cancels
  */
-export function recover(tree: Tree, dead: Lane, sweeper: number): void {
+export function recover(tree: Tree, dead: Lane): void {
   const word = dead.journal[E_STEP] ?? OP_NONE;
   const op = stepOp(word);
   switch (op) {
@@ -62,7 +61,7 @@ export function recover(tree: Tree, dead: Lane, sweeper: number): void {
       break;
     case OP_DONE:
     case OP_DONE_SHARED:
-      finishDone(tree, dead, word, sweeper);
+      finishDone(tree, dead, word);
       break;
     case OP_LIMIT:
       finishLimit(tree, dead, word);
@@ -137,7 +136,7 @@ function undoAdd(tree: Tree, dead: Lane, word: number): void {
   journal[E_STEP] = OP_NONE;
 }
 
-function finishDone(tree: Tree, dead: Lane, word: number, sweeper: number): void {
+function finishDone(tree: Tree, dead: Lane, word: number): void {
   const journal = dead.journal;
   const op = stepOp(word);
   const slots = tree.slots;
@@ -175,7 +174,7 @@ function finishDone(tree: Tree, dead: Lane, word: number, sweeper: number): void
         journal[E_STEP] = step(op, PHASE_FAIL, at, parity);
         Atomics.add(record.i64, H_FAILED / 2, dead.up1[parity]);
       }
-      if (cancelsOnError(record)) markCancelled(record.i32, tree.log, sweeper, tree.names.get(record.id) ?? `group ${record.id}`, undefined, entry >= 0 ? entry : undefined);
+      if (cancelsOnError(record)) markCancelled(record.i32, tree.log, tree.lane, tree.names.get(record.id) ?? `group ${record.id}`, undefined, entry >= 0 ? entry : undefined);
       wakeFailureWatchers(record);
     }
   }

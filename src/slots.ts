@@ -265,6 +265,11 @@ export class Slots {
     const word = index * SLOT_WORDS64 + S_OWNER64;
     const owner = Atomics.load(this.#u64, word);
     if ((owner & 0xffffffffn) !== BigInt(lane + 1)) return;
+    // Only a slot that is empty at the generation it is owned at: one holding a task (which a
+    // hasty reading may have missed), or a shared task whose last taker is freeing it (the state's
+    // generation moved on first), is not ours to give back.
+    split(Atomics.load(this.#u64, index * SLOT_WORDS64 + S_STATE64));
+    if (fields.remaining !== 0 || fields.generation !== Number(owner >> 32n)) return;
     Atomics.compareExchange(this.#u64, word, owner, owner & ~0xffffffffn);
   }
 
@@ -308,6 +313,11 @@ export class Slots {
     const word = index * SLOT_WORDS32 + S_FLAGS;
     const flags = this.#i32[word] ?? 0;
     this.#i32[word] = on ? flags | flag : flags & ~flag;
+  }
+
+  /** True when slot `index` holds no units (free, a spare, or a task whose last unit is taken). */
+  isEmpty(index: number): boolean {
+    return remainingOf(this.load(index)) === 0;
   }
 
   /** The flags of slot `index`. */
