@@ -47,7 +47,9 @@ export type V3Bug =
   /** The sweep of a dead sweeper does not resume the sweeps it had claimed. */
   | 'no-resume'
   /** recover() does not notify the waiters after an operation (as before main's commit 4581431). */
-  | 'no-recover-wake';
+  | 'no-recover-wake'
+  /** The sweep gives back any slot of the dead lane its snapshot reads as empty (as before main's commit e966388). */
+  | 'release-any-empty';
 
 /** GroupHost#add of task `k` (`count` units) into handle `h`. */
 export function add(w: Worker, p: string, k: number, h: number, count: number): Block[] {

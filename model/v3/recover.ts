@@ -30,15 +30,6 @@ export const sweepLocals = (): number[] => [-1, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0
 const cur = (ctx: StepContext): number => ctx.locals[W_CUR] ?? 0;
 const word = (ctx: StepContext): number => ctx.locals[W_WORD] ?? 0;
 
-/** Changes to v3 the model can apply, to show that they close a hole it finds. */
-export type V3Fix =
-  /**
-   * The sweep gives back a slot of the dead lane only if, read again before the release, it is
-   * empty at its owner's generation: a slot whose shared task's last unit was taken (state at
-   * g + 1) but not yet freed (owner at g) is left to the taker's PHASE_FREE, which may still come.
-   */
-  'release-same-generation';
-
 /**
  * recover(tree, dead): blocks that start at `rec.read` and end by going to `next` with the dead
  * lane's journal cleared (`rec.clear`).

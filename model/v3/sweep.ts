@@ -9,7 +9,7 @@ import { generationOf, remainingOf } from '../../src/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import { END, program, type Program, type Step } from '../program.js';
 import { J_OWNER, J_STEP, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
-import { W_CUR, W_EI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals, type V3Fix } from './recover.js';
+import { W_CUR, W_EI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals } from './recover.js';
 import type { V3Bug } from './ops.js';
 import { O_GEN, O_SLOT, O_UNITS, clearOp, opLocals } from './steps.js';
 import { doneShared } from './take.js';
@@ -24,7 +24,7 @@ export const sweeperLocals = (): number[] => [...opLocals(), ...sweepLocals()];
  * The sweep of `dead`'s entry by lane `me`.
  * @param sweepers - lanes that may have claimed entries to sweep (the only ones a resume loop can find)
  */
-export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: number, sweepers: ReadonlySet<number>, fixes: ReadonlySet<V3Fix>, bugs: ReadonlySet<V3Bug>): Program {
+export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: number, sweepers: ReadonlySet<number>, bugs: ReadonlySet<V3Bug>): Program {
   const entry = (lane: number): number => m.journal(lane, J_OWNER);
   const claim: Step = {
     label: 'sw.claim',
@@ -58,7 +58,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   };
   // A worker never sweeps: nothing to resume, and the loop's failed compare-and-exchanges change nothing.
   const resumes = !bugs.has('no-resume');
-  const sameGeneration = fixes.has('release-same-generation');
+  const anyEmpty = bugs.has('release-any-empty');
   const skipResume: Step = { label: 'sw.after-recover', local: true, run: (ctx) => (resumes && sweepers.has(ctx.locals[W_CUR] ?? -1) ? 'sw.resume' : 'sw.owned') };
   const owned: Step = {
     label: 'sw.owned',
@@ -80,13 +80,15 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   const release: Step = {
     label: 'sw.release',
     run: (ctx) => {
-      // Slots#release: an empty slot of the dead lane goes back (load and compare-and-exchange as one step).
+      // Slots#release: the dead lane's slot goes back only if it is empty at the generation it is
+      // owned at (not a shared task whose last taker has not freed it yet); its loads and its
+      // compare-and-exchange made one step.
       const s = ctx.locals[W_SI] ?? 0;
       const owner = ctx.mem[m.owner(s)] ?? 0;
       if (ownerLane(owner) !== (ctx.locals[W_CUR] ?? 0) + 1) return 'sw.next-slot';
       const state = BigInt(ctx.mem[m.state(s)] ?? 0);
-      if (sameGeneration && (remainingOf(state) !== 0 || generationOf(state) !== ownerGeneration(owner))) {
-        ctx.note(`fix: slot ${s} left to its last taker's free`);
+      if (!anyEmpty && (remainingOf(state) !== 0 || generationOf(state) !== ownerGeneration(owner))) {
+        ctx.note(`slot ${s} left to its last taker's free`);
         return 'sw.next-slot';
       }
       ctx.mem[m.owner(s)] = ownerWord(ownerGeneration(owner), 0);
