@@ -1,0 +1,230 @@
+// Protocol v3 (docs/protocol.md) in the explorer's memory: one group's laned counters, the lanes'
+// added cells, a few slots, a few log entries and one journal per lane. A 64-bit word is one
+// model word holding its exact value as a number (every value here stays far below 2^53), turned
+// into a bigint for the library's own helpers: the encodings (step words, slot states, lane
+// deltas) and the recovery decisions are the library's code, not copies of it, so that the
+// model cannot drift from what it checks. Word positions are the model's own: only values matter.
+import {
+  E_CONFIRM,
+  E_NEW64,
+  E_OLD64,
+  E_SEQ,
+  E_SLOT,
+  E_STEP,
+  ENTRY_WORDS,
+  LANES,
+  LOG_DISCARDED,
+  LOG_READY,
+  OWNER_RETIRED,
+  PENDING_WAITED,
+  REGISTRY,
+  S_STATE64,
+  SLOT_BYTES,
+  SLOT_WORDS64,
+  stepOp,
+} from '../../src/layout.js';
+import { Lane } from '../../src/registry.js';
+import { generationOf, remainingOf } from '../../src/slots.js';
+import { fields, split } from '../../src/state.js';
+import { tookShared, unitsTaken } from '../../src/take.js';
+
+/** Journal words of a lane, in the model (the library's E_* name the same fields in its layout). */
+export const J_OWNER = 0;
+export const J_STEP = 1;
+export const J_SLOT = 2;
+export const J_UNITS = 3;
+export const J_REMAINING = 4;
+export const J_ENTRY = 5;
+export const J_FLAGS = 6;
+export const J_SEQ = 7;
+export const J_CELL = 8;
+export const J_OLD = 9;
+export const J_NEW = 10;
+export const J_CONFIRM = 11;
+const JOURNAL_WORDS = 12;
+/** Model words per slot: state, owner, ack. */
+const SLOT_WORDS = 3;
+
+/** Where each word of a model of `lanes` lanes, `slots` slots and `entries` log entries lives. */
+export class V3Memory {
+  readonly lanes: number;
+  readonly slots: number;
+  readonly entries: number;
+  /** H_PENDING and H_FAILED of the one group: laned 64-bit counters. */
+  readonly pending = 0;
+  readonly failed = 1;
+  /** The real Lane objects (bits, deltas, parity), over a scratch buffer, one per model lane. */
+  readonly lane: readonly Lane[];
+  readonly #scratch: Scratch;
+
+  constructor(lanes: number, slots: number, entries: number) {
+    if (lanes > LANES) throw new RangeError(`at most ${LANES} lanes`);
+    this.lanes = lanes;
+    this.slots = slots;
+    this.entries = entries;
+    this.#scratch = new Scratch(slots);
+    this.lane = Array.from({ length: lanes }, (_, index) => new Lane(this.#scratch.tree, index));
+  }
+
+  /** Lane `l`'s added cell (a float64 in the library). */
+  cell(l: number): number {
+    return 2 + l;
+  }
+
+  /** Slot `s`'s 64-bit state word: remaining | tag | generation. */
+  state(s: number): number {
+    return 2 + this.lanes + s * SLOT_WORDS;
+  }
+
+  /** Slot `s`'s 64-bit owner word: lane + 1 | generation. */
+  owner(s: number): number {
+    return 2 + this.lanes + s * SLOT_WORDS + 1;
+  }
+
+  /** Slot `s`'s S_ACK64: the state the last shared take wrote, once its taker acknowledged it. */
+  ack(s: number): number {
+    return 2 + this.lanes + s * SLOT_WORDS + 2;
+  }
+
+  /** Log entry `e`'s state word (L_STATE). */
+  log(e: number): number {
+    return 2 + this.lanes + this.slots * SLOT_WORDS + e;
+  }
+
+  /** Word `field` (J_*) of lane `l`'s registry entry. */
+  journal(l: number, field: number): number {
+    return 2 + this.lanes + this.slots * SLOT_WORDS + this.entries + l * JOURNAL_WORDS + field;
+  }
+
+  /** The initial memory: every lane registered to a live thread (`owners[l]` = its E_OWNER), the rest zero. */
+  initial(owners: readonly number[]): number[] {
+    const mem = new Array<number>(this.journal(this.lanes, 0)).fill(0);
+    owners.forEach((owner, l) => (mem[this.journal(l, J_OWNER)] = owner));
+    for (let l = 0; l < this.lanes; l++) mem[this.journal(l, J_SLOT)] = -1;
+    return mem;
+  }
+
+  /**
+   * Whether `word` is one only lane `l`'s thread (or, once it is dead, the sweeper that claimed its
+   * entry) reads or writes: its journal but for E_OWNER (read by sweeps), E_SLOT, E_NEW64 and
+   * E_CONFIRM64 (read by other threads' confirm()), and its added cell.
+   */
+  ownedBy(l: number, word: number): boolean {
+    if (word === this.cell(l)) return true;
+    const field = word - this.journal(l, 0);
+    return field >= 0 && field < JOURNAL_WORDS && field !== J_OWNER && field !== J_SLOT && field !== J_NEW && field !== J_CONFIRM;
+  }
+
+  /** Lane `l`'s bit (0 or 1) in a laned counter's value: Lane#parity, on the value as a typed array holds it. */
+  parity(l: number, value: number): 0 | 1 {
+    return this.#scratch.parity(this.#laneOf(l), value);
+  }
+
+  #laneOf(l: number): Lane {
+    const lane = this.lane[l];
+    if (lane === undefined) throw new RangeError(`no lane ${l}`);
+    return lane;
+  }
+
+  /**
+   * recover.ts's test of a dead lane's shared take (take.ts tookShared), on the journal of lane
+   * `l` and the slot state read by an earlier step (`slotSeen`): the library reads the slot, then
+   * the confirm word, and the model makes those two reads two steps.
+   */
+  tookShared(mem: readonly number[], l: number, slotSeen: number): boolean {
+    return this.#scratch.call(mem, this, this.#laneOf(l), slotSeen, tookShared);
+  }
+
+  /** take.ts unitsTaken(): the units the dead lane's journaled shared take took. */
+  unitsTaken(mem: readonly number[], l: number): number {
+    return this.#scratch.call(mem, this, this.#laneOf(l), 0, (_, lane) => unitsTaken(lane));
+  }
+
+  /** The operation (OP_*) lane `l`'s journal names. */
+  opOf(mem: readonly number[], l: number): number {
+    return stepOp(mem[this.journal(l, J_STEP)] ?? 0);
+  }
+}
+
+/**
+ * Real typed arrays in which the model writes the words a library function reads, so that the
+ * function itself runs: one registry buffer (the model's lanes) and one slots buffer.
+ */
+class Scratch {
+  readonly tree = new SharedArrayBuffer((REGISTRY + LANES * ENTRY_WORDS) * 4);
+  readonly #slots: BigUint64Array;
+  readonly #word = new BigInt64Array(1);
+  readonly #halves = new Int32Array(this.#word.buffer);
+
+  constructor(slots: number) {
+    this.#slots = new BigUint64Array(new SharedArrayBuffer(Math.max(1, slots) * SLOT_BYTES));
+  }
+
+  parity(lane: Lane, value: number): 0 | 1 {
+    this.#word[0] = BigInt(value);
+    return lane.parity(this.#halves, 0);
+  }
+
+  call<T>(mem: readonly number[], layout: V3Memory, lane: Lane, slotSeen: number, fn: (words: BigUint64Array, lane: Lane) => T): T {
+    const at = (field: number): number => mem[layout.journal(lane.index, field)] ?? 0;
+    const slot = at(J_SLOT);
+    lane.journal[E_STEP] = at(J_STEP);
+    lane.journal[E_SLOT] = slot;
+    lane.journal[E_SEQ] = at(J_SEQ);
+    lane.journal[E_CONFIRM] = at(J_CONFIRM);
+    lane.journal64[E_OLD64 / 2] = BigInt(at(J_OLD));
+    lane.journal64[E_NEW64 / 2] = BigInt(at(J_NEW));
+    if (slot >= 0) this.#slots[slot * SLOT_WORDS64 + S_STATE64] = BigInt(slotSeen);
+    return fn(this.#slots, lane);
+  }
+}
+
+/** A 64-bit model word as a bigint. */
+export const big = (mem: readonly number[], at: number): bigint => BigInt(mem[at] ?? 0);
+
+/** The count of a laned counter's value (its high 32 bits, signed as BigInt64Array holds it). */
+export const countOf = (value: number): number => Number(BigInt(value) >> 32n);
+
+/**
+ * counters.ts wakeAtZero()'s test, on the pending word read after a lowering: the count is zero
+ * and a waiter flagged itself. (wakeAtZero reads the record's halves itself; the model reads them
+ * in steps of its own, see laned().)
+ */
+export const flagged = (value: number): boolean => (BigInt(value) & PENDING_WAITED) !== 0n;
+
+/** The tag (lane + 1 of the shared take that wrote it, 0 for none) of a slot state, by state.ts split(). */
+export function tagOf(state: bigint): number {
+  split(state);
+  return fields.tag;
+}
+
+/** The lane + 1 of an owner word (0: free; OWNER_RETIRED). */
+export const ownerLane = (owner: number): number => Number(BigInt(owner) & 0xffffffffn);
+/** The generation of an owner word. */
+export const ownerGeneration = (owner: number): number => Number(BigInt(owner) >> 32n);
+/** An owner word. */
+export const ownerWord = (generation: number, lanePlusOne: number): number => Number((BigInt(generation) << 32n) | BigInt(lanePlusOne));
+
+/** One line of memory for traces: pending (count, +W), failed, each slot, the log, busy journals. */
+export function describe(m: V3Memory, mem: readonly number[], names: readonly string[]): string {
+  const pending = mem[m.pending] ?? 0;
+  const parts = [`pending=${countOf(pending)}${(BigInt(pending) & PENDING_WAITED) !== 0n ? '+W' : ''}`, `failed=${countOf(mem[m.failed] ?? 0)}`];
+  for (let s = 0; s < m.slots; s++) {
+    const state = big(mem, m.state(s));
+    const owner = mem[m.owner(s)] ?? 0;
+    const lane = ownerLane(owner);
+    const who = lane === 0 ? '-' : lane === OWNER_RETIRED ? 'retired' : (names[lane - 1] ?? `l${lane - 1}`);
+    const tag = tagOf(state) === 0 ? '' : `#${names[tagOf(state) - 1] ?? tagOf(state) - 1}`;
+    parts.push(`s${s}=g${generationOf(state)}:${remainingOf(state)}u${tag}@${who}/g${ownerGeneration(owner)}`);
+  }
+  const log = Array.from({ length: m.entries }, (_, e) => {
+    const state = mem[m.log(e)] ?? 0;
+    return state === 0 ? '.' : state === LOG_READY ? 'R' : state === LOG_DISCARDED ? 'D' : state < 0 ? `w${-state - 1}` : 'O';
+  });
+  parts.push(`log=${log.join('')}`);
+  for (let l = 0; l < m.lanes; l++) {
+    const op = m.opOf(mem, l);
+    if (op !== 0) parts.push(`j(${names[l] ?? l})=op${op}`);
+  }
+  return parts.join(' ');
+}

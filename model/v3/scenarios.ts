@@ -1,0 +1,300 @@
+// Scenarios of protocol v3 (docs/protocol.md): the v2 scenarios again (two workers under one
+// waiter, with deaths, and the adopt race), plus a shared task taken by two threads while one may
+// die, and a sweeper that dies mid-sweep and is resumed by the sweeper of its own entry.
+import { LOG_READY, PENDING_WAITED } from '../../src/layout.js';
+import { liveOwner } from '../../src/registry.js';
+import { generationOf, remainingOf } from '../../src/slots.js';
+import type { Invariant, Model, StateView } from '../explorer.js';
+import { GhostLayout, invariants, quiescentInvariants } from '../ghost.js';
+import { program, type Block, type ThreadSpec } from '../program.js';
+import { baseScope, sleeperCheck, type Scenario, type Scope } from '../scope.js';
+import { waiter, waiterLocals, type WaitWords } from '../waiter.js';
+import { J_OWNER, V3Memory, countOf, describe, ownerGeneration, ownerLane } from './memory.js';
+import { add, done, from, share, workerLocals, type V3Bug, type Worker } from './ops.js';
+import { W_CUR } from './recover.js';
+import { sweeper, sweeperLocals, threadOf } from './sweep.js';
+
+
+const BUGS: Readonly<Record<V3Bug, string>> = {
+  'no-lane-bit': 'pending-exact',
+  'take-before-journal': 'hang',
+  'adopt-check-then-store': 'owned-by-holder',
+  'no-resume': 'entry-leak',
+  'no-recover-wake': 'lost-wakeup',
+  'release-any-empty': 'owned-by-holder',
+};
+
+/** Proposed fixes (none open: the model's finds so far are fixed on main). */
+const FIXES: Readonly<Record<string, string>> = {};
+
+/** The workers' programs (A, B, ...), given their Worker records (lanes 0, 1, ...). */
+type Programs = (workers: readonly Worker[], scope: Scope) => Block[][];
+
+/** What a scenario is made of. */
+interface Shape {
+  /** Tasks (add() calls) of the programs. */
+  readonly tasks: number;
+  /**
+   * done() calls of the programs that fail: each stages a log entry, as does each sweep of a dead
+   * thread's task (one per death at most here), so the log never runs out.
+   */
+  readonly failing: number;
+  readonly programs: Programs;
+  /** Workers (default 2) and slots (default 2). */
+  readonly workers?: number;
+  readonly slots?: number;
+  /** Whether a thread waits for the group (default true). */
+  readonly waiter?: boolean;
+}
+
+/** Builds a v3 model: the workers, a waiter, and sweepers (with lanes of their own) after every end. */
+function build(name: string, scope: Scope, shape: Shape): Model {
+  const { tasks, failing, programs } = shape;
+  const workerCount = shape.workers ?? 2;
+  const SLOTS = shape.slots ?? 2;
+  const entries = failing + scope.deaths;
+  const bugs = new Set<V3Bug>();
+  for (const bug of scope.bugs) {
+    if (!(bug in BUGS)) throw new Error(`protocol v3 has no planted bug ${bug}; try ${Object.keys(BUGS).join(', ')}`);
+    bugs.add(bug as V3Bug);
+  }
+  for (const fix of scope.fixes) {
+    if (!(fix in FIXES)) throw new Error(`protocol v3 has no proposed fix ${fix} open`);
+  }
+  // Lanes: A, B, then the sweepers of each, then (if sweepers may die) the sweepers of those.
+  const names = ['A', 'B', 'C'].slice(0, workerCount);
+  const sweeperOf = new Map<number, number[]>();
+  const addSweepers = (dead: number, depth: number): void => {
+    const lanes = Array.from({ length: scope.sweepers }, (_, i) => names.push(`S${names[dead] ?? dead}${scope.sweepers > 1 ? i + 1 : ''}`) - 1);
+    sweeperOf.set(dead, lanes);
+    if (scope.mortalSweepers && depth < scope.deaths) for (const lane of lanes) addSweepers(lane, depth + 1);
+  };
+  for (let lane = 0; lane < workerCount; lane++) addSweepers(lane, 1);
+  const m = new V3Memory(names.length, SLOTS, entries);
+  const ghost = new GhostLayout(tasks, SLOTS);
+  const sweeperLanes = new Set([...sweeperOf.values()].flat());
+  const specs = new Map<number, ThreadSpec>();
+  const spec = (lane: number, make: () => ThreadSpec): ThreadSpec => {
+    const known = specs.get(lane) ?? make();
+    specs.set(lane, known);
+    return known;
+  };
+  const sweeperSpec = (dead: number, lane: number): ThreadSpec =>
+    spec(lane, () => ({
+      name: names[lane] ?? `l${lane}`,
+      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs),
+      locals: sweeperLocals(),
+      // A sweeper may die only if the scope has a sweeper for it in turn, and once it has claimed
+      // the dead entry: one that dies before leaves the sweep to the other threads that got the
+      // exit notice, which the scope does not model (--sweepers 2 does).
+      mortal: sweeperOf.has(lane) ? (locals) => (locals[W_CUR] ?? -1) >= 0 : false,
+      // Its own journal, and the journal of the entry it has claimed and sweeps.
+      owns: (word, locals) => m.ownedBy(lane, word) || ((locals[W_CUR] ?? -1) >= 0 && m.ownedBy(locals[W_CUR] ?? 0, word)),
+    }));
+  const records = Array.from({ length: workerCount }, (_, lane): Worker => ({ m, ghost, lane, bugs }));
+  const workers = programs(records, scope).map((blocks, lane) => {
+    const name = names[lane] ?? `l${lane}`;
+    return spec(lane, () => ({ name, program: program(name, blocks), locals: workerLocals(1), mortal: lane < scope.mortalWorkers, owns: (word) => m.ownedBy(lane, word) }));
+  });
+  if (workers.length !== workerCount) throw new Error(`${name}: ${workers.length} programs for ${workerCount} workers`);
+  const laneOf = new Map([...specs.entries()].map(([lane, s]) => [s, lane]));
+  const words: WaitWords = {
+    word: m.pending,
+    count: countOf,
+    flag: (mem) => {
+      const before = mem[m.pending] ?? 0;
+      mem[m.pending] = Number(BigInt(before) | PENDING_WAITED);
+      return before;
+    },
+    flagged: (before) => Number(BigInt(before) | PENDING_WAITED),
+    failed: (mem) => countOf(mem[m.failed] ?? 0),
+    published: (mem) => Array.from({ length: entries }, (_, e) => mem[m.log(e)]).filter((state) => state === LOG_READY).length,
+  };
+  const remaining = (mem: readonly number[]): number[] => Array.from({ length: SLOTS }, (_, s) => remainingOf(BigInt(mem[m.state(s)] ?? 0)));
+  return {
+    name,
+    memory: m.initial(names.map((_, lane) => liveOwner(threadOf(lane)))),
+    ghost: ghost.initial(),
+    threads: shape.waiter === false ? workers : [...workers, { name: 'wait', program: waiter(ghost, words), locals: waiterLocals(), mortal: false }],
+    maxDeaths: scope.deaths,
+    // Every worker's end is swept; a sweeper is swept only if it dies (it is a long-lived thread).
+    onEnd: (ended, how) => {
+      const lane = laneOf.get(ended) ?? specs.size;
+      if (how === 'finished' && sweeperLanes.has(lane)) return [];
+      return (sweeperOf.get(lane) ?? []).map((sweeperLane) => {
+        const made = sweeperSpec(lane, sweeperLane);
+        laneOf.set(made, sweeperLane);
+        return made;
+      });
+    },
+    invariants: [...invariants(ghost), ownedByHolder(m, ghost)],
+    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...endInvariants(m, ghost, sweeperLanes, words)],
+    sleeper: sleeperCheck((mem) => countOf(mem[m.pending] ?? 0)),
+    describe: (view) => describe(m, view.mem, names),
+  };
+}
+
+/**
+ * At every state: a slot holding a task is owned, at the task's generation, by a thread that
+ * holds a handle of it, so that the task fails if that thread dies, and no claim can take it.
+ */
+function ownedByHolder(m: V3Memory, ghost: GhostLayout): Invariant {
+  return {
+    name: 'owned-by-holder',
+    check: (view) => {
+      for (let s = 0; s < m.slots; s++) {
+        const state = BigInt(view.mem[m.state(s)] ?? 0);
+        if (remainingOf(state) === 0) continue;
+        const owner = view.mem[m.owner(s)] ?? 0;
+        const lane = ownerLane(owner) - 1;
+        const k = (view.ghost[ghost.slotTask(s)] ?? 0) - 1;
+        const holders = k < 0 ? 0 : (view.ghost[ghost.holders(k)] ?? 0);
+        if (lane < 0 || ownerGeneration(owner) !== generationOf(state) || (holders & (1 << lane)) === 0) {
+          return `slot ${s} holds task ${k} (generation ${generationOf(state)}) but its owner word names lane ${lane} at generation ${ownerGeneration(owner)}`;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/** What must hold once every thread has ended: entries freed, slots given back, the log settled, `added` exact. */
+function endInvariants(m: V3Memory, ghost: GhostLayout, sweeperLanes: ReadonlySet<number>, words: WaitWords): Invariant[] {
+  const ended = (view: StateView): boolean => view.threads.every((t) => t.status === 'finished' || t.status === 'dead');
+  const check =
+    (fn: (mem: readonly number[], ghostWords: readonly number[]) => string | undefined) =>
+    (view: StateView): string | undefined =>
+      ended(view) ? fn(view.mem, view.ghost) : undefined;
+  return [
+    {
+      name: 'entry-leak',
+      check: check((mem) => {
+        for (let lane = 0; lane < m.lanes; lane++) {
+          const owner = mem[m.journal(lane, J_OWNER)] ?? 0;
+          if (owner !== 0 && !(sweeperLanes.has(lane) && owner === liveOwner(threadOf(lane)))) return `lane ${lane}'s registry entry is still held (${owner})`;
+        }
+        return undefined;
+      }),
+    },
+    {
+      name: 'slot-leak',
+      check: check((mem) => {
+        for (let s = 0; s < m.slots; s++) if (ownerLane(mem[m.owner(s)] ?? 0) !== 0) return `slot ${s} is still owned by lane ${ownerLane(mem[m.owner(s)] ?? 0) - 1}`;
+        return undefined;
+      }),
+    },
+    {
+      name: 'log-settled',
+      check: check((mem) => {
+        for (let e = 0; e < m.entries; e++) if ((mem[m.log(e)] ?? 0) < 0) return `log entry ${e} is still staged by lane ${-(mem[m.log(e)] ?? 0) - 1}`;
+        const published = words.published?.(mem) ?? 0;
+        return published === words.failed(mem) ? undefined : `${words.failed(mem)} failure(s) counted, ${published} published`;
+      }),
+    },
+    {
+      name: 'added-exact',
+      check: check((mem, ghostWords) => {
+        const cells = Array.from({ length: m.lanes }, (_, lane) => mem[m.cell(lane)] ?? 0).reduce((x, y) => x + y, 0);
+        const units = Array.from({ length: ghost.tasks }, (_, k) => ghostWords[ghost.units(k)] ?? 0).reduce((x, y) => x + y, 0);
+        return cells === units ? undefined : `the added cells sum to ${cells}, the tasks that exist have ${units} unit(s)`;
+      }),
+    },
+  ];
+}
+
+/** Each worker adds and completes `rounds` tasks; the first task fails (with `failures`). */
+const addDone: Programs = (workers, scope) =>
+  workers.map((w, index) =>
+    Array.from({ length: scope.rounds }, (_, r) => {
+      const k = index * scope.rounds + r;
+      return [...add(w, `add${r}`, k, 0, 1), ...done(w, `done${r}`, 0, scope.failures && k === 0)];
+    }).flat(),
+  );
+
+/**
+ * A adds task 0, shares it with B and completes it, then (`reuse`) adds task 1, into the slot it
+ * may just have freed, and completes it; B adopts task 0 and completes it (as a failure, with
+ * `failures`) if it still can.
+ */
+const adopt =
+  (reuse: boolean): Programs =>
+  ([a, b], scope) => {
+    if (a === undefined || b === undefined) throw new Error('two workers');
+    return [
+      [...add(a, 'add0', 0, 0, 1), ...share(a, 'share0', 0), ...done(a, 'done0', 0, false), ...(reuse ? [...add(a, 'add1', 1, 0, 1), ...done(a, 'done1', 0, false)] : [])],
+      [...from(b, 'from0', 0, 0, 0), ...done(b, 'done0', 0, scope.failures)],
+    ];
+  };
+
+/** As adopt(false), and a third worker C adds and completes a task of its own, in the only slot. */
+const releaseRace: Programs = (workers, scope) => {
+  const c = workers[2];
+  if (c === undefined) throw new Error('three workers');
+  return [...adopt(false)(workers, scope), [...add(c, 'add0', 1, 0, 1), ...done(c, 'done0', 0, false)]];
+};
+
+/** The v3 scenarios. */
+export const v3Scenarios: readonly Scenario[] = [
+  {
+    name: 'v3-add-done',
+    description: "v3: workers A and B each add() and done() a task (A's first fails) while a thread waits; no death",
+    scope: baseScope,
+    deep: { ...baseScope, rounds: 2 },
+    bugs: {},
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-add-done', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone }),
+  },
+  {
+    name: 'v3-death',
+    description: 'v3: as v3-add-done, and one worker may die at any step (then it is swept)',
+    scope: { ...baseScope, deaths: 1 },
+    deep: { ...baseScope, rounds: 2, deaths: 1 },
+    test: { ...baseScope, deaths: 1, mortalWorkers: 1 },
+    bugs: { 'no-lane-bit': BUGS['no-lane-bit'], 'take-before-journal': BUGS['take-before-journal'], 'no-recover-wake': BUGS['no-recover-wake'] },
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-death', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone }),
+  },
+  {
+    name: 'v3-adopt',
+    description: 'v3: Task.from() adopts a task while its slot is freed and reused, B\'s done() fails; no death',
+    scope: baseScope,
+    deep: { ...baseScope, deaths: 1 },
+    bugs: { 'adopt-check-then-store': BUGS['adopt-check-then-store'] },
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-adopt', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: adopt(true) }),
+  },
+  {
+    name: 'v3-shared-death',
+    description: 'v3: A shares a task with B, both complete it (B as a failure), one may die at any step: the tagged take, the confirmation, their recovery (rounds 2: and the reuse of v3-adopt)',
+    scope: { ...baseScope, deaths: 1 },
+    deep: { ...baseScope, rounds: 2, deaths: 1 },
+    test: { ...baseScope, deaths: 1, mortalWorkers: 1 },
+    bugs: {},
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-shared-death', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: adopt(scope.rounds > 1) }),
+  },
+  {
+    name: 'v3-sweeper-death',
+    description: 'v3: worker A alone adds and fails a task; it may die, then its sweeper may die mid-sweep, and the sweeper of the sweeper resumes',
+    scope: { ...baseScope, deaths: 2, mortalSweepers: true },
+    deep: { ...baseScope, deaths: 2, sweepers: 2, mortalSweepers: true },
+    bugs: { 'no-resume': BUGS['no-resume'], 'no-recover-wake': BUGS['no-recover-wake'] },
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-sweeper-death', scope, { tasks: scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, workers: 1 }),
+  },
+  {
+    name: 'v3-release-race',
+    description: "v3: as v3-shared-death without deaths or waiter, with one slot and a worker C adding a task of its own: B adopts the task as A takes its last unit, and B's exit sweep must not give back the slot A has not freed yet",
+    scope: baseScope,
+    deep: { ...baseScope, deaths: 1 },
+    bugs: { 'release-any-empty': BUGS['release-any-empty'] },
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-release-race', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: releaseRace, workers: 3, slots: 1, waiter: false }),
+  },
+];

@@ -1,0 +1,115 @@
+// The protocol model checker (model/): the search itself on tiny models, then the protocol
+// scenarios (see explorer-cases.ts; the v3 scenarios with deaths are in explorer-v3.test.ts).
+import { describe, expect, it } from 'vitest';
+import { END, program, type Step } from '../model/program.js';
+import { explore, type Model } from '../model/explorer.js';
+import { scenario, scenarios } from '../model/scenarios.js';
+import { found, scenarioCases } from './explorer-cases.js';
+
+describe('explorer: the search itself', () => {
+  const writes = (word: number): Step[] => [
+    { label: 'one', run: (ctx) => void (ctx.mem[word] = 1) },
+    { label: 'two', run: (ctx) => void (ctx.mem[word] = 2) },
+  ];
+  const pair = (maxDeaths: number): Model => ({
+    name: 'pair',
+    memory: [0, 0],
+    ghost: [],
+    threads: [0, 1].map((word) => ({ name: `t${word}`, program: program(`t${word}`, [{ prefix: 'p', steps: writes(word) }]), locals: [], mortal: true })),
+    maxDeaths,
+    invariants: [],
+    quiescent: [],
+  });
+
+  it('counts every interleaving once, and every death at every step', () => {
+    // Each thread at step 0, 1 or finished: 3 x 3 states.
+    expect(explore(pair(0)).states).toBe(9);
+    // Each thread also dead at step 0 or 1 (5 ways), at most one of them dead: 25 - 2 x 2.
+    expect(explore(pair(1)).states).toBe(21);
+  });
+
+  /** Two threads incrementing one word, by a load and a store (racy) or by one atomic add. */
+  const counter = (racy: boolean): Model => {
+    const steps: Step[] = racy
+      ? [
+          { label: 'load', run: (ctx) => void (ctx.locals[0] = ctx.mem[0] ?? 0) },
+          { label: 'store', run: (ctx) => void (ctx.mem[0] = (ctx.locals[0] ?? 0) + 1) },
+        ]
+      : [{ label: 'add', run: (ctx) => void (ctx.mem[0] = (ctx.mem[0] ?? 0) + 1) }];
+    const worker = program('inc', [{ prefix: 'inc', steps }]);
+    return {
+      name: 'counter',
+      memory: [0],
+      ghost: [],
+      threads: ['a', 'b'].map((name) => ({ name, program: worker, locals: [0], mortal: false })),
+      maxDeaths: 0,
+      invariants: [],
+      quiescent: [{ name: 'sum', check: (view) => (view.mem[0] === 2 ? undefined : `counter is ${view.mem[0] ?? 0}`) }],
+    };
+  };
+
+  it('finds the lost update of a check-then-act increment, and passes the atomic one', () => {
+    const racy = explore(counter(true));
+    expect(racy.violations.map((v) => v.name)).toEqual(['sum']);
+    expect(racy.violations[0]?.trace.map((s) => `${s.thread} ${s.label}`)).toEqual(['a load', 'b load', 'a store', 'b store']);
+    expect(found(explore(counter(false)))).toEqual([]);
+  });
+
+  it('tells a sleeper that was never woken, and only when it would sleep', () => {
+    // The waiter sleeps while the word is 0; the other thread sets it to 1, with or without a notify.
+    const set: Step = { label: 'set', run: (ctx) => void (ctx.mem[0] = 1) };
+    const wake: Step = { label: 'notify', run: (ctx) => void ctx.notify(0) };
+    const model = (notify: boolean): Model => ({
+      name: 'wake',
+      memory: [0],
+      ghost: [],
+      threads: [
+        { name: 'waiter', program: program('w', [{ prefix: 'w', steps: [{ label: 'sleep', run: (ctx) => (ctx.wait(0, 0) ? 'sleep' : END) }] }]), locals: [], mortal: false },
+        {
+          name: 'setter',
+          program: program('s', [{ prefix: 's', steps: notify ? [set, wake] : [set] }]),
+          locals: [],
+          mortal: false,
+        },
+      ],
+      maxDeaths: 0,
+      invariants: [],
+      quiescent: [],
+    });
+    expect(explore(model(false)).violations.map((v) => v.name)).toEqual(['deadlock']);
+    expect(found(explore(model(true)))).toEqual([]);
+  });
+});
+
+describe('explorer: the reduction and the hashed keys change nothing found', () => {
+  for (const name of ['v2-death', 'v3-add-done', 'v3-sweeper-death']) {
+    it(name, () => {
+      const s = scenario(name);
+      const runs = [
+        explore(s.build(s.scope), { stopAtFirst: false, exact: true }),
+        explore(s.build(s.scope), { stopAtFirst: false, reduce: true }),
+        explore(s.build(s.scope), { stopAtFirst: false }),
+      ];
+      const [exact, reduced, hashed] = runs.map((r) => ({ quiescent: r.quiescent, found: r.violations.map((v) => v.name).sort() }));
+      expect(reduced).toEqual(exact);
+      expect(hashed).toEqual(exact);
+      // The hash compares the same states as the exact key.
+      expect(runs[2]?.states).toBe(runs[0]?.states);
+    });
+  }
+});
+
+describe('explorer: protocol v2 (commit 6cab03b)', () => {
+  for (const name of ['v2-add-done', 'v2-death', 'v2-adopt']) scenarioCases(name);
+});
+
+describe('explorer: protocol v3 without deaths', () => {
+  for (const name of ['v3-add-done', 'v3-adopt', 'v3-release-race']) scenarioCases(name);
+});
+
+describe('explorer: every scenario is tested', () => {
+  it('in this file or in test/explorer-v3.test.ts', () => {
+    const tested = ['v2-add-done', 'v2-death', 'v2-adopt', 'v3-add-done', 'v3-adopt', 'v3-release-race', 'v3-death', 'v3-shared-death', 'v3-sweeper-death'];
+    expect(scenarios.map((s) => s.name).sort()).toEqual(tested.sort());
+  });
+});
