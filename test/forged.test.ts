@@ -6,15 +6,8 @@ import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, type SharedTask, typ
 import { MAX_NAME } from '../src/errors.js';
 import { Tree } from '../src/tree.js';
 import * as L from '../src/layout.js';
+import { codeOf } from './outcomes.js';
 
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: unknown }).code;
-  }
-  throw new Error('expected a throw');
-}
 
 /** A copy of a growable buffer: the same bytes, in other memory. */
 function copy(buffer: SharedArrayBuffer): SharedArrayBuffer {

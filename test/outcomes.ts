@@ -16,3 +16,13 @@ export async function expectNotYet(wg: WaitGroup): Promise<void> {
   expect(error).toBeInstanceOf(WaitTimeoutError);
   expect((error as WaitTimeoutError).code).toBe('ERR_WAIT_TIMEOUT');
 }
+
+/** The `code` of what `fn` throws; fails the test if it returns. */
+export function codeOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: unknown } | null)?.code;
+  }
+  throw new Error('expected a throw');
+}

@@ -3,22 +3,14 @@
 // generations, and workers that die with the worker that created them. Deaths inside operations
 // are in storm.test.ts; interleavings in the explorer's tests.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Task, TaskGroupError, WaitGroup, WaitGroupError, WorkerExitedError, type SharedTask } from '../src/index.js';
+import { Task, TaskGroupError, WaitGroup, WorkerExitedError, type SharedTask } from '../src/index.js';
 import * as L from '../src/layout.js';
+import { codeOf } from './outcomes.js';
 import { Tree } from '../src/tree.js';
 import { rejectionOf, startFixture, terminateAll } from './helpers.js';
 
 afterEach(terminateAll);
 
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WaitGroupError);
-    return (error as WaitGroupError).code;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('protocol v3', () => {
   it('refuses a link between a group and its own sub-group, either way, instead of overflowing the stack in share()', () => {
