@@ -183,7 +183,9 @@ export class Task {
   static attach(group: WaitGroup, slot: number, generation: number, remaining: number, label: string | undefined): Task {
     const host = group.taskHost();
     const handedOut = host.slots.handedOut();
-    if (slot >= handedOut) {
+    // A complete task (add(0) included, which never took a slot) touches no slot: only a handle
+    // with units left must name one that exists.
+    if (remaining > 0 && slot >= handedOut) {
       throw new WaitGroupError('ERR_INVALID_SHARED_VALUE', `task slot ${describe(slot)} was never handed out: the group has used ${handedOut} of its ${host.capacity} slots`);
     }
     // A handle that saw the task complete never takes a unit: it must not adopt the slot, whose

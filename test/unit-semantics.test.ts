@@ -43,6 +43,13 @@ describe('add(0)', () => {
     expect(wg.stats()).toEqual({ added: 1, done: 1, failed: 0, pending: 0 });
   });
 
+  it('is rebuilt by Task.from() in a tree that never handed out a slot', () => {
+    const wg = new WaitGroup({ name: 'no slot yet' });
+    const rebuilt = Task.from(wg.add(0, 'nothing').share());
+    expect([rebuilt.remaining, rebuilt.done()]).toEqual([0, false]);
+    expect(wg.stats()).toEqual({ added: 0, done: 0, failed: 0, pending: 0 });
+  });
+
   it('over an empty list lets the wait pass at once', async () => {
     const wg = new WaitGroup();
     const items: string[] = [];
