@@ -178,10 +178,11 @@ export class Tree {
     const key = `${words[T_ID_HI]}:${words[T_ID_LO]}`;
     const known = trees.get(key)?.deref();
     if (known === undefined) return Tree.#remember(new Tree({ tree, slots, log }));
-    // The same identity must be the same memory, not a copy of it: a word written through the tree
-    // we know must read back through the buffer received.
+    // The same identity must be the same memory, not a copy of it: a count raised through the tree
+    // we know must read raised through the buffer received. Other threads may raise it too, at the
+    // same time (several workers attaching the tree): it only ever grows, and a copy's never moves.
     const probe = (Atomics.add(known.words, T_PROBE, 1) + 1) | 0;
-    if (Atomics.load(words, T_PROBE) !== probe) throw invalid(`tree buffer is a copy of tree ${key}, not its shared memory`);
+    if (((Atomics.load(words, T_PROBE) - probe) | 0) < 0) throw invalid(`tree buffer is a copy of tree ${key}, not its shared memory`);
     return known;
   }
 
