@@ -9,7 +9,7 @@ import { finishCancel, markCancelled } from './cancel.js';
 import { WorkerExitedError, type FailureOrigin } from './errors.js';
 import { GroupHost } from './host.js';
 import { E_THREAD, LANES, MAX_UNITS, SLOT_LIMITED } from './layout.js';
-import { noteChild } from './lineage.js';
+import { creatorOf, noteChild } from './lineage.js';
 import { recover } from './recover.js';
 import { liveOwner, sweepingOwner } from './registry.js';
 import type { Tree } from './tree.js';
@@ -103,9 +103,12 @@ function sweepLane(tree: Tree, lane: number, exitCode: number | undefined): void
   for (let other = 0; other < LANES; other++) {
     if (other !== me && tree.claimEntry(other, sweepingOwner(lane), sweepingOwner(me))) sweepLane(tree, other, exitCode);
   }
-  // Threads it created died with it (Node terminates a worker's workers).
+  // Threads it created died with it (Node terminates a worker's workers). A child that registered
+  // before its creator's 'worker' event noted it has no parent word yet: the lineage table says.
   for (let other = 0; other < LANES; other++) {
-    if (other === me || other === lane || tree.parentEntry(other) !== thread + 1) continue;
+    if (other === me || other === lane) continue;
+    const parent = tree.parentEntry(other);
+    if (parent !== thread + 1 && !(parent === 0 && creatorOf(tree.threadOf(other)) === thread)) continue;
     const owner = tree.ownerEntry(other);
     if (owner > 0 && tree.claimEntry(other, owner, sweepingOwner(me))) sweepLane(tree, other, undefined);
   }

@@ -30,23 +30,57 @@ export function noteChild(child: number): void {
   Atomics.store(table, at, child + 1);
 }
 
-/** The threadId of the thread that created this one and watches its exit, if any does. */
-export const creator = ((): number | undefined => {
-  if (isMainThread) return undefined;
-  const at = (threadId % ENTRIES) * 2;
-  return Atomics.load(table, at) === threadId + 1 ? Atomics.load(table, at + 1) - 1 : undefined;
-})();
+/** The threadId of the thread that created thread `thread` and watches its exit, if it has said so. */
+export function creatorOf(thread: number): number | undefined {
+  const at = (thread % ENTRIES) * 2;
+  return Atomics.load(table, at) === thread + 1 ? Atomics.load(table, at + 1) - 1 : undefined;
+}
 
-let warned = false;
+/** The threadId of the thread that created this one and watches its exit, if it has said so yet. */
+export function creatorNow(): number | undefined {
+  return isMainThread ? undefined : creatorOf(threadId);
+}
+
+/** Checks, and how often, for a creator that has not said yet that it watches this thread. */
+const CHECK_MS = 50;
+const CHECKS = 20;
+
+const waiting: ((creator: number) => void)[] = [];
+let checking = false;
 
 /**
- * Says once, as a process warning (code SHARED_WAITGROUP_UNWATCHED), that this worker's exit will
- * be seen by nobody: it was created by a thread that had not imported shared-waitgroup, so the
- * tasks it holds when it dies stay pending until a wait times out.
+ * Calls `then` with this thread's creator once it is known. Node emits its 'worker' event, where
+ * the creator notes its child, in a nextTick after the worker has started: a worker that uses a
+ * group at once may look before. So an unknown creator is looked for again, for a second; if it
+ * never says, nobody watches this thread, and it says so once, as a process warning (code
+ * SHARED_WAITGROUP_UNWATCHED): the tasks it holds when it dies would stay pending until a wait
+ * times out. The checks never keep the thread alive.
  */
-export function warnIfUnwatched(): void {
-  if (warned || isMainThread || creator !== undefined) return;
-  warned = true;
+export function whenCreatorKnown(then: (creator: number) => void): void {
+  const known = creatorNow();
+  if (known !== undefined) {
+    then(known);
+    return;
+  }
+  if (isMainThread) return;
+  waiting.push(then);
+  if (checking) return;
+  checking = true;
+  let checks = 0;
+  const timer = setInterval(() => {
+    const creator = creatorNow();
+    if (creator === undefined && ++checks < CHECKS) return;
+    clearInterval(timer);
+    if (creator === undefined) {
+      warn();
+      return;
+    }
+    for (const call of waiting.splice(0)) call(creator);
+  }, CHECK_MS);
+  timer.unref();
+}
+
+function warn(): void {
   process.emitWarning(
     `worker thread ${threadId} uses a wait group, but the thread that created it had not imported shared-waitgroup then: ` +
       'nobody will see this worker exit, and tasks it holds when it dies stay pending. Import shared-waitgroup in that thread ' +

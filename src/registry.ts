@@ -5,7 +5,7 @@
 // on runtimes whose workers all report threadId 0.
 import { threadId } from 'node:worker_threads';
 import { WaitGroupError } from './errors.js';
-import { creator, warnIfUnwatched } from './lineage.js';
+import { whenCreatorKnown } from './lineage.js';
 import {
   COUNT_UNIT,
   E_OWNER,
@@ -89,7 +89,6 @@ export class Lane {
  * @throws {WaitGroupError} ERR_THREAD_LIMIT when LANES threads already hold an entry
  */
 export function register(buffer: SharedArrayBuffer, words: Int32Array): Lane {
-  warnIfUnwatched();
   // This thread's own entry, if an earlier view of the tree in this thread (since collected) took one.
   for (let index = 0; index < LANES; index++) {
     const at = REGISTRY + index * ENTRY_WORDS;
@@ -103,7 +102,11 @@ export function register(buffer: SharedArrayBuffer, words: Int32Array): Lane {
     words[at + E_THREAD] = threadId;
     words[at + E_TOKEN] = token;
     words[at + E_SPARE] = -1;
-    words[at + E_PARENT] = creator === undefined ? 0 : creator + 1;
+    words[at + E_PARENT] = 0;
+    // The creator, once known (at once, or after its 'worker' event): a sweep of it sweeps us too.
+    whenCreatorKnown((creator) => {
+      if (Atomics.load(words, at + E_OWNER) === liveOwner(threadId) && words[at + E_TOKEN] === token) words[at + E_PARENT] = creator + 1;
+    });
     words[at + E_STEP] = OP_NONE;
     return new Lane(buffer, index);
   }
