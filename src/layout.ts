@@ -5,7 +5,7 @@
 // A group tree (a root WaitGroup and its sub-groups) owns three growable SharedArrayBuffers:
 //   tree  - tree-wide counters, the thread registry (one journal per registered thread), then one
 //           record of GROUP_WORDS Int32 words per group;
-//   slots - one 64-byte record per task, allocated from this arena by every group of the tree;
+//   slots - one 192-byte record per task, allocated from this arena by every group of the tree;
 //   log   - the failure log: a fixed index of entries, then the serialized envelopes.
 // Whoever holds any group of a tree can read and repair every group of it: a thread that sweeps
 // up after a dead worker finishes that worker's operation in flight from its journal.

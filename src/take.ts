@@ -2,7 +2,7 @@
 // a sweeper can audit. A take is one compare-and-exchange on the slot state that also writes the
 // taker's tag (its lane + 1). If the taker dies right after, its journal holds the state it wrote
 // (E_NEW64): the sweeper finds that state still in the slot, or, if another thread has replaced it
-// since, a confirmation in the journal (E_CONFIRM64), because whoever replaces a tagged state
+// since, a confirmation in the journal (E_CONFIRM), because whoever replaces a tagged state
 // first confirms the take that wrote it. Either way it knows whether the take happened.
 import { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64, S_STATE64, SLOT_WORDS64, TAG_MASK } from './layout.js';
 import type { Lane } from './registry.js';

@@ -59,7 +59,7 @@ import { Slots, ensureLength } from './slots.js';
 export interface SharedTree {
   /** Tree-wide counters, then one record per group (growable). */
   readonly tree: SharedArrayBuffer;
-  /** One 64-byte record per task (growable). */
+  /** One 192-byte record per task (growable). */
   readonly slots: SharedArrayBuffer;
   /** The failure log: an index of records, then the serialized failures (growable). */
   readonly log: SharedArrayBuffer;
