@@ -2,7 +2,6 @@
 // words), and the changes to its laned counters that every path shares (add, done, a failure,
 // the sweep after a worker's death), in the order waiters need. See docs/protocol.md.
 import {
-  COUNT_UNIT,
   FLAG_CANCEL_ON_ERROR,
   GROUP_WORDS,
   H_ADDED_CELLS,
@@ -140,10 +139,4 @@ export function addedOf(record: GroupRecord): number {
 /** The failures recorded in a group and its descendants. */
 export function failedOf(record: GroupRecord): number {
   return countOf(record, H_FAILED);
-}
-
-/** A delta of `units` counts (negative to lower) that also flips the lane bit `bit` from `parity`. */
-export function laneDelta(units: number, bit: bigint, parity: 0 | 1): bigint {
-  const count = BigInt(units) * COUNT_UNIT;
-  return parity === 0 ? count + bit : count - bit;
 }

@@ -266,7 +266,7 @@ export const TREE_INITIAL_GROUPS = 16;
 //              Claimed and adopted by compare-and-exchange, so an owner is never paired with
 //              another occupant's generation.
 // bytes 16-19: group id
-// bytes 20-23: flags (SLOT_SHARED, SLOT_LIMITED), written by the owner
+// bytes 20-23: flags (SLOT_LIMITED), written by the owner
 // bytes 24-31: time the task was added (ms since the epoch, float64)
 // bytes 32-39: ack (64-bit): the state the last shared take wrote, written by that taker right
 //              after it acknowledged the take in its journal, so that the next taker, reading it
@@ -285,7 +285,6 @@ export const S_LABEL_LEN16 = 20;
 export const S_LABEL16 = 21;
 export const LABEL_UNITS = (SLOT_BYTES - S_LABEL16 * 2) / 2;
 export const NO_LABEL = 0xffff;
-export const SLOT_SHARED = 1;
 export const SLOT_LIMITED = 2;
 /** Slots the arena starts with and grows by; it never grows past the capacity. */
 export const SLOT_CHUNK = 64;

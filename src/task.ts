@@ -3,7 +3,7 @@
 // done exactly once, whoever races. A task never shared has one handle, its creator's, which
 // completes units with plain atomic arithmetic instead: nobody can race it.
 import { WaitGroupError, describe } from './errors.js';
-import { LAYOUT_VERSION, SLOT_SHARED } from './layout.js';
+import { LAYOUT_VERSION } from './layout.js';
 import { checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
 import { generationOf, remainingOf, stateOf } from './slots.js';
 import { fields, split } from './state.js';
@@ -153,10 +153,6 @@ export class Task {
    */
   detach(): { slot: number; generation: number; remaining: number } {
     // From now on another thread may take units too: this handle must compare-and-exchange as well.
-    if (this.#own) {
-      // Only while the task holds the slot: a completed task's slot is another task's, or a spare.
-      if (this.#remaining > 0) this.#host.slots.setFlag(this.#slot, SLOT_SHARED, true);
-    }
     this.#own = false;
     return { slot: this.#slot, generation: this.#generation, remaining: this.#remaining };
   }
