@@ -4,7 +4,7 @@
 // so the baseline uses it too; piscina's default atomics: 'sync' is reported for context.
 import { Piscina } from 'piscina';
 import { WaitGroup } from '../src/index.js';
-import { TrackedPool } from '../src/piscina.js';
+import { TrackedPool } from '../src/integrations/piscina.js';
 import { alternate, progress, samplesOf, type Scenario } from './scenario.js';
 import { clock } from './stats.js';
 
@@ -29,7 +29,7 @@ async function batch(tasks: number, run: () => Promise<unknown>): Promise<{ wall
   return { wall: (clock() - start) / 1000 / tasks, cpu: (cpu() - cpuStart) / tasks };
 }
 
-/** A payload of the shape and size TrackedPool#run sends once every pool thread holds the group (see src/piscina.ts). */
+/** A payload of the shape and size TrackedPool#run sends once every pool thread holds the group (see src/integrations/piscina.ts). */
 function slotShaped(): object {
   return { kind: 'shared-waitgroup/piscina-slot', pool: 0x7fff_ffff_ffff, slot: 12_345, generation: 6, remaining: 1, label: 'piscina task', payload: null };
 }

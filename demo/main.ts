@@ -4,7 +4,7 @@
 // drain on Ctrl-C (TrackedPool#shutdown) and every failure with its worker stack and origin.
 import { Piscina } from 'piscina';
 import { TaskGroupError, WaitGroup, registerErrorClass } from '../src/index.js';
-import { TrackedPool } from '../src/piscina.js';
+import { TrackedPool } from '../src/integrations/piscina.js';
 import { fmt, plural, seconds } from './format.js';
 import { parseOptions } from './options.js';
 import { InjectedFailure, PARTS_DONE, PARTS_STOPPED, PRIMES, type ChunkJob } from './primes.js';

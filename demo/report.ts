@@ -2,7 +2,7 @@
 // summary, and the pending tasks of a shutdown whose grace expired.
 import { pathToFileURL } from 'node:url';
 import type { FailureOrigin, PendingTask, TaskGroupError } from '../src/index.js';
-import type { ShutdownReport } from '../src/piscina.js';
+import type { ShutdownReport } from '../src/integrations/piscina.js';
 import { fmt, plural } from './format.js';
 
 const here = `${pathToFileURL(process.cwd()).href}/`;

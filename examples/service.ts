@@ -13,7 +13,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Piscina } from 'piscina';
 import { TaskGroupError, WaitGroup, WaitTimeoutError, type Task } from '../src/index.js';
-import { TrackedPool } from '../src/piscina.js';
+import { TrackedPool } from '../src/integrations/piscina.js';
 import type { Job } from '../workers/service-worker.js';
 
 /** Options of `new Service()`. */

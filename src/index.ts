@@ -4,11 +4,11 @@
  * any thread and any thread can wait, asynchronously or by blocking.
  * @module shared-waitgroup
  */
-export { WaitGroup } from './group.js';
-export type { WaitGroupOptions, WaitOptions, WaitSyncOptions, WaitGroupStats } from './options.js';
-export { Task } from './task.js';
-export type { SharedWaitGroup, SharedTask } from './share.js';
-export type { SharedTree } from './tree.js';
+export { WaitGroup } from './group/group.js';
+export type { WaitGroupOptions, WaitOptions, WaitSyncOptions, WaitGroupStats } from './group/options.js';
+export { Task } from './group/task.js';
+export type { SharedWaitGroup, SharedTask } from './memory/share.js';
+export type { SharedTree } from './memory/tree.js';
 export {
   WaitGroupError,
   TaskGroupError,
@@ -21,8 +21,8 @@ export {
   type PendingTask,
   type PendingSummary,
   type FailureOrigin,
-} from './errors.js';
-export { registerErrorClass } from './envelope.js';
-export { failureOrigin } from './failures.js';
-export { spawn, spawned, type SpawnOptions, type Spawned } from './spawn.js';
-export { LAYOUT_VERSION, DEFAULT_CAPACITY, DEFAULT_MAX_FAILURES } from './layout.js';
+} from './errors/errors.js';
+export { registerErrorClass } from './errors/envelope.js';
+export { failureOrigin } from './memory/failures.js';
+export { spawn, spawned, type SpawnOptions, type Spawned } from './integrations/spawn.js';
+export { LAYOUT_VERSION, DEFAULT_CAPACITY, DEFAULT_MAX_FAILURES } from './memory/layout.js';

@@ -1,25 +1,27 @@
 // The aggregator's robustness: the private exit channel ignores whatever is not a well-formed
-// notice about another thread, its name cannot be guessed, and a failure that cannot be rebuilt
+// notice about a thread that has really exited, its name cannot be guessed, and a failure that cannot be rebuilt
 // never costs the others.
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WorkerExitedError, type SharedTask } from '../src/index.js';
-import { L_LENGTH, L_OFFSET, LOG_ENTRY_WORDS, T_MAX_FAILURES } from '../src/layout.js';
-import { FailureLog } from '../src/failure-log.js';
-import { Tree } from '../src/tree.js';
+import { L_LENGTH, L_OFFSET, LOG_ENTRY_WORDS, T_MAX_FAILURES } from '../src/memory/layout.js';
+import { FailureLog } from '../src/memory/failure-log.js';
+import { Tree } from '../src/memory/tree.js';
 import { cases } from '../workers/fidelity-cases.js';
 import { startFixture, terminateAll } from './helpers.js';
 
 afterEach(terminateAll);
 
-it('ignores malformed notices on the exit channel and acts on a well-formed one', async () => {
+it('ignores malformed notices and notices about live threads on the exit channel, and sweeps the real exit', async () => {
   const wg = new WaitGroup({ name: 'robust' });
   const own = wg.add('own');
   const worker = startFixture('death', { group: wg.share(), cause: 'blocked', go: new Int32Array(new SharedArrayBuffer(4)) });
   const alive = worker.threadId;
   const { handedOver } = await new Promise<{ handedOver: SharedTask }>((resolve) => worker.once('message', resolve));
   const rebuilt = Task.from(handedOver);
-  const channel = new BroadcastChannel(Tree.attach(wg.share().tree).secret);
+  const secret = Tree.attach(wg.share().tree).secret;
+  const channel = new BroadcastChannel(secret);
+  const probe = new BroadcastChannel(secret);
   const kind = 'shared-waitgroup/exit';
   const garbage: unknown[] = [
     'garbage',
@@ -35,20 +37,30 @@ it('ignores malformed notices on the exit channel and acts on a well-formed one'
     { kind, v: 1, threadId: alive, exitCode: 'crashed' },
     { kind, v: 1, threadId },
     { kind, v: 1, threadId: 0 },
+    // Well-formed, but the worker is alive: read from the tree's memory, the channel's name lets
+    // any code post this. Acting on it would fail the live worker's tasks.
+    { kind, v: 1, threadId: alive, exitCode: 99 },
   ];
+  const heard = new Promise((resolve) => (probe.onmessage = resolve));
   for (const message of garbage) channel.postMessage(message);
-  // Delivered in order after the garbage: the one notice that may act.
-  channel.postMessage({ kind, v: 1, threadId: alive, exitCode: 99 });
+  channel.postMessage('last');
+  // The tree's own listener in this thread was handed every message above when the probe was.
+  await heard;
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(wg.pendingTasks().filter((task) => task.threadId === alive).length).toBeGreaterThan(0);
   own.done();
   rebuilt.done();
+  // The real exit: its creator (this thread) sees it and sweeps, with the real exit code.
+  await worker.terminate();
   const error = await wg.wait({ timeout: 20_000 }).catch((e: unknown) => e);
   channel.close();
+  probe.close();
   expect(error).toBeInstanceOf(TaskGroupError);
   const failures = (error as TaskGroupError).errors;
   expect(failures).toHaveLength(3);
   for (const failure of failures) {
     expect(failure).toBeInstanceOf(WorkerExitedError);
-    expect(failure).toMatchObject({ threadId: alive, exitCode: 99 });
+    expect(failure).toMatchObject({ threadId: alive, exitCode: 1 });
   }
 });
 

@@ -1,6 +1,6 @@
-// The shape of src/: no import cycles between modules at run time (a type-only import is erased),
-// and the shared-memory protocol below the group API: the modules that move shared words never
-// import the group, its tasks or the integrations.
+// The shape of src/: folders are layers (errors, platform, memory and the protocol, the group API,
+// the integrations), each importing only from itself and the layers below, and no import cycles
+// between modules at run time (a type-only import is erased).
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,20 +47,49 @@ function cycles(edges: Map<string, string[]>): string[][] {
   return found;
 }
 
-/** The modules that read and write the shared words: the protocol layer. */
-const PROTOCOL = ['layout.ts', 'state.ts', 'registry.ts', 'counters.ts', 'slots.ts', 'take.ts', 'failure-log.ts', 'links.ts'];
-/** What the protocol layer must not import: the group API and the integrations. */
-const ABOVE = ['group.ts', 'task.ts', 'wait.ts', 'run.ts', 'limit.ts', 'piscina.ts', 'comlink.ts', 'spawn.ts', 'index.ts'];
+/** The layers of src/, lowest first: a module imports only from its own layer or lower ones. */
+const LAYERS = ['errors', 'platform', 'memory', 'group', 'integrations', '.'];
+
+/** Every relative import of each module, type-only ones included: a type points up as much as a value. */
+function allImports(): Map<string, string[]> {
+  const edges = new Map<string, string[]>();
+  for (const file of sources(root)) {
+    const text = readFileSync(file, 'utf8');
+    const targets = [...text.matchAll(/^(?:import|export)\s+[^;]*?from\s+'(\.[^']+)'/gms)].map((match) =>
+      relative(root, resolve(dirname(file), (match[1] ?? '').replace(/\.js$/, '.ts'))),
+    );
+    edges.set(relative(root, file), targets);
+  }
+  return edges;
+}
+
+const layerOf = (module: string): number => LAYERS.indexOf(module.includes('/') ? (module.split('/')[0] ?? '.') : '.');
+
+/** The imports that point from a module to a higher layer. */
+function upward(edges: Map<string, string[]>): string[] {
+  return [...edges].flatMap(([module, targets]) => targets.filter((target) => layerOf(target) > layerOf(module)).map((target) => `${module} -> ${target}`));
+}
 
 describe('architecture of src/', () => {
   it('has no import cycle at run time', () => {
     expect(cycles(graph())).toEqual([]);
   });
 
-  it('keeps the shared-memory protocol below the group API and the integrations', () => {
-    const edges = graph();
-    const wrong = PROTOCOL.flatMap((module) => (edges.get(module) ?? []).filter((target) => ABOVE.includes(target)).map((target) => `${module} -> ${target}`));
-    expect(wrong).toEqual([]);
+  it('puts every module in a layer folder, and only the entry point at the top', () => {
+    const misplaced = [...graph().keys()].filter((module) => layerOf(module) < 0 || (layerOf(module) === LAYERS.length - 1 && module !== 'index.ts'));
+    expect(misplaced).toEqual([]);
+  });
+
+  it('imports only from the same layer or lower ones (errors < platform < memory < group < integrations)', () => {
+    expect(upward(allImports())).toEqual([]);
+  });
+
+  it('finds an upward import when there is one', () => {
+    const edges = new Map([
+      ['memory/host.ts', ['group/task.ts', 'errors/errors.ts']],
+      ['platform/exits.ts', ['memory/sweep.ts']],
+    ]);
+    expect(upward(edges)).toEqual(['memory/host.ts -> group/task.ts', 'platform/exits.ts -> memory/sweep.ts']);
   });
 
   it('finds the cycle it is meant to find', () => {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { wrapWorker } from '../src/comlink.js';
+import { wrapWorker } from '../src/integrations/comlink.js';
 import { WaitGroup, WaitGroupError } from '../src/index.js';
 import type { Api } from '../workers/comlink-worker.js';
 import type { OldApi } from '../workers/comlink-old-wire.js';

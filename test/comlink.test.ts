@@ -2,7 +2,7 @@
 // code and cause, and a call pending on a worker that dies fails its group task instead of hanging.
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { registerTransferHandlers, wrapWorker } from '../src/comlink.js';
+import { registerTransferHandlers, wrapWorker } from '../src/integrations/comlink.js';
 import { Task, TaskGroupError, WaitGroup, WorkerExitedError } from '../src/index.js';
 import type { Api } from '../workers/comlink-worker.js';
 import { rejectionOf } from './helpers.js';

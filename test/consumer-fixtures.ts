@@ -24,9 +24,9 @@ const waited = await group.wait().catch((error) => (error instanceof TaskGroupEr
 console.log(JSON.stringify({
   core: Object.keys(core).sort(),
   piscina: Object.keys(piscina).sort(),
-  comlinkFile: import.meta.resolve('shared-waitgroup/comlink').endsWith('/node_modules/shared-waitgroup/dist/src/comlink.js'),
+  comlinkFile: import.meta.resolve('shared-waitgroup/comlink').endsWith('/node_modules/shared-waitgroup/dist/src/integrations/comlink.js'),
   comlink: await outcome('shared-waitgroup/comlink'),
-  deep: await outcome('shared-waitgroup/dist/src/group.js'),
+  deep: await outcome('shared-waitgroup/dist/src/group/group.js'),
   early,
   waited,
   stats: group.stats(),

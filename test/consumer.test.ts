@@ -103,7 +103,7 @@ describe('the packed package', () => {
       .map((entry) => relative(installed, join(entry.parentPath, entry.name)))
       .sort();
     expect(files.filter((file) => !/^(dist\/src|src)\//.test(file))).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
-    for (const entry of ['index', 'piscina', 'comlink']) {
+    for (const entry of ['index', 'integrations/piscina', 'integrations/comlink']) {
       for (const ext of ['.js', '.d.ts', '.js.map', '.d.ts.map']) expect(files).toContain(`dist/src/${entry}${ext}`);
       expect(files).toContain(`src/${entry}.ts`);
     }

@@ -3,9 +3,9 @@
 // group gives a thread full power over it; these are mistakes and damage, not attacks.
 import { describe, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, type SharedTask, type SharedWaitGroup } from '../src/index.js';
-import { MAX_NAME } from '../src/errors.js';
-import { Tree } from '../src/tree.js';
-import * as L from '../src/layout.js';
+import { MAX_NAME } from '../src/errors/errors.js';
+import { Tree } from '../src/memory/tree.js';
+import * as L from '../src/memory/layout.js';
 import { codeOf } from './outcomes.js';
 
 

@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WaitGroup, WaitGroupError } from '../src/index.js';
-import { TrackedPool } from '../src/piscina.js';
+import { TrackedPool } from '../src/integrations/piscina.js';
 import type { PoolJob } from '../workers/pool-task.js';
 import { rejectionOf } from './helpers.js';
 import { failureOf } from './outcomes.js';

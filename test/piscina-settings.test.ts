@@ -3,7 +3,7 @@
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WaitGroup } from '../src/index.js';
-import { PoolOptionsError, TrackedPool } from '../src/piscina.js';
+import { PoolOptionsError, TrackedPool } from '../src/integrations/piscina.js';
 
 const filename = new URL('../dist/workers/pool-task.js', import.meta.url).href;
 const pools: Piscina[] = [];

@@ -4,8 +4,8 @@ import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskGroupError, WaitGroup, WaitTimeoutError } from '../src/index.js';
-import { TrackedPool } from '../src/piscina.js';
-import { Roster, recall, remember } from '../src/piscina-roster.js';
+import { TrackedPool } from '../src/integrations/piscina.js';
+import { Roster, recall, remember } from '../src/integrations/piscina-roster.js';
 import type { PoolJob } from '../workers/pool-task.js';
 
 const filename = new URL('../dist/workers/pool-task.js', import.meta.url).href;

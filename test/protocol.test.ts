@@ -4,9 +4,9 @@
 // are in storm.test.ts; interleavings in the explorer's tests.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WorkerExitedError, type SharedTask } from '../src/index.js';
-import * as L from '../src/layout.js';
+import * as L from '../src/memory/layout.js';
 import { codeOf } from './outcomes.js';
-import { Tree } from '../src/tree.js';
+import { Tree } from '../src/memory/tree.js';
 import { rejectionOf, startFixture, terminateAll } from './helpers.js';
 
 afterEach(terminateAll);

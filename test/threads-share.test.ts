@@ -2,7 +2,7 @@
 // units added and completed in every thread, tasks moved between threads, and done() raced.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WaitTimeoutError, WorkerExitedError, type PendingTask } from '../src/index.js';
-import * as L from '../src/layout.js';
+import * as L from '../src/memory/layout.js';
 import { newMarks, reach, set } from '../workers/sync.js';
 import { errorOf, rejectionOf, startAgent, terminateAll, type TestWorker } from './helpers.js';
 
@@ -122,7 +122,7 @@ describe('one group, units added and completed in several threads', () => {
   it('counts added units exactly per thread lane: six threads, and a dead thread\'s lane serving a newcomer', async () => {
     const wg = new WaitGroup({ name: 'cells' });
     const words = new Int32Array(wg.share().tree.tree);
-    /** Thread ids of the live registry entries (src/layout.ts: E_OWNER is threadId + 1). */
+    /** Thread ids of the live registry entries (src/memory/layout.ts: E_OWNER is threadId + 1). */
     const owners = (): number[] =>
       Array.from({ length: L.LANES }, (_, lane) => Atomics.load(words, L.REGISTRY + lane * L.ENTRY_WORDS + L.E_OWNER) - 1).filter((id) => id >= 0);
     const agents = Array.from({ length: 6 }, () => startAgent(newMarks()));

@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Remote } from 'comlink';
 import type { Piscina } from 'piscina';
 import { expectTypeOf } from 'vitest';
-import { exposeToParent, registerTransferHandlers, wrapWorker } from '../src/comlink.js';
+import { exposeToParent, registerTransferHandlers, wrapWorker } from '../src/integrations/comlink.js';
 import {
   DEFAULT_CAPACITY,
   DEFAULT_MAX_FAILURES,
@@ -35,7 +35,7 @@ import {
   type WaitOptions,
   type WaitSyncOptions,
 } from '../src/index.js';
-import { TrackedPool, tracked, type FailureEnvelope, type NeedGroup, type PoolTaskContext, type ShutdownReport, type TrackedRunOptions } from '../src/piscina.js';
+import { TrackedPool, tracked, type FailureEnvelope, type NeedGroup, type PoolTaskContext, type ShutdownReport, type TrackedRunOptions } from '../src/integrations/piscina.js';
 
 declare const wg: WaitGroup;
 declare const task: Task;

@@ -1,8 +1,8 @@
-// Unit tests of the failure envelope (src/envelope.ts), in one thread: what a thrown value becomes
+// Unit tests of the failure envelope (src/errors/envelope.ts), in one thread: what a thrown value becomes
 // after encodeFailure() and decodeFailure(), and that no input makes either throw.
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { ENVELOPE_VERSION, decodeFailure, encodeFailure } from '../src/envelope.js';
+import { ENVELOPE_VERSION, decodeFailure, encodeFailure } from '../src/errors/envelope.js';
 
 const origin = { threadId: 7, group: 'g', label: 'task' };
 

@@ -3,9 +3,9 @@
 import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Task, TaskGroupError, WaitGroup, WaitGroupError, WaitTimeoutError } from '../src/index.js';
-import { sweep } from '../src/exits.js';
-import * as L from '../src/layout.js';
-import { Tree } from '../src/tree.js';
+import { sweep } from '../src/memory/sweep.js';
+import * as L from '../src/memory/layout.js';
+import { Tree } from '../src/memory/tree.js';
 import { rejectionOf } from './helpers.js';
 
 async function failureOf(wg: WaitGroup): Promise<TaskGroupError> {

@@ -13,7 +13,7 @@ import {
   type SharedWaitGroup,
   type WaitGroupOptions,
 } from '../src/index.js';
-import * as L from '../src/layout.js';
+import * as L from '../src/memory/layout.js';
 
 /** The groups a row works on: a root with a sub-group, and an unrelated group. */
 interface Groups {

@@ -3,7 +3,7 @@
 // The port listener keeps it alive; tests terminate it.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { Task, WaitGroup, type SharedTask, type SharedWaitGroup, type WaitOptions } from '../src/index.js';
-import { GROUP_WORDS, HEADER_MAGIC, H_GROUP_ID, H_MAGIC, H_WAITERS, GROUPS_BASE } from '../src/layout.js';
+import { GROUP_WORDS, HEADER_MAGIC, H_GROUP_ID, H_MAGIC, H_WAITERS, GROUPS_BASE } from '../src/memory/layout.js';
 import { makeError, makeReason, report, type AgentData, type Behavior, type Ops, type Path, type Request, type Woke } from './protocol.js';
 import { GUARD_MS, block, bump, countedRun, reach, set } from './sync.js';
 
@@ -72,13 +72,13 @@ function waitOptions(timeout: number | undefined, cancelWhenDone: boolean | unde
   return { ...(timeout === undefined ? {} : { timeout }), ...(cancelWhenDone === undefined ? {} : { cancelWhenDone }) };
 }
 
-/** Threads asleep on the group's pending count now: its H_WAITERS word, in the tree buffer (src/layout.ts). */
+/** Threads asleep on the group's pending count now: its H_WAITERS word, in the tree buffer (src/memory/layout.ts). */
 function sleepers(shared: SharedWaitGroup): number {
   const words = new Int32Array(shared.tree.tree);
   const record = GROUPS_BASE + (shared.group - 1) * GROUP_WORDS;
   // Should the layout change, fail rather than poll some other word.
   if (words[record + H_MAGIC] !== HEADER_MAGIC || words[record + H_GROUP_ID] !== shared.group) {
-    throw new Error(`no record of group ${shared.group} where src/layout.ts says it is`);
+    throw new Error(`no record of group ${shared.group} where src/memory/layout.ts says it is`);
   }
   return Atomics.load(words, record + H_WAITERS);
 }

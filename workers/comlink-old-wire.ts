@@ -4,8 +4,8 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { registerTransferHandlers } from '../src/comlink.js';
-import { encodeFailure } from '../src/envelope.js';
+import { registerTransferHandlers } from '../src/integrations/comlink.js';
+import { encodeFailure } from '../src/errors/envelope.js';
 
 registerTransferHandlers();
 const current = Comlink.transferHandlers.get('throw') as Comlink.TransferHandler<{ value: unknown }, unknown>;

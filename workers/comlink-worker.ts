@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { registerTransferHandlers } from '../src/comlink.js';
+import { registerTransferHandlers } from '../src/integrations/comlink.js';
 import type { Task, WaitGroup, WaitGroupStats } from '../src/index.js';
 
 registerTransferHandlers();

@@ -4,7 +4,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { InjectedFailure, PARTS_DONE, PARTS_STOPPED, PRIMES, countPrimes, draw, type ChunkJob } from '../demo/primes.js';
 import type { WaitGroup } from '../src/index.js';
-import { tracked } from '../src/piscina.js';
+import { tracked } from '../src/integrations/piscina.js';
 
 export default tracked(async (job: ChunkJob, { group }) => {
   // Queued when the shutdown began: nothing to do, and nothing to hold the drain up.

@@ -1,6 +1,6 @@
 // piscina task module for the integration tests, wrapped with tracked(): each payload names what
 // the task does with its group, its own task and the group's signal.
-import { tracked } from '../src/piscina.js';
+import { tracked } from '../src/integrations/piscina.js';
 
 export type PoolJob =
   | { readonly kind: 'echo'; readonly value: unknown }

@@ -2,7 +2,7 @@
 // run as the group task TrackedPool#run registered. `crash` kills the worker thread mid-request,
 // so that the example can show a worker's death reported by Service#close().
 import process from 'node:process';
-import { tracked } from '../src/piscina.js';
+import { tracked } from '../src/integrations/piscina.js';
 
 /** A parsed request line: `primes N` or `crash`. */
 export type Job = { readonly kind: 'primes'; readonly n: number } | { readonly kind: 'crash' };

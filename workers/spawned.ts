@@ -1,7 +1,7 @@
 // A worker started by spawn() in test/spawn.test.ts; workerData says what it does, and reaches it
 // as the test gave it. Imported by the test too (types, marks), where it does nothing.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { spawned } from '../src/spawn.js';
+import { spawned } from '../src/integrations/spawn.js';
 import { block, set } from './sync.js';
 
 export type SpawnedMode =

@@ -4,7 +4,7 @@
 import process from 'node:process';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WaitGroup, type SharedWaitGroup } from '../src/index.js';
-import { whenCreatorKnown } from '../src/lineage.js';
+import { whenCreatorKnown } from '../src/platform/lineage.js';
 
 const port = parentPort;
 if (port === null) throw new Error('unwatched-child.ts runs as a worker');

@@ -22,11 +22,11 @@ import {
   SLOT_BYTES,
   SLOT_WORDS64,
   stepOp,
-} from '../../src/layout.js';
-import { Lane } from '../../src/registry.js';
-import { generationOf, remainingOf } from '../../src/slots.js';
-import { fields, split } from '../../src/state.js';
-import { tookShared, unitsTaken } from '../../src/take.js';
+} from '../../src/memory/layout.js';
+import { Lane } from '../../src/memory/registry.js';
+import { generationOf, remainingOf } from '../../src/memory/slots.js';
+import { fields, split } from '../../src/memory/state.js';
+import { tookShared, unitsTaken } from '../../src/memory/take.js';
 
 /** Journal words of a lane, in the model (the library's E_* name the same fields in its layout). */
 export const J_OWNER = 0;

@@ -3,8 +3,8 @@
 // shared handle (GroupHost#doneShared, take.ts), Task#share() and Task.from() (Slots#adopt).
 // Plain journal writes that name no step yet are made in the step that then names it: a death
 // between them leaves E_STEP as it was, which recovery reads first.
-import { OPF_FAILED, OP_ADD, OP_DONE, OP_NONE, PHASE_COUNT, PHASE_TAKE, OWNER_RETIRED, step } from '../../src/layout.js';
-import { generationOf, remainingOf, stateOf } from '../../src/slots.js';
+import { OPF_FAILED, OP_ADD, OP_DONE, OP_NONE, PHASE_COUNT, PHASE_TAKE, OWNER_RETIRED, step } from '../../src/memory/layout.js';
+import { generationOf, remainingOf, stateOf } from '../../src/memory/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
 import { J_CELL, J_ENTRY, J_FLAGS, J_REMAINING, J_SLOT, J_STEP, J_UNITS, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';

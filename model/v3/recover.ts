@@ -2,9 +2,9 @@
 // journal, acting as that lane (its journal, its lane bits). What the dead thread finished is
 // decided by the library's own functions where it has them (stepOp/stepPhase/stepParity, Lane
 // parity and deltas, take.ts tookShared and unitsTaken, run on the words the model's steps read);
-// the control flow around them mirrors recover(), undoAdd() and finishDone() (src/recover.ts).
-import { LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_NONE, PHASE_COUNT, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, step, stepOp, stepParity, stepPhase } from '../../src/layout.js';
-import { generationOf, remainingOf, stateOf } from '../../src/slots.js';
+// the control flow around them mirrors recover(), undoAdd() and finishDone() (src/memory/recover.ts).
+import { LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_NONE, PHASE_COUNT, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, step, stepOp, stepParity, stepPhase } from '../../src/memory/layout.js';
+import { generationOf, remainingOf, stateOf } from '../../src/memory/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
 import { J_CELL, J_ENTRY, J_FLAGS, J_OLD, J_REMAINING, J_SLOT, J_STEP, J_UNITS, ownerGeneration, ownerLane, type V3Memory } from './memory.js';

@@ -1,9 +1,9 @@
 // Scenarios of protocol v3 (docs/protocol.md): the v2 scenarios again (two workers under one
 // waiter, with deaths, and the adopt race), plus a shared task taken by two threads while one may
 // die, and a sweeper that dies mid-sweep and is resumed by the sweeper of its own entry.
-import { LOG_READY, PENDING_WAITED } from '../../src/layout.js';
-import { liveOwner } from '../../src/registry.js';
-import { generationOf, remainingOf } from '../../src/slots.js';
+import { LOG_READY, PENDING_WAITED } from '../../src/memory/layout.js';
+import { liveOwner } from '../../src/memory/registry.js';
+import { generationOf, remainingOf } from '../../src/memory/slots.js';
 import type { Invariant, Model, StateView } from '../explorer.js';
 import { GhostLayout, invariants, quiescentInvariants } from '../ghost.js';
 import { program, type Block, type ThreadSpec } from '../program.js';

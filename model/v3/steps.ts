@@ -1,7 +1,7 @@
 // Building blocks of protocol v3's operations, shared by the workers' own operations and the
 // sweeper's (which acts as a dead lane): a laned counter step, staging and publishing a failure,
 // and freeing a shared task's slot. Each step is one atomic access of the library's code.
-import { LOG_EMPTY, OWNER_RETIRED, PENDING_WAITED, logWriting, step } from '../../src/layout.js';
+import { LOG_EMPTY, OWNER_RETIRED, PENDING_WAITED, logWriting, step } from '../../src/memory/layout.js';
 import type { Block, Step, StepContext } from '../program.js';
 import { J_STEP, countOf, flagged, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
 

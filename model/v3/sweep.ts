@@ -3,9 +3,9 @@
 // sweeper), fail every task it owns through the sweeper's own doneShared() and give back its
 // empty slots, discard its staged log entries, free the entry. A nested sweep (of a sweeper that
 // died sweeping) runs to its end before the outer one goes on, as the recursion in sweepLane() does.
-import { LOG_DISCARDED, MAX_UNITS, logWriting } from '../../src/layout.js';
-import { liveOwner, sweepingOwner } from '../../src/registry.js';
-import { generationOf, remainingOf } from '../../src/slots.js';
+import { LOG_DISCARDED, MAX_UNITS, logWriting } from '../../src/memory/layout.js';
+import { liveOwner, sweepingOwner } from '../../src/memory/registry.js';
+import { generationOf, remainingOf } from '../../src/memory/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import { END, program, type Program, type Step } from '../program.js';
 import { J_OWNER, J_STEP, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';

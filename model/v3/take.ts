@@ -3,9 +3,9 @@
 // fields, confirmation of a previous taker that has not acknowledged its take, and its own
 // acknowledgement. The sweeper fails a dead thread's tasks through
 // the same doneShared(), as itself, so the same steps serve both.
-import { GENERATIONS, LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_DONE_SHARED, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, TAG_MASK, step } from '../../src/layout.js';
-import { remainingOf } from '../../src/slots.js';
-import { fields as stateFields, join, split } from '../../src/state.js';
+import { GENERATIONS, LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_DONE_SHARED, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, TAG_MASK, step } from '../../src/memory/layout.js';
+import { remainingOf } from '../../src/memory/slots.js';
+import { fields as stateFields, join, split } from '../../src/memory/state.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
 import { J_CONFIRM, J_ENTRY, J_FLAGS, J_NEW, J_OLD, J_SEQ, J_SLOT, J_STEP, J_UNITS, big, type V3Memory } from './memory.js';

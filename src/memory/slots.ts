@@ -4,7 +4,7 @@
 // spare: its next add() reuses it with plain writes and no atomic operation. A task whose only
 // handle is its creator's is completed with plain writes too (nobody else may take its units);
 // a shared task's units are taken by compare-and-exchange on the state word (see take.ts).
-import { now } from './clock.js';
+import { now } from '../platform/clock.js';
 import type { Lane } from './registry.js';
 import { fields, highHalf, join, split } from './state.js';
 import {

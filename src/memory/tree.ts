@@ -2,8 +2,9 @@
 // (tree counters and parent table, task slots, failure log). Each thread keeps at most one Tree
 // object per tree, so its slot hints and decoded failures are shared by all its groups.
 import { randomInt } from 'node:crypto';
-import { WaitGroupError, describe, type FailureOrigin } from './errors.js';
-import { watchTree } from './exits.js';
+import { WaitGroupError, describe, type FailureOrigin } from '../errors/errors.js';
+import { watch } from '../platform/exits.js';
+import { sweep } from './sweep.js';
 import { FailureLog } from './failure-log.js';
 import { threadId } from 'node:worker_threads';
 import { nameOf, recordAt, writeName, type GroupRecord } from './counters.js';
@@ -189,7 +190,7 @@ export class Tree {
   static #remember(tree: Tree): Tree {
     trees.set(tree.key, new WeakRef(tree));
     forget.register(tree, tree.key);
-    watchTree(tree);
+    watch(tree, tree.key, tree.secret, sweep);
     return tree;
   }
 

@@ -4,8 +4,8 @@
 // numbers come from the tree, not from Node's threadId, so every thread gets exact bookkeeping
 // on runtimes whose workers all report threadId 0.
 import { threadId } from 'node:worker_threads';
-import { WaitGroupError } from './errors.js';
-import { whenCreatorKnown } from './lineage.js';
+import { WaitGroupError } from '../errors/errors.js';
+import { whenCreatorKnown } from '../platform/lineage.js';
 import {
   COUNT_UNIT,
   E_OWNER,

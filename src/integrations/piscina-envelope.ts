@@ -1,12 +1,12 @@
 // Runs on both sides of a thread boundary: what TrackedPool#run sends a pool worker in place of the
 // bare payload, what tracked() answers besides a result, and how the worker reads what it got.
 import { threadId } from 'node:worker_threads';
-import { encodeFailure } from './envelope.js';
-import { WaitGroupError, describe } from './errors.js';
-import { WaitGroup } from './group.js';
+import { encodeFailure } from '../errors/envelope.js';
+import { WaitGroupError, describe } from '../errors/errors.js';
+import { WaitGroup } from '../group/group.js';
 import { recall, remember, type SharedRoster } from './piscina-roster.js';
-import { checkSharedTask, type SharedTask } from './share.js';
-import { Task } from './task.js';
+import { checkSharedTask, type SharedTask } from '../memory/share.js';
+import { Task } from '../group/task.js';
 
 const ENVELOPE = 'shared-waitgroup/piscina-task';
 const SLOT_ENVELOPE = 'shared-waitgroup/piscina-slot';

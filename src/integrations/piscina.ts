@@ -7,10 +7,10 @@
  */
 import { threadId } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { decodeFailure } from './envelope.js';
-import { InvalidArgumentTypeError, WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from './errors.js';
-import { noteOrigin } from './failures.js';
-import type { WaitGroup } from './group.js';
+import { decodeFailure } from '../errors/envelope.js';
+import { InvalidArgumentTypeError, WaitGroupError, WaitTimeoutError, checkLabel, describe, type PendingTask, type TaskGroupError } from '../errors/errors.js';
+import { noteOrigin } from '../memory/failures.js';
+import type { WaitGroup } from '../group/group.js';
 import {
   cloneable,
   failureEnvelope,
@@ -26,7 +26,7 @@ import {
 } from './piscina-envelope.js';
 import { checkPoolOptions } from './piscina-options.js';
 import { Roster } from './piscina-roster.js';
-import type { Task } from './task.js';
+import type { Task } from '../group/task.js';
 
 export type { FailureEnvelope, NeedGroup } from './piscina-envelope.js';
 export { PoolOptionsError, type PoolSettings } from './piscina-options.js';

@@ -8,8 +8,8 @@
 //   The rest cost thread-local memory only, so a queue is not bounded by the tree's `capacity`.
 // - A failure is recorded (cancelling a `cancelOnError` group) before its limit slot is given back
 //   (run.ts): a function that starts after it, in any thread, sees the group cancelled.
-import type { GroupRecord } from './counters.js';
-import { limitOf, untilReleased } from './limit.js';
+import type { GroupRecord } from '../memory/counters.js';
+import { limitOf, untilReleased } from '../memory/limit.js';
 import { runTask } from './run.js';
 import type { Task } from './task.js';
 

@@ -2,8 +2,8 @@
 // header, so `cancelled` is a single shared-memory read in any thread, and each thread that asked
 // for `signal` watches the flag with Atomics.waitAsync (which never keeps a thread alive).
 import { threadId } from 'node:worker_threads';
-import { decodeFailure, encodeFailure } from './envelope.js';
-import { describe } from './errors.js';
+import { decodeFailure, encodeFailure } from '../errors/envelope.js';
+import { describe } from '../errors/errors.js';
 import type { FailureLog } from './failure-log.js';
 import type { Lane } from './registry.js';
 import {

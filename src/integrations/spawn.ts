@@ -9,10 +9,10 @@
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, getEnvironmentData, setEnvironmentData, type WorkerOptions } from 'node:worker_threads';
-import { InvalidArgumentTypeError, WaitGroupError, WorkerExitedError, checkLabel, checkOptions, describe } from './errors.js';
-import { WaitGroup } from './group.js';
-import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
-import { Task } from './task.js';
+import { InvalidArgumentTypeError, WaitGroupError, WorkerExitedError, checkLabel, checkOptions, describe } from '../errors/errors.js';
+import { WaitGroup } from '../group/group.js';
+import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from '../memory/share.js';
+import { Task } from '../group/task.js';
 
 const KEY = 'shared-waitgroup/spawn';
 

@@ -6,33 +6,45 @@
 import process from 'node:process';
 import { getEnvironmentData, isMainThread, setEnvironmentData, threadId } from 'node:worker_threads';
 
-const KEY = 'shared-waitgroup:lineage';
+const KEY = 'shared-waitgroup:lineage:2';
+/** Words per entry: the worker's threadId + 1, its creator's + 1, and its threadId + 1 once it has exited. */
+const WORDS = 3;
 /** Entries of the table: a worker's threadId modulo this picks its entry (two words). */
 const ENTRIES = 1 << 16;
 
 /**
  * The table: entry `tid % ENTRIES` holds the worker's threadId + 1 (written last) and its
- * creator's threadId + 1. Inherited when this thread's creator had it; made here otherwise.
+ * creator's threadId + 1, and the worker's threadId + 1 again once its creator saw it exit. Inherited when this thread's creator had it; made here otherwise.
  */
 const table = ((): Int32Array => {
   const inherited = getEnvironmentData(KEY);
-  if (inherited instanceof SharedArrayBuffer && inherited.byteLength === ENTRIES * 8) return new Int32Array(inherited);
-  const made = new SharedArrayBuffer(ENTRIES * 8);
+  if (inherited instanceof SharedArrayBuffer && inherited.byteLength === ENTRIES * WORDS * 4) return new Int32Array(inherited);
+  const made = new SharedArrayBuffer(ENTRIES * WORDS * 4);
   setEnvironmentData(KEY, made);
   return new Int32Array(made);
 })();
 
 /** Notes that the calling thread created worker `child` and watches its exit. */
 export function noteChild(child: number): void {
-  const at = (child % ENTRIES) * 2;
+  const at = (child % ENTRIES) * WORDS;
   Atomics.store(table, at + 1, threadId + 1);
   // Last: a reader that finds the child's id here reads the creator written above.
   Atomics.store(table, at, child + 1);
 }
 
+/** Notes that worker `child`, created by the calling thread, has exited (its 'exit' event). */
+export function noteExited(child: number): void {
+  Atomics.store(table, (child % ENTRIES) * WORDS + 2, child + 1);
+}
+
+/** Whether thread `thread`'s creator has seen it exit. Thread ids are never reused in a process. */
+export function hasExited(thread: number): boolean {
+  return Atomics.load(table, (thread % ENTRIES) * WORDS + 2) === thread + 1;
+}
+
 /** The threadId of the thread that created thread `thread` and watches its exit, if it has said so. */
 export function creatorOf(thread: number): number | undefined {
-  const at = (thread % ENTRIES) * 2;
+  const at = (thread % ENTRIES) * WORDS;
   return Atomics.load(table, at) === thread + 1 ? Atomics.load(table, at + 1) - 1 : undefined;
 }
 

@@ -7,11 +7,11 @@
 import { parentPort, threadId, type Transferable, type Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { decodeFailure, encodeFailure } from './envelope.js';
-import { WaitGroupError, WorkerExitedError, describe } from './errors.js';
-import { WaitGroup } from './group.js';
-import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
-import { Task } from './task.js';
+import { decodeFailure, encodeFailure } from '../errors/envelope.js';
+import { WaitGroupError, WorkerExitedError, describe } from '../errors/errors.js';
+import { WaitGroup } from '../group/group.js';
+import { checkSharedGroup, checkSharedTask, type SharedTask, type SharedWaitGroup } from '../memory/share.js';
+import { Task } from '../group/task.js';
 
 /**
  * Version of what our 'throw' handler puts on the wire. A thread that reads another version (or a
@@ -193,7 +193,7 @@ export function exposeToParent(value: unknown): void {
  * import { Worker } from 'node:worker_threads';
  * import { WaitGroup } from 'shared-waitgroup';
  * import { wrapWorker } from 'shared-waitgroup/comlink';
- * import type { Api } from './worker.js';
+ * import type { Api } from '../worker.js';
  *
  * const worker = new Worker(new URL('./worker.js', import.meta.url));
  * const api = wrapWorker<Api>(worker);

@@ -9,8 +9,8 @@
 // slot instead. A worker that meets a pool id it does not know (it started since, or forgot the
 // group) answers NEED_GROUP and the task is sent again in full: slower, never wrong.
 import { threadId } from 'node:worker_threads';
-import { WaitGroup } from './group.js';
-import type { SharedWaitGroup } from './share.js';
+import { WaitGroup } from '../group/group.js';
+import type { SharedWaitGroup } from '../memory/share.js';
 
 /** Roster word 0: bumped by every change of the table, so the pool rereads it only then. */
 const VERSION = 0;

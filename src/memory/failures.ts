@@ -1,7 +1,7 @@
 // Runs on both sides of a thread boundary: recording failures into a tree's shared log, and the
 // aggregator that rebuilds a group's failures, in order, in whichever thread waits.
-import { decodeFailure, encodeFailure } from './envelope.js';
-import { describe, type FailureOrigin } from './errors.js';
+import { decodeFailure, encodeFailure } from '../errors/envelope.js';
+import { describe, type FailureOrigin } from '../errors/errors.js';
 import { LOG_DISCARDED } from './layout.js';
 import type { Tree } from './tree.js';
 

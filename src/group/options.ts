@@ -1,9 +1,9 @@
 // The options of `new WaitGroup()` and of its waits, their checks and defaults, and the shape of
 // `stats()`. The group's own module keeps only what it does with them.
 import { isMainThread } from 'node:worker_threads';
-import { InvalidArgumentTypeError, WaitGroupError, checkInteger, checkKnownOptions, checkLabel, checkOptions, checkSignal, checkTimeout, describe } from './errors.js';
-import * as L from './layout.js';
-import type { TreeLimits } from './tree.js';
+import { InvalidArgumentTypeError, WaitGroupError, checkInteger, checkKnownOptions, checkLabel, checkOptions, checkSignal, checkTimeout, describe } from '../errors/errors.js';
+import * as L from '../memory/layout.js';
+import type { TreeLimits } from '../memory/tree.js';
 
 /**
  * Options of `new WaitGroup()`. Any other key throws `UnknownOptionError` (ERR_UNKNOWN_OPTION); a

@@ -3,10 +3,10 @@
 // or early wakes are harmless. Only a waiter that flagged the word (flagWaiting) before it slept
 // is notified: when the count reaches zero, and when a failure is recorded, which the waiter
 // rebuilds (prefetch) before it sleeps again, so that a wait's end does not rebuild them all.
-import { expireClock } from './clock.js';
-import { WaitTimeoutError, type PendingSummary, type PendingTask } from './errors.js';
-import { flagWaiting, type GroupRecord } from './counters.js';
-import { H_PENDING, H_WAITERS } from './layout.js';
+import { expireClock } from '../platform/clock.js';
+import { WaitTimeoutError, type PendingSummary, type PendingTask } from '../errors/errors.js';
+import { flagWaiting, type GroupRecord } from '../memory/counters.js';
+import { H_PENDING, H_WAITERS } from '../memory/layout.js';
 
 /** A group record whose pending count was not zero when checked: the word to sleep on. */
 export interface Blocker {

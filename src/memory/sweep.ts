@@ -1,81 +1,16 @@
-// Worker death: when a thread exits (crash, process.exit(), terminate(), or a normal end) while it
-// holds tasks, those tasks fail with WorkerExitedError and their units are completed, so no waiter
-// hangs. No code on the dying thread can be relied on, so the sweep runs elsewhere: in the thread
-// that created the worker (Node's 'worker' event), which also posts a notice on the private channel
-// of every tree it knows, so that threads holding trees it does not know sweep those too.
-import process from 'node:process';
-import { BroadcastChannel, threadId, type Worker } from 'node:worker_threads';
+// The sweep: what a live thread does, in one tree, for a thread that has exited (crash,
+// process.exit(), terminate(), or a normal end) while it held tasks there. Its tasks fail with
+// WorkerExitedError and their units are completed, so no waiter hangs; its in-flight operation is
+// finished or undone from its journal (recover.ts). No code on the dying thread can be relied on,
+// so this runs elsewhere, when platform/exits.ts hears of the exit.
 import { finishCancel, markCancelled } from './cancel.js';
-import { WorkerExitedError, type FailureOrigin } from './errors.js';
+import { WorkerExitedError, type FailureOrigin } from '../errors/errors.js';
 import { GroupHost } from './host.js';
 import { E_THREAD, LANES, MAX_UNITS, SLOT_LIMITED } from './layout.js';
-import { creatorOf, noteChild } from './lineage.js';
+import { creatorOf } from '../platform/lineage.js';
 import { recover } from './recover.js';
 import { liveOwner, sweepingOwner } from './registry.js';
 import type { Tree } from './tree.js';
-
-const NOTICE = 'shared-waitgroup/exit';
-const NOTICE_VERSION = 1;
-
-interface ExitNotice {
-  readonly kind: typeof NOTICE;
-  readonly v: number;
-  readonly threadId: number;
-  readonly exitCode: number | undefined;
-}
-
-/** This thread's trees, by key, and the private channel it listens on for each. */
-const trees = new Map<string, { tree: WeakRef<Tree>; channel: BroadcastChannel }>();
-const closeOnCollect = new FinalizationRegistry<string>((key) => {
-  trees.get(key)?.channel.close();
-  trees.delete(key);
-});
-
-/** A notice as posted by `announce()`; anything else on the channel is ignored. */
-function parseNotice(data: unknown): ExitNotice | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const notice = data as Partial<ExitNotice>;
-  if (notice.kind !== NOTICE || notice.v !== NOTICE_VERSION) return undefined;
-  const { threadId: dead, exitCode } = notice;
-  // A notice about this very thread is forged or stale: we are alive. Thread 0 is the main thread.
-  if (typeof dead !== 'number' || !Number.isInteger(dead) || dead < 1 || dead === threadId) return undefined;
-  if (exitCode !== undefined && (typeof exitCode !== 'number' || !Number.isInteger(exitCode))) return undefined;
-  return { kind: NOTICE, v: NOTICE_VERSION, threadId: dead, exitCode };
-}
-
-/**
- * Starts sweeping `tree` when threads exit, and listening on its private channel. Called once per
- * tree per thread. The channel never keeps the thread alive.
- */
-export function watchTree(tree: Tree): void {
-  const channel = new BroadcastChannel(tree.secret);
-  // The handler holds no tree: the channel lives in a module map, and must not pin the tree.
-  channel.onmessage = (event: unknown) => {
-    const notice = parseNotice((event as { data?: unknown }).data);
-    if (notice !== undefined) sweepAll(notice.threadId, notice.exitCode);
-  };
-  channel.unref();
-  trees.set(tree.key, { tree: new WeakRef(tree), channel });
-  closeOnCollect.register(tree, tree.key);
-}
-
-/**
- * Threads this thread has swept up after lately: the same exit comes as one notice per tree channel
- * this thread shares with the announcer, and a sweep of every tree once is enough (thread ids are
- * never reused). Bounded: the oldest are forgotten.
- */
-const swept = new Set<number>();
-const SWEPT_KEPT = 1024;
-
-function sweepAll(dead: number, exitCode: number | undefined): void {
-  if (swept.has(dead)) return;
-  swept.add(dead);
-  if (swept.size > SWEPT_KEPT) swept.delete(swept.values().next().value ?? dead);
-  for (const { tree } of trees.values()) {
-    const live = tree.deref();
-    if (live !== undefined) sweep(live, dead, exitCode);
-  }
-}
 
 /**
  * Sweeps up after thread `dead` in `tree`: finishes or undoes the operation it had in flight,
@@ -152,20 +87,3 @@ function hostFor(tree: Tree, id: number, origin: FailureOrigin): GroupHost {
     },
   });
 }
-
-function announce(dead: number, exitCode: number | undefined): void {
-  sweepAll(dead, exitCode);
-  const notice: ExitNotice = { kind: NOTICE, v: NOTICE_VERSION, threadId: dead, exitCode };
-  for (const { channel } of trees.values()) channel.postMessage(notice);
-}
-
-// Registered when the module loads, so workers created after `import 'shared-waitgroup'` are
-// seen, piscina's included. The thread id must be read now: it reads -1 once the worker exited.
-process.on('worker', (worker: Worker) => {
-  const dead = worker.threadId;
-  // Before the worker runs any code: it looks itself up when it first uses a tree.
-  noteChild(dead);
-  worker.once('exit', (exitCode: number) => {
-    announce(dead, exitCode);
-  });
-});

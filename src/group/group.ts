@@ -2,7 +2,7 @@
 // whose state lives in shared memory. Every thread that holds the group, whether it created it,
 // got it from `WaitGroup.from()` or made it with `sub()`, has the same powers over it.
 import { threadId } from 'node:worker_threads';
-import { defaultReason, isCancelled, markCancelled, readReason, settleCancel, watchCancel } from './cancel.js';
+import { defaultReason, isCancelled, markCancelled, readReason, settleCancel, watchCancel } from '../memory/cancel.js';
 import {
   InvalidArgumentTypeError,
   TaskGroupError,
@@ -15,17 +15,17 @@ import {
   type FailureOrigin,
   type PendingSummary,
   type PendingTask,
-} from './errors.js';
-import { addedOf, failedOf, pendingOf, type GroupRecord } from './counters.js';
-import { FailureView, failureAt } from './failures.js';
-import * as L from './layout.js';
+} from '../errors/errors.js';
+import { addedOf, failedOf, pendingOf, type GroupRecord } from '../memory/counters.js';
+import { FailureView, failureAt } from '../memory/failures.js';
+import * as L from '../memory/layout.js';
 import { Runner, startsDue } from './go.js';
-import { linkKey, linkedIds, recordLink, type LinkId } from './links.js';
-import { checkSharedGroup, type SharedWaitGroup } from './share.js';
-import { GroupHost } from './host.js';
+import { linkKey, linkedIds, recordLink, type LinkId } from '../memory/links.js';
+import { checkSharedGroup, type SharedWaitGroup } from '../memory/share.js';
+import { GroupHost } from '../memory/host.js';
 import { Task, provideGroupFrom } from './task.js';
 import { parseOptions, parseWaitOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
-import { Tree } from './tree.js';
+import { Tree } from '../memory/tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
 
 /** What the internal constructor path attaches instead of creating. */

@@ -1,6 +1,6 @@
 // Runs on both sides of a thread boundary: the plain, structured-cloneable values that carry a
 // group or a task to another thread, and their validation on arrival.
-import { WaitGroupError, describe } from './errors.js';
+import { WaitGroupError, describe } from '../errors/errors.js';
 import { LAYOUT_VERSION, MAX_DEPTH, MAX_LINKS } from './layout.js';
 
 /** Largest slot state: 64 bits. */

@@ -3,7 +3,7 @@
 // journal before its first step and moves the journal's step word before each later one, so that
 // a sweeper that finds this thread dead can finish or undo it exactly (docs/protocol.md). A class
 // with small methods, so that V8 can inline the whole of `add()` and `done()` into their callers.
-import { WaitGroupError, describe } from './errors.js';
+import { WaitGroupError, describe } from '../errors/errors.js';
 import { cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, type GroupRecord } from './counters.js';
 import { stageFailure, withdraw } from './failures.js';
 import {
@@ -44,7 +44,7 @@ import type { Slots } from './slots.js';
 import { remainingOf } from './slots.js';
 import { takeShared, took, type Journals } from './take.js';
 import type { Tree } from './tree.js';
-import type { FailureOrigin } from './errors.js';
+import type { FailureOrigin } from '../errors/errors.js';
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {

@@ -2,14 +2,14 @@
 // in several threads all complete units through compare-and-exchange on the slot, so each unit is
 // done exactly once, whoever races. A task never shared has one handle, its creator's, which
 // completes units with plain atomic arithmetic instead: nobody can race it.
-import { WaitGroupError, describe } from './errors.js';
-import { LAYOUT_VERSION } from './layout.js';
-import { checkSharedTask, type SharedTask, type SharedWaitGroup } from './share.js';
-import { generationOf, remainingOf, stateOf } from './slots.js';
-import { fields, split } from './state.js';
-import { took } from './take.js';
+import { WaitGroupError, describe } from '../errors/errors.js';
+import { LAYOUT_VERSION } from '../memory/layout.js';
+import { checkSharedTask, type SharedTask, type SharedWaitGroup } from '../memory/share.js';
+import { generationOf, remainingOf, stateOf } from '../memory/slots.js';
+import { fields, split } from '../memory/state.js';
+import { took } from '../memory/take.js';
 import type { WaitGroup } from './group.js';
-import type { GroupHost } from './host.js';
+import type { GroupHost } from '../memory/host.js';
 
 function refuse(): never {
   throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');

@@ -1,6 +1,6 @@
 // Main-thread side of the piscina integration: the pool settings a TrackedPool needs, checked all
 // at once, so that the first error names every setting to change.
-import { WaitGroupError } from './errors.js';
+import { WaitGroupError } from '../errors/errors.js';
 
 /** The pool settings `TrackedPool` needs changed, with values that work. */
 export interface PoolSettings {
