@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { pool } from './pool.js';
+import { scale } from './scale.js';
 import type { Scenario, Settings } from './scenario.js';
 import { addDone, pending } from './single.js';
 import { judge, table, type Verdict } from './stats.js';
 import { completions, contention, failures } from './threads.js';
 
-const SCENARIOS: readonly Scenario[] = [addDone, completions, latency, pool, failures, pending, memory, contention];
+const SCENARIOS: readonly Scenario[] = [addDone, completions, latency, pool, failures, pending, memory, contention, scale];
 const RESULTS = new URL('../../benchmarks/results/', import.meta.url);
 
 function positive(value: string): number {

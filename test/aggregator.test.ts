@@ -7,6 +7,7 @@ import { Task, TaskGroupError, WaitGroup, WorkerExitedError, type SharedTask } f
 import { L_LENGTH, L_OFFSET, LOG_ENTRY_WORDS, T_MAX_FAILURES } from '../src/memory/layout.js';
 import { FailureLog } from '../src/memory/failure-log.js';
 import { Tree } from '../src/memory/tree.js';
+import { exitChannelOf } from '../src/platform/exits.js';
 import { cases } from '../workers/fidelity-cases.js';
 import { startFixture, terminateAll } from './helpers.js';
 
@@ -19,9 +20,9 @@ it('ignores malformed notices and notices about live threads on the exit channel
   const alive = worker.threadId;
   const { handedOver } = await new Promise<{ handedOver: SharedTask }>((resolve) => worker.once('message', resolve));
   const rebuilt = Task.from(handedOver);
-  const secret = Tree.attach(wg.share().tree).secret;
-  const channel = new BroadcastChannel(secret);
-  const probe = new BroadcastChannel(secret);
+  const { name } = exitChannelOf(Tree.attach(wg.share().tree).key);
+  const channel = new BroadcastChannel(name);
+  const probe = new BroadcastChannel(name);
   const kind = 'shared-waitgroup/exit';
   const garbage: unknown[] = [
     'garbage',
@@ -30,16 +31,16 @@ it('ignores malformed notices and notices about live threads on the exit channel
     {},
     [kind, 1, alive],
     { kind },
-    { kind, v: 2, threadId: alive },
-    { kind: 'other', v: 1, threadId: alive },
-    { kind, v: 1, threadId: String(alive) },
-    { kind, v: 1, threadId: alive + 0.5 },
-    { kind, v: 1, threadId: alive, exitCode: 'crashed' },
-    { kind, v: 1, threadId },
-    { kind, v: 1, threadId: 0 },
-    // Well-formed, but the worker is alive: read from the tree's memory, the channel's name lets
-    // any code post this. Acting on it would fail the live worker's tasks.
-    { kind, v: 1, threadId: alive, exitCode: 99 },
+    { kind, v: 1, threadId: alive },
+    { kind: 'other', v: 2, threadId: alive },
+    { kind, v: 2, threadId: String(alive) },
+    { kind, v: 2, threadId: alive + 0.5 },
+    { kind, v: 2, threadId: alive, exitCode: 'crashed' },
+    { kind, v: 2, threadId },
+    { kind, v: 2, threadId: 0 },
+    // Well-formed, but the worker is alive: channel names are public, so any code can post this.
+    // Acting on it would fail the live worker's tasks.
+    { kind, v: 2, threadId: alive, exitCode: 99 },
   ];
   const heard = new Promise((resolve) => (probe.onmessage = resolve));
   for (const message of garbage) channel.postMessage(message);
@@ -64,10 +65,34 @@ it('ignores malformed notices and notices about live threads on the exit channel
   }
 });
 
-it('names each tree channel with 124 random bits', () => {
-  const secrets = Array.from({ length: 50 }, () => Tree.attach(new WaitGroup().share().tree).secret);
-  expect(new Set(secrets).size).toBe(50);
-  for (const secret of secrets) expect(secret).toMatch(/^shared-waitgroup:(\d+-){3}\d+$/);
+it('posts no notice for the exit of a thread that shared nothing, and one for a thread that held a shared tree', async () => {
+  const heard: unknown[] = [];
+  const listeners = Array.from({ length: 64 }, (_, index) => {
+    const port = new BroadcastChannel(`shared-waitgroup/exits/${index}`);
+    port.onmessage = (event: unknown) => heard.push({ index, data: (event as { data: unknown }).data });
+    return port;
+  });
+  try {
+    // Its own private group only: nobody else can hold anything of it.
+    const bystander = startFixture('bystander');
+    await new Promise((resolve) => bystander.once('message', resolve));
+    const quiet = bystander.threadId;
+    await bystander.terminate();
+    // Then a worker that holds a task of a shared group (it ends by itself, or is terminated).
+    const wg = new WaitGroup({ name: 'held' });
+    const worker = startFixture('idle', { wg: wg.share() });
+    const exitCode = new Promise<number>((resolve) => worker.once('exit', resolve));
+    const { data } = await new Promise<{ data: { threadId: number } }>((resolve) => worker.once('message', resolve));
+    const arrived = new Promise((resolve) => (listeners[exitChannelOf(Tree.attach(wg.share().tree).key).index] ?? listeners[0])?.addEventListener('message', resolve));
+    await worker.terminate();
+    await arrived;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heard).toEqual([{ index: exitChannelOf(Tree.attach(wg.share().tree).key).index, data: { kind: 'shared-waitgroup/exit', v: 2, threadId: data.threadId, exitCode: await exitCode } }]);
+    expect(heard.some((notice) => JSON.stringify(notice).includes(`"threadId":${quiet},`))).toBe(false);
+    await expect(wg.wait({ timeout: 20_000 })).rejects.toMatchObject({ code: 'ERR_TASKS_FAILED' });
+  } finally {
+    for (const port of listeners) port.close();
+  }
 });
 
 it('rebuilds every other failure when one envelope is corrupt', async () => {

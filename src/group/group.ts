@@ -579,7 +579,7 @@ export class WaitGroup {
       version: L.LAYOUT_VERSION,
       name: this.name,
       group: this.#id,
-      tree: this.#tree.shared,
+      tree: this.#tree.handOut(),
       parent: this.#parent?.share() ?? null,
       links: this.#links.map((link) => link.share()),
     };

@@ -63,9 +63,8 @@ export const T_MAX_FAILURES = 10;
 export const T_LOG_TAIL = 11;
 /** Most bytes of envelope data the log may hold. */
 export const T_LOG_MAX = 12;
-/** Random words naming the tree's private channel (worker-exit notices). */
-export const T_SECRET = 13;
-export const T_SECRET_WORDS = 4;
+// Words 13 to 16 are unused (they named a per-tree exit channel before exits moved to the 64
+// shared channels of platform/exits.ts).
 /** A word any thread may change: `Tree.attach()` writes it through a known tree to tell its memory from a copy. */
 export const T_PROBE = 17;
 export const TREE_WORDS = 32;

@@ -43,8 +43,6 @@ import {
   T_MAGIC,
   T_MAX_FAILURES,
   T_MAX_GROUPS,
-  T_SECRET,
-  T_SECRET_WORDS,
   T_VERSION,
   TREE_INITIAL_GROUPS,
   TREE_MAGIC,
@@ -140,7 +138,6 @@ export class Tree {
     words[T_MAX_GROUPS] = limits.maxGroups;
     words[T_MAX_FAILURES] = limits.maxFailures;
     words[T_LOG_MAX] = limits.failureBytes;
-    for (let i = 0; i < T_SECRET_WORDS; i++) words[T_SECRET + i] = randomInt(2 ** 31);
     const slotSizes = Slots.sizes(limits.capacity);
     const logSizes = FailureLog.sizes(limits.maxFailures, limits.failureBytes);
     const shared = {
@@ -148,6 +145,7 @@ export class Tree {
       slots: new SharedArrayBuffer(slotSizes.initial, { maxByteLength: slotSizes.max }),
       log: new SharedArrayBuffer(logSizes.initial, { maxByteLength: logSizes.max }),
     };
+    // Private until handOut(): no other thread can hold a task in it yet, so no exit concerns it.
     return Tree.#remember(new Tree(shared));
   }
 
@@ -178,7 +176,7 @@ export class Tree {
     }
     const key = `${words[T_ID_HI]}:${words[T_ID_LO]}`;
     const known = trees.get(key)?.deref();
-    if (known === undefined) return Tree.#remember(new Tree({ tree, slots, log }));
+    if (known === undefined) return Tree.#remember(new Tree({ tree, slots, log })).#watch();
     // The same identity must be the same memory, not a copy of it: a count raised through the tree
     // we know must read raised through the buffer received. Other threads may raise it too, at the
     // same time (several workers attaching the tree): it only ever grows, and a copy's never moves.
@@ -190,8 +188,27 @@ export class Tree {
   static #remember(tree: Tree): Tree {
     trees.set(tree.key, new WeakRef(tree));
     forget.register(tree, tree.key);
-    watch(tree, tree.key, tree.secret, sweep);
     return tree;
+  }
+
+  #watched = false;
+
+  /** Sweeps this tree, from now on, after threads that exit (platform/exits.ts). Once per thread. */
+  #watch(): this {
+    if (!this.#watched) {
+      this.#watched = true;
+      watch(this, this.key, sweep);
+    }
+    return this;
+  }
+
+  /**
+   * The tree's memory, to hand to another thread: from now on this thread sweeps the tree after
+   * threads that exit (a tree no other thread has seen needs no sweep: its tasks are all ours).
+   * @returns the buffers, for a shared value
+   */
+  handOut(): SharedTree {
+    return this.#watch().shared;
   }
 
   static #bytesFor(groups: number): number {
@@ -242,11 +259,6 @@ export class Tree {
   /** The journal view of lane `index` (this thread's own, or another's). */
   journalOf(index: number): Lane {
     return (this.#lanes[index] ??= new Lane(this.shared.tree, index));
-  }
-
-  /** Name of the tree's private BroadcastChannel: known only to code that holds the tree's memory. */
-  get secret(): string {
-    return `shared-waitgroup:${[...this.words.subarray(T_SECRET, T_SECRET + T_SECRET_WORDS)].join('-')}`;
   }
 
   /** Most tasks pending at once in the tree. */

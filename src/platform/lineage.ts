@@ -6,15 +6,21 @@
 import process from 'node:process';
 import { getEnvironmentData, isMainThread, setEnvironmentData, threadId } from 'node:worker_threads';
 
-const KEY = 'shared-waitgroup:lineage:2';
-/** Words per entry: the worker's threadId + 1, its creator's + 1, and its threadId + 1 once it has exited. */
-const WORDS = 3;
+const KEY = 'shared-waitgroup:lineage:3';
+/**
+ * Words per entry: the worker's threadId + 1, its creator's + 1, its threadId + 1 once it has
+ * exited, and a 64-bit mask (two words) of the exit channels its shared trees, and those of the
+ * threads it created, listen on (platform/exits.ts).
+ */
+const WORDS = 5;
+const MASK = 3;
 /** Entries of the table: a worker's threadId modulo this picks its entry (two words). */
 const ENTRIES = 1 << 16;
 
 /**
  * The table: entry `tid % ENTRIES` holds the worker's threadId + 1 (written last) and its
- * creator's threadId + 1, and the worker's threadId + 1 again once its creator saw it exit. Inherited when this thread's creator had it; made here otherwise.
+ * creator's threadId + 1, the worker's threadId + 1 again once its creator saw it exit, and the
+ * mask of exit channels. Inherited when this thread's creator had it; made here otherwise.
  */
 const table = ((): Int32Array => {
   const inherited = getEnvironmentData(KEY);
@@ -40,6 +46,47 @@ export function noteExited(child: number): void {
 /** Whether thread `thread`'s creator has seen it exit. Thread ids are never reused in a process. */
 export function hasExited(thread: number): boolean {
   return Atomics.load(table, (thread % ENTRIES) * WORDS + 2) === thread + 1;
+}
+
+/**
+ * Notes that the calling thread holds a tree whose exit notices go to channel `bit` (0 to 63):
+ * in its own entry and in those of its creators up to the main thread, since a worker dies with
+ * the thread that created it and only the exit of the oldest one is announced. An entry shared by
+ * an older thread (ids equal modulo the table's size) keeps that thread's bits: a notice too many
+ * costs a message, one too few would cost a sweep.
+ * @param bit - the channel's index
+ */
+export function noteHolds(bit: number): void {
+  const word = MASK + (bit >>> 5);
+  const flag = 1 << (bit & 31);
+  let thread = threadId;
+  // Bounded: a creator chain cannot be longer than the table (and has no cycles: ids only grow).
+  for (let hops = 0; hops < ENTRIES && thread > 0; hops++) {
+    const at = (thread % ENTRIES) * WORDS;
+    if ((Atomics.load(table, at + word) & flag) === 0) Atomics.or(table, at + word, flag);
+    const creator = creatorOf(thread);
+    if (creator === undefined) {
+      // Not noted by its creator yet ('worker' comes in a nextTick): carry on once it is.
+      if (thread === threadId) whenCreatorKnown(() => noteHolds(bit));
+      return;
+    }
+    thread = creator;
+  }
+}
+
+/**
+ * The exit channels that must hear of thread `thread`'s exit (see `noteHolds`).
+ * @param thread - a thread id
+ * @returns the channel indices, ascending
+ */
+export function channelsOf(thread: number): number[] {
+  const at = (thread % ENTRIES) * WORDS + MASK;
+  const found: number[] = [];
+  for (let word = 0; word < 2; word++) {
+    const bits = Atomics.load(table, at + word);
+    for (let bit = 0; bit < 32; bit++) if ((bits & (1 << bit)) !== 0) found.push(word * 32 + bit);
+  }
+  return found;
 }
 
 /** The threadId of the thread that created thread `thread` and watches its exit, if it has said so. */
