@@ -74,6 +74,15 @@ export function watch<T extends object>(target: T, key: string, secret: string, 
 }
 
 /**
+ * Trees this thread listens for exit notices of (a channel each): trees it has shared or attached.
+ * For tests: a private tree is never watched.
+ * @internal
+ */
+export function watching(): number {
+  return trees.size;
+}
+
+/**
  * Threads this thread has swept up after lately: the same exit comes as one notice per tree channel
  * this thread shares with the announcer, and a sweep of every tree once is enough (thread ids are
  * never reused). Bounded: the oldest are forgotten.
