@@ -1,4 +1,4 @@
-// `node dist/benchmarks/churn-run.js [--groups N] [--in-flight N] [--mode io|tight] [--every N] [--stop-at-maps N]`:
+// `node dist/benchmarks/churn-run.js [--groups N] [--in-flight N] [--mode io|tight|bare] [--every N] [--stop-at-maps N]`:
 // one churn run (benchmarks/churn.ts) in a process of its own, so that nothing else's mappings or
 // heap count; prints its figures as one line of JSON. The test suite runs it in a child process, and
 // `npm run bench:churn` runs the full million.
@@ -21,7 +21,7 @@ function whole(name: string, text: string): number {
   return value;
 }
 
-if (values.mode !== 'io' && values.mode !== 'tight') throw new RangeError(`--mode must be io or tight; received ${values.mode}`);
+if (values.mode !== 'io' && values.mode !== 'tight' && values.mode !== 'bare') throw new RangeError(`--mode must be io, tight or bare; received ${values.mode}`);
 const result = await churn({
   mode: values.mode,
   groups: whole('groups', values.groups),

@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { WaitGroup } from '../src/index.js';
 
-export type ChurnMode = 'io' | 'tight';
+/** 'io' and 'tight': a group per request (see above); 'bare': the same requests without a group, the baseline. */
+export type ChurnMode = 'io' | 'tight' | 'bare';
 
 export interface ChurnOptions {
   readonly mode?: ChurnMode;
@@ -57,6 +58,13 @@ async function request(): Promise<void> {
   await group.wait();
 }
 
+/** One request as 'io' makes it, without a group: its I/O callback resolves the promise it awaits. */
+async function bare(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    setImmediate(resolve);
+  });
+}
+
 /** One request with no I/O: it never leaves the current job. */
 async function tight(): Promise<void> {
   const group = new WaitGroup({ name: 'request' });
@@ -68,7 +76,7 @@ async function tight(): Promise<void> {
 export async function churn(options: ChurnOptions): Promise<ChurnResult> {
   const { groups, inFlight } = options;
   const mode = options.mode ?? 'io';
-  const serve = mode === 'io' ? request : tight;
+  const serve = { io: request, tight, bare }[mode];
   const every = options.every ?? 1000;
   const stopAt = options.stopAtMaps ?? 30_000;
   const mapsBefore = mappings();

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ROWS = ['1a', '1b', '1c', '2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '5a', '6a', '6b', '7a', '7b', '7c', '7d', '8a'];
+const ROWS = ['1a', '1b', '1c', '2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '5a', '6a', '6b', '7a', '7b', '7c', '7d', '8a', '9a', '9b', '9c'];
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
 
 afterAll(() => {
