@@ -1,6 +1,8 @@
 // Runs on both sides of a thread boundary: one thread's view of a group tree's shared memory
 // (tree counters and parent table, task slots, failure log). Each thread keeps at most one Tree
-// object per tree, so its slot hints and decoded failures are shared by all its groups.
+// object per tree, so its slot hints and decoded failures are shared by all its groups. A tree is
+// private to its creating thread until its first share, in small fixed buffers that move as they
+// fill (no memory mapping); then it moves once to its shared form (docs/protocol.md, Memory).
 import { randomInt } from 'node:crypto';
 import { WaitGroupError, describe, type FailureOrigin } from '../errors/errors.js';
 import { watch } from '../platform/exits.js';

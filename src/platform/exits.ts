@@ -1,7 +1,9 @@
 // Hearing of thread exits. A worker's exit (crash, process.exit(), terminate(), or a normal end)
 // is seen only by the thread that created it (Node's 'worker' event). That thread notes the exit in
 // the lineage table, sweeps its own trees, and posts a notice on the private channel of every tree
-// it knows, so that threads holding trees it does not know sweep those too. A notice is believed
+// it knows, so that threads holding trees it does not know sweep those too. A tree is watched from
+// its first share or its attachment in a thread (memory/tree.ts): a tree that was never shared
+// holds no other thread's work, and costs no channel nor WeakRef. A notice is believed
 // only when the lineage table says the thread has exited: one about a live thread is ignored.
 // What a sweep does is the memory layer's business (memory/sweep.ts); this module only calls it.
 import process from 'node:process';
