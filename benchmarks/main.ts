@@ -1,4 +1,4 @@
-// The benchmark suite's command line: `npm run bench [-- <filter...>] [--quick] [--samples N]`.
+// The benchmark suite's command line: `npm run bench [-- <filter...>] [--quick] [--samples N] [--churn-groups N]`.
 // Runs the scenarios against the built package (dist/src), prints one table row per comparison
 // (ours, baseline, ratio, goal, verdict, spread) and writes every sample to a results file:
 // benchmarks/results/latest.json for a full run, a .tmp.json beside it for a quick or filtered one.
@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { churn } from './churn-scenario.js';
 import { latency } from './latency.js';
 import { memory } from './memory.js';
 import { pool } from './pool.js';
@@ -16,7 +17,7 @@ import { addDone, pending } from './single.js';
 import { judge, table, type Verdict } from './stats.js';
 import { completions, contention, failures } from './threads.js';
 
-const SCENARIOS: readonly Scenario[] = [addDone, completions, latency, pool, failures, pending, memory, contention, scale];
+const SCENARIOS: readonly Scenario[] = [addDone, completions, latency, pool, failures, pending, memory, contention, churn, scale];
 const RESULTS = new URL('../../benchmarks/results/', import.meta.url);
 
 function positive(value: string): number {
@@ -58,9 +59,9 @@ function revision(): string {
   }
 }
 
-async function main(filters: readonly string[], options: { quick: boolean; samples?: number; out?: string }): Promise<void> {
+async function main(filters: readonly string[], options: { quick: boolean; samples?: number; out?: string; churnGroups?: number }): Promise<void> {
   const scenarios = select(filters);
-  const settings: Settings = { quick: options.quick, samples: options.samples };
+  const settings: Settings = { quick: options.quick, samples: options.samples, churnGroups: options.churnGroups };
   const started = new Date();
   const loadBefore = loadavg();
   process.stderr.write(`shared-waitgroup benchmarks (${options.quick ? 'quick' : 'full'}): ${scenarios.map((s) => s.id).join(', ')}\n`);
@@ -72,7 +73,7 @@ async function main(filters: readonly string[], options: { quick: boolean; sampl
     durations[`${scenario.id} ${scenario.name}`] = Math.round(performance.now() - start);
     verdicts.push(...rows.map(judge));
   }
-  const full = filters.length === 0 && !options.quick && options.samples === undefined;
+  const full = filters.length === 0 && !options.quick && options.samples === undefined && options.churnGroups === undefined;
   const file = options.out ?? fileURLToPath(new URL(full ? 'latest.json' : `${options.quick ? 'quick' : 'partial'}.tmp.json`, RESULTS));
   const report = {
     command: `node dist/benchmarks/main.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -113,6 +114,7 @@ const program = new Command()
   .argument('[filter...]', `scenario numbers or names: ${SCENARIOS.map((s) => `${s.id} ${s.name}`).join(', ')}`)
   .option('--quick', 'tiny sizes, one sample: checks that every scenario runs, not its speed', false)
   .option('--samples <n>', 'samples per series (default: per scenario, 3 to 15)', positive)
+  .option('--churn-groups <n>', 'groups of the churn scenario (9); default 100000, 10000 with --quick', positive)
   .option('--out <file>', 'results file (default: benchmarks/results/latest.json for a full run, *.tmp.json otherwise)')
   .action(main);
 

@@ -1,6 +1,6 @@
-// Scenario 9: groups at scale (issue #11). 9a: a wait that times out on a group of 1,000,000
+// Scenario 10: groups at scale (issue #11). 10a: a wait that times out on a group of 1,000,000
 // pending tasks, against the same on 1,000 (the timeout error's summary must be bounded in time
-// and memory). 9b: an unrelated worker exits while 3 threads hold 400 shared trees and one tree of
+// and memory). 10b: an unrelated worker exits while 3 threads hold 400 shared trees and one tree of
 // 1,000,000 pending tasks; each thread's busy time in the exit's wake, against the same window
 // with no exit.
 import { Worker } from 'node:worker_threads';
@@ -18,7 +18,7 @@ function timeoutCost(group: WaitGroup): number {
     if (!(error instanceof WaitTimeoutError)) throw error;
     return performance.now() - start;
   }
-  throw new Error('scenario 9a: the wait did not time out');
+  throw new Error('scenario 10a: the wait did not time out');
 }
 
 function median(values: readonly number[]): number {
@@ -45,13 +45,13 @@ async function quiet(): Promise<void> {
 }
 
 export const scale: Scenario = {
-  id: 9,
+  id: 10,
   name: 'scale',
   run: async (settings) => {
     const big = settings.quick ? 20_000 : 1_000_000;
     const trees = settings.quick ? 40 : 400;
     const rounds = samplesOf(settings, 7);
-    progress(`9: a timeout on ${big} pending tasks (${rounds} rounds); an unrelated exit beside ${trees} trees in 3 threads`);
+    progress(`10: a timeout on ${big} pending tasks (${rounds} rounds); an unrelated exit beside ${trees} trees in 3 threads`);
 
     const large = new WaitGroup({ name: 'large', capacity: big + 64 });
     const held: Task[] = [];
@@ -114,7 +114,7 @@ export const scale: Scenario = {
     const extra = median(busy.exit) - median(busy.none);
     const rows: Row[] = [
       {
-        id: '9a',
+        id: '10a',
         title: `a wait times out: WaitTimeoutError on ${big.toLocaleString('en')} pending tasks`,
         ours: { label: `${big.toLocaleString('en')} pending`, unit: 'ms', samples: onLarge },
         baseline: { label: '1,000 pending', unit: 'ms', samples: onSmall },
@@ -124,7 +124,7 @@ export const scale: Scenario = {
         },
       },
       {
-        id: '9b',
+        id: '10b',
         title: `an unrelated worker exits; busy time of each worker holding ${trees} trees and one of ${big.toLocaleString('en')} pending`,
         ours: { label: 'exit', unit: 'ms', samples: busy.exit },
         baseline: { label: 'no exit', unit: 'ms', samples: busy.none },

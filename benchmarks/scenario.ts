@@ -10,6 +10,8 @@ export interface Settings {
   readonly quick: boolean;
   /** Samples per series, overriding each scenario's default. */
   readonly samples: number | undefined;
+  /** Groups of the churn scenario (9), overriding its default. */
+  readonly churnGroups?: number | undefined;
 }
 
 export interface Scenario {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ROWS = ['1a', '1b', '1c', '2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '5a', '6a', '6b', '7a', '7b', '7c', '7d', '8a', '9a', '9b'];
+const ROWS = ['1a', '1b', '1c', '2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '5a', '6a', '6b', '7a', '7b', '7c', '7d', '8a', '9a', '9b', '9c', '10a', '10b'];
 const dir = mkdtempSync(join(tmpdir(), 'bench-'));
 
 afterAll(() => {
@@ -36,7 +36,7 @@ describe('npm run bench -- --quick', () => {
     });
     const printed = stdout
       .split('\n')
-      .map((line) => /^(\d[a-z]) +\|/.exec(line)?.[1])
+      .map((line) => /^(\d+[a-z]) +\|/.exec(line)?.[1])
       .filter((id) => id !== undefined);
     expect(printed).toEqual(ROWS);
     expect(stdout).toMatch(/^goals: \d+ pass, \d+ fail/m);
@@ -58,7 +58,7 @@ describe('npm run bench -- --quick', () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['dist/benchmarks/main.js', 'pending', '--quick', '--out', out], { cwd: ROOT, timeout: 50_000 });
     const printed = stdout
       .split('\n')
-      .map((line) => /^(\d[a-z]) +\|/.exec(line)?.[1])
+      .map((line) => /^(\d+[a-z]) +\|/.exec(line)?.[1])
       .filter((id) => id !== undefined);
     expect(printed).toEqual(['6a', '6b']);
 

@@ -160,6 +160,7 @@ expectTypeOf<WaitGroupErrorCode>().toEqualTypeOf<
   | 'ERR_COMLINK_MISMATCH'
   | 'ERR_MAIN_THREAD_BLOCK'
   | 'ERR_NOT_SPAWNED'
+  | 'ERR_TREE_BUSY'
 >();
 expectTypeOf<WaitGroupError>().toExtend<Error>();
 expectTypeOf<WaitGroupError['code']>().toEqualTypeOf<WaitGroupErrorCode>();

@@ -1,4 +1,4 @@
-// A worker (benchmark 9b, test/aggregator.test.ts): a thread that uses the library for a group of its own and
+// A worker (benchmark 10b, test/aggregator.test.ts): a thread that uses the library for a group of its own and
 // nothing else, then waits to be terminated. Its exit is the "unrelated exit" the row measures.
 import { parentPort } from 'node:worker_threads';
 import { WaitGroup } from '../src/index.js';

@@ -28,6 +28,8 @@ import { inspect } from 'node:util';
  *   do not match this thread's (one side did not register them, or runs another version)
  * - `ERR_MAIN_THREAD_BLOCK`: `waitSync()` on the main thread without a finite `timeout` or `blockMainThread: true`
  * - `ERR_NOT_SPAWNED`: `spawned()` in a thread that `spawn()` did not start
+ * - `ERR_TREE_BUSY`: `sub()` or `share()` called by a failure's own code (a getter run while
+ *   `cancelOnError` records it) when the group's memory, private to its thread so far, would have to move
  */
 export type WaitGroupErrorCode =
   | 'ERR_CAPACITY_EXCEEDED'
@@ -49,7 +51,8 @@ export type WaitGroupErrorCode =
   | 'ERR_THREAD_LIMIT'
   | 'ERR_COMLINK_MISMATCH'
   | 'ERR_MAIN_THREAD_BLOCK'
-  | 'ERR_NOT_SPAWNED';
+  | 'ERR_NOT_SPAWNED'
+  | 'ERR_TREE_BUSY';
 
 /**
  * Longest group name or task label kept where it crosses threads (a failure's origin, a group's

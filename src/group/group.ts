@@ -2,7 +2,7 @@
 // whose state lives in shared memory. Every thread that holds the group, whether it created it,
 // got it from `WaitGroup.from()` or made it with `sub()`, has the same powers over it.
 import { threadId } from 'node:worker_threads';
-import { defaultReason, isCancelled, markCancelled, readReason, settleCancel, watchCancel } from '../memory/cancel.js';
+import { cancelRecord, defaultReason, isCancelled, readReason, settleCancel, watchCancel } from '../memory/cancel.js';
 import {
   InvalidArgumentTypeError,
   TaskGroupError,
@@ -17,13 +17,13 @@ import {
   type PendingTask,
 } from '../errors/errors.js';
 import { addedOf, failedOf, pendingOf, type GroupRecord } from '../memory/counters.js';
-import { FailureView, failureAt } from '../memory/failures.js';
+import { FailureView, failureAt, type FailureSource } from '../memory/failures.js';
 import * as L from '../memory/layout.js';
 import { Runner, startsDue } from './go.js';
 import { linkKey, linkedIds, recordLink, type LinkId } from '../memory/links.js';
 import { checkSharedGroup, type SharedWaitGroup } from '../memory/share.js';
 import { GroupHost } from '../memory/host.js';
-import { Task, provideGroupFrom } from './task.js';
+import { Task, afterSettle, provideGroupFrom, runAfterSettle } from './task.js';
 import { parseOptions, parseWaitOptions, type WaitGroupOptions, type WaitGroupStats, type WaitOptions, type WaitSyncOptions } from './options.js';
 import { Tree } from '../memory/tree.js';
 import { RETRY, waitAsync, waitSync, type Blocker } from './wait.js';
@@ -122,16 +122,26 @@ export class WaitGroup {
       id: this.#id,
       chain: chain.map((group) => ({ record: group.#header, name: group.name })),
       origin: (label) => (label === undefined ? { threadId, group: this.name } : { threadId, group: this.name, label }),
+      // Inside a failing completion (GroupHost#finish): the failure's code that encoding runs must
+      // not move the tree (pin), and abort listeners run once the completion has returned.
       cancel: (level, error, entry) => {
         const group = chain[level];
-        if (group !== undefined) group.#cancel(error, entry >= 0 ? entry : undefined);
+        if (group === undefined) return;
+        tree.pin();
+        try {
+          group.#cancel(error, entry >= 0 ? entry : undefined, true);
+        } finally {
+          tree.unpin();
+        }
       },
       share: () => this.share(),
     });
     tree.names.set(this.#id, this.name);
+    // Entered in this thread's table of groups (for from()) once its tree is shared: a private
+    // tree's groups cannot come back through from(), and a WeakRef made now would keep the group
+    // alive until the end of the current job, however soon it is dropped.
     const key = `${tree.key}/${this.#id}`;
-    groups.set(key, new WeakRef(this));
-    forget.register(this, key);
+    tree.hold({ host: this.#host, publish: () => enter(key, this) });
     const signal = attach === undefined ? options.signal : undefined;
     if (signal?.aborted) this.cancel(signal.reason);
     else if (signal !== undefined) cancelOnAbort(signal, this);
@@ -234,6 +244,7 @@ export class WaitGroup {
       signal: () => this.signal,
       fail: (error, label) => {
         this.#host.failAlone(error, label);
+        runAfterSettle();
       },
     }));
   }
@@ -470,13 +481,25 @@ export class WaitGroup {
    * @param reason - the signal's reason; default an `AbortError` DOMException
    */
   cancel(reason?: unknown): void {
-    this.#cancel(reason, undefined);
+    this.#cancel(reason, undefined, false);
   }
 
-  #cancel(reason: unknown, failure: number | undefined): void {
-    if (!markCancelled(this.#header.i32, this.#tree.log, this.#tree.lane, this.name, reason, failure)) return;
-    this.#reason.value = reason === undefined ? defaultReason(this.name) : reason;
-    this.#controller?.abort(this.#reason.value);
+  /**
+   * @param inOperation - called from inside a completion: this thread's `signal` aborts once the
+   *   completion has returned (afterSettle), so that no listener runs inside the operation
+   */
+  #cancel(reason: unknown, failure: number | undefined, inOperation: boolean): void {
+    if (!cancelRecord(this.#header, this.#tree.log, this.#tree.lane, this.name, reason, failure)) return;
+    const value = (this.#reason.value = reason === undefined ? defaultReason(this.name) : reason);
+    const controller = this.#controller;
+    if (controller === undefined) return;
+    if (inOperation) {
+      afterSettle(() => {
+        controller.abort(value);
+      });
+    } else {
+      controller.abort(value);
+    }
   }
 
   /** True once this group or an ancestor is cancelled, in any thread. One shared-memory read per level. */
@@ -488,14 +511,16 @@ export class WaitGroup {
   get signal(): AbortSignal {
     if (this.#signal !== undefined) return this.#signal;
     const controller = (this.#controller = new AbortController());
-    const header = this.#header.i32;
-    const tree = this.#tree;
+    const header = this.#header;
+    const failures = failureSource(this.#tree);
     const name = this.name;
     const local = this.#reason;
-    // The watcher holds what it needs to abort, never the group, so the group stays collectable.
+    // The watcher holds what it needs to abort, never the group nor the tree (a private tree holds
+    // its groups), so the group stays collectable. It reads the record's views when it runs: a
+    // private tree may have moved.
     watchCancel(header, this, () => {
-      settleCancel(header);
-      controller.abort('value' in local ? local.value : readReason(header, tree.log, name, (ordinal) => failureAt(tree, ordinal)?.value));
+      settleCancel(header.i32);
+      controller.abort('value' in local ? local.value : readReason(header.i32, failures.log, name, (ordinal) => failureAt(failures, ordinal)?.value));
     });
     this.#signal = this.#parent ? AbortSignal.any([controller.signal, this.#parent.signal]) : controller.signal;
     return this.#signal;
@@ -579,7 +604,7 @@ export class WaitGroup {
       version: L.LAYOUT_VERSION,
       name: this.name,
       group: this.#id,
-      tree: this.#tree.handOut(),
+      tree: this.#tree.publish(),
       parent: this.#parent?.share() ?? null,
       links: this.#links.map((link) => link.share()),
     };
@@ -625,6 +650,17 @@ export class WaitGroup {
   taskHost(): GroupHost {
     return this.#host;
   }
+}
+
+/** Enters a group in this thread's table, for `from()`. */
+function enter(key: string, group: WaitGroup): void {
+  groups.set(key, new WeakRef(group));
+  forget.register(group, key);
+}
+
+/** What rebuilding a tree's failures needs, without the tree itself (see `signal`). */
+function failureSource(tree: Tree): FailureSource {
+  return { log: tree.log, originals: tree.originals, rebuilt: tree.rebuilt };
 }
 
 /**

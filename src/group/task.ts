@@ -26,6 +26,30 @@ export function provideGroupFrom(from: (shared: SharedWaitGroup) => WaitGroup): 
   groupFrom = from;
 }
 
+/**
+ * What a completion's callbacks leave to run once it has returned: the aborts of this thread's
+ * `signal`s when the completion cancelled groups (cancelOnError). Abort listeners are the user's
+ * code, which must not run inside an operation that holds the journal and the tree's views.
+ */
+const due: (() => void)[] = [];
+
+/**
+ * Runs `then` once the completion in progress has returned (Task#settle, or the failure of a queued
+ * `go()` function).
+ * @internal
+ */
+export function afterSettle(then: () => void): void {
+  due.push(then);
+}
+
+/**
+ * Runs what completions left to run (afterSettle), in order, including what those runs leave.
+ * @internal
+ */
+export function runAfterSettle(): void {
+  for (let next = due.shift(); next !== undefined; next = due.shift()) next();
+}
+
 /** Lets group.ts construct tasks while `new Task()` stays closed to users. */
 const token = Symbol('task');
 
@@ -94,12 +118,14 @@ export class Task {
       const taken = host.doneOwn(this.#slot, this.#generation, this.#remaining, units, failed, error, this.label, this.#limited);
       this.#remaining -= taken;
       this.#limited &&= this.#remaining > 0;
+      if (due.length !== 0) runAfterSettle();
       return taken > 0;
     }
     const taken = host.doneShared(this.#slot, this.#generation, units, failed, error, this.label, this.#limited);
     split(took.state);
     this.#remaining = fields.generation === this.#generation ? fields.remaining : 0;
     this.#limited &&= this.#remaining > 0;
+    if (due.length !== 0) runAfterSettle();
     return taken > 0;
   }
 

@@ -4,6 +4,7 @@
 import { threadId } from 'node:worker_threads';
 import { decodeFailure, encodeFailure } from '../errors/envelope.js';
 import { describe } from '../errors/errors.js';
+import type { GroupRecord } from './counters.js';
 import type { FailureLog } from './failure-log.js';
 import type { Lane } from './registry.js';
 import {
@@ -36,16 +37,35 @@ export function defaultReason(group: string): DOMException {
  */
 export function markCancelled(header: Int32Array, log: FailureLog, lane: Lane, group: string, reason: unknown, failure: number | undefined): boolean {
   if (Atomics.load(header, H_CANCEL) !== CANCEL_NONE) return false;
-  // Stored before claiming the flag, so other threads never wait on our serializer (a lost race
-  // wastes the bytes, which is rare and bounded by the log's budget).
-  let stored: { offset: number; length: number } | undefined;
-  if (failure === undefined && reason !== undefined) {
-    let bytes = encodeFailure(reason, { threadId, group });
-    if (bytes.length > REASON_MAX_BYTES) {
-      bytes = encodeFailure(`[cancellation reason too large to share] ${describe(reason).slice(0, 200)}`, { threadId, group });
-    }
-    stored = log.store(bytes);
+  return claimCancel(header, lane, failure, storeReason(log, group, reason, failure));
+}
+
+/**
+ * `markCancelled()` for a group of a tree that may be private (tree.ts): the record's views are
+ * read after the reason is encoded, since encoding runs the reason's own code (getters), which may
+ * move a private tree to new memory.
+ */
+export function cancelRecord(record: GroupRecord, log: FailureLog, lane: Lane, group: string, reason: unknown, failure: number | undefined): boolean {
+  if (Atomics.load(record.i32, H_CANCEL) !== CANCEL_NONE) return false;
+  const stored = storeReason(log, group, reason, failure);
+  return claimCancel(record.i32, lane, failure, stored);
+}
+
+/**
+ * Stores a cancellation reason that is not a failure in the log's data area. Before the flag is
+ * claimed, so other threads never wait on our serializer (a lost race wastes the bytes, which is
+ * rare and bounded by the log's budget).
+ */
+function storeReason(log: FailureLog, group: string, reason: unknown, failure: number | undefined): { offset: number; length: number } | undefined {
+  if (failure !== undefined || reason === undefined) return undefined;
+  let bytes = encodeFailure(reason, { threadId, group });
+  if (bytes.length > REASON_MAX_BYTES) {
+    bytes = encodeFailure(`[cancellation reason too large to share] ${describe(reason).slice(0, 200)}`, { threadId, group });
   }
+  return log.store(bytes);
+}
+
+function claimCancel(header: Int32Array, lane: Lane, failure: number | undefined, stored: { offset: number; length: number } | undefined): boolean {
   // The reason's fields go to our journal first: a sweeper that finds the cancel word still naming
   // us (we died writing them to the header) copies them from there (finishCancel).
   const journal = lane.journal;
@@ -77,20 +97,22 @@ export function readReason(header: Int32Array, log: FailureLog, group: string, f
   }
 }
 
-const wakeOnCollect = new FinalizationRegistry<Int32Array>((header) => {
+const wakeOnCollect = new FinalizationRegistry<GroupRecord>((record) => {
   // Settles this thread's pending watcher of a collected group, so it stops holding the memory.
   // Watchers of live groups in other threads wake too, see the flag unchanged and wait again.
-  Atomics.notify(header, H_CANCEL);
+  Atomics.notify(record.i32, H_CANCEL);
 });
 
 /**
  * Calls `onCancel` in this thread once the group is cancelled by any thread, for as long as `owner` lives.
+ * @param record - the group's record; its views are read at each wake (a private tree may move)
  * @param owner - the group object; once it is collected the watch ends
  */
-export function watchCancel(header: Int32Array, owner: object, onCancel: () => void): void {
+export function watchCancel(record: GroupRecord, owner: object, onCancel: () => void): void {
   const ref = new WeakRef(owner);
-  wakeOnCollect.register(owner, header);
+  wakeOnCollect.register(owner, record);
   const arm = (): void => {
+    const header = record.i32;
     const state = Atomics.load(header, H_CANCEL);
     if (state === CANCEL_DONE) {
       onCancel();

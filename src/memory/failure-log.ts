@@ -27,24 +27,65 @@ export interface LogEntry {
   readonly bytes: Uint8Array | undefined;
 }
 
-/** One thread's view of a tree's failure log. */
+/**
+ * One thread's view of a tree's failure log. A shared tree's log has an index of `maxFailures`
+ * entries, then the data area. A private tree's compact log has an index of fewer entries (and a
+ * smaller data area): when either fills, `outgrow` moves the tree's log to a larger buffer
+ * (tree.ts) and `rebind()` views it; the layout becomes the shared one at the tree's first share.
+ */
 export class FailureLog {
-  readonly buffer: SharedArrayBuffer;
-  readonly #tree: Int32Array;
-  readonly #index: Int32Array;
-  readonly #bytes: Uint8Array;
-  readonly #dataStart: number;
+  buffer: SharedArrayBuffer;
+  #tree: Int32Array;
+  #index!: Int32Array;
+  #bytes!: Uint8Array;
+  #dataStart = 0;
+  /** Entries the index of this buffer has room for: `maxFailures` but in a private tree's compact log. */
+  #entries = 0;
+  /**
+   * Set on a private tree's compact log: moves it to a buffer with at least `entries` entries and
+   * `data` bytes of data area, and rebinds this view to it.
+   */
+  outgrow: ((entries: number, data: number) => void) | undefined;
 
   /**
-   * @param buffer - the growable log buffer of the tree
+   * @param buffer - the log buffer of the tree
    * @param tree - Int32 view of the tree buffer (sequence, limits, tail)
+   * @param entries - entries its index has room for (default: the tree's `maxFailures`)
    */
-  constructor(buffer: SharedArrayBuffer, tree: Int32Array) {
+  constructor(buffer: SharedArrayBuffer, tree: Int32Array, entries = tree[T_MAX_FAILURES] ?? 0) {
     this.buffer = buffer;
     this.#tree = tree;
-    this.#dataStart = FailureLog.indexBytes(tree[T_MAX_FAILURES] ?? 0);
+    this.rebind(buffer, tree, entries);
+  }
+
+  /**
+   * Views `buffer`, whose index has room for `entries` entries (a private tree's log moved, or
+   * this view is being made); `tree` views the tree buffer.
+   */
+  rebind(buffer: SharedArrayBuffer, tree = this.#tree, entries = this.#entries): void {
+    this.buffer = buffer;
+    this.#tree = tree;
+    this.#entries = entries;
+    this.#dataStart = FailureLog.indexBytes(entries);
     this.#index = new Int32Array(buffer, 0, this.#dataStart / 4);
     this.#bytes = new Uint8Array(buffer);
+  }
+
+  /** Entries the index has room for in this buffer. */
+  get entries(): number {
+    return this.#entries;
+  }
+
+  /** Bytes of data area in this buffer. */
+  get dataBytes(): number {
+    return this.buffer.byteLength - this.#dataStart;
+  }
+
+  /** Makes room for `entries` index entries and `data` bytes of data area. */
+  #fit(entries: number, data: number): void {
+    if (entries <= this.#entries && this.#dataStart + data <= this.buffer.byteLength) return;
+    if (this.outgrow !== undefined) this.outgrow(entries, data);
+    else ensureLength(this.buffer, this.#dataStart + data);
   }
 
   /** Bytes of the entry index for `maxFailures` kept failures. */
@@ -75,6 +116,8 @@ export class FailureLog {
     // Reserved before the entry is claimed: a writer that dies here wastes bytes, never an entry.
     const kept = this.store(bytes) ?? this.store(fallback());
     for (; index < max; index++) {
+      // A private tree's compact index moves to a larger one (no other thread knows this log).
+      if (index >= this.#entries) this.#fit(index + 1, 0);
       const base = index * LOG_ENTRY_WORDS;
       if (Atomics.compareExchange(this.#index, base + L_STATE, LOG_EMPTY, logWriting(lane)) !== LOG_EMPTY) continue;
       this.#index[base + L_GROUP] = group;
@@ -106,7 +149,7 @@ export class FailureLog {
 
   /** Marks every entry thread `lane` left staged as discarded: that thread is dead, its completions did not happen. */
   discardAll(lane: number): void {
-    const end = Math.min(Atomics.load(this.#tree, T_FAIL_SEQ) + 1, this.maxFailures);
+    const end = Math.min(Atomics.load(this.#tree, T_FAIL_SEQ) + 1, this.#entries);
     for (let entry = 0; entry < end; entry++) this.discard(entry, lane);
   }
 
@@ -121,7 +164,7 @@ export class FailureLog {
       if (tail + bytes.length > max) return undefined;
       // Reserve by CAS so that a failed reservation never moves the tail past the end.
       if (Atomics.compareExchange(this.#tree, T_LOG_TAIL, tail, tail + bytes.length) !== tail) continue;
-      ensureLength(this.buffer, this.#dataStart + tail + bytes.length);
+      this.#fit(0, tail + bytes.length);
       this.#bytes.set(bytes, this.#dataStart + tail);
       return { offset: tail, length: bytes.length };
     }
@@ -129,7 +172,7 @@ export class FailureLog {
 
   /** Entries claimed so far, at least (every entry below it is claimed). */
   recorded(): number {
-    return Math.min(Atomics.load(this.#tree, T_FAIL_SEQ), this.maxFailures);
+    return Math.min(Atomics.load(this.#tree, T_FAIL_SEQ), this.#entries);
   }
 
   /** Failures kept at most. */
@@ -139,12 +182,13 @@ export class FailureLog {
 
   /** True when the envelope of failure `ordinal` is in the log (not only counted). */
   holds(ordinal: number): boolean {
-    return ordinal >= 0 && ordinal < this.maxFailures && Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) === LOG_READY;
+    return ordinal >= 0 && ordinal < this.#entries && Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) === LOG_READY;
   }
 
   /** The state of entry `ordinal` (LOG_EMPTY past the claimed prefix). */
   stateOf(ordinal: number): number {
-    return ordinal < this.maxFailures ? Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) : LOG_EMPTY;
+    // Past the index of a private tree's compact log: an entry never claimed.
+    return ordinal < this.#entries ? Atomics.load(this.#index, ordinal * LOG_ENTRY_WORDS + L_STATE) : LOG_EMPTY;
   }
 
   /**
@@ -152,6 +196,7 @@ export class FailureLog {
    * @returns the group's id, or undefined while the entry is not published (or was discarded)
    */
   groupOf(ordinal: number): number | undefined {
+    if (ordinal >= this.#entries) return undefined;
     const base = ordinal * LOG_ENTRY_WORDS;
     const state = Atomics.load(this.#index, base + L_STATE);
     return state === LOG_READY || state === LOG_OMITTED ? (this.#index[base + L_GROUP] ?? 0) : undefined;
@@ -162,6 +207,7 @@ export class FailureLog {
    * @returns the entry, or undefined while it is not yet published
    */
   entry(ordinal: number): LogEntry | undefined {
+    if (ordinal >= this.#entries) return undefined;
     const base = ordinal * LOG_ENTRY_WORDS;
     const state = Atomics.load(this.#index, base + L_STATE);
     if (state !== LOG_READY && state !== LOG_OMITTED) return undefined;

@@ -63,8 +63,11 @@ export function withdraw(tree: Tree, entry: number): void {
   tree.originals.delete(entry);
 }
 
+/** What `failureAt()` reads of a tree: its log and this thread's failures of it. */
+export type FailureSource = Pick<Tree, 'log' | 'originals' | 'rebuilt'>;
+
 /** The failure with `ordinal`, as this thread sees it: the original if it was recorded here, else rebuilt once. */
-export function failureAt(tree: Tree, ordinal: number): Failure | undefined {
+export function failureAt(tree: FailureSource, ordinal: number): Failure | undefined {
   // Only what every thread can read is reported, so that all waiters report the same failures.
   if (!tree.log.holds(ordinal)) return undefined;
   const known = tree.originals.get(ordinal) ?? tree.rebuilt.get(ordinal);

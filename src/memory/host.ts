@@ -70,7 +70,8 @@ export class GroupHost {
   /** The group's record and its ancestors': every add and done counts in all of them. */
   readonly #chain: readonly GroupRecord[];
   readonly #lane: Lane;
-  readonly #journal: Int32Array;
+  /** This thread's journal; a new view after its private tree moved (`rebind()`). */
+  #journal: Int32Array;
   readonly #options: HostOptions;
   /** Every lane's journal, for confirming another thread's take. */
   readonly #journals: Journals;
@@ -327,6 +328,15 @@ export class GroupHost {
     this.slots.setFlag(slot, SLOT_LIMITED, true);
     this.#journal[E_STEP] = OP_NONE;
     return true;
+  }
+
+  /**
+   * Views this thread's journal again after its private tree moved to new memory (tree.ts). The
+   * records of the chain are the tree's own objects, rebound in place; only the journal view is
+   * kept here. Called by the tree, between operations.
+   */
+  rebind(): void {
+    this.#journal = this.#lane.journal;
   }
 
   /** Index of the root's record in the chain: the depth of the group below its root. */

@@ -2,11 +2,15 @@
 // shared memory described here, so this module is the single source of truth for it. The protocol
 // that moves these words is explained, step by step, in docs/protocol.md.
 //
-// A group tree (a root WaitGroup and its sub-groups) owns three growable SharedArrayBuffers:
+// A group tree (a root WaitGroup and its sub-groups) owns three SharedArrayBuffers:
 //   tree  - tree-wide counters, the thread registry (one journal per registered thread), then one
 //           record of GROUP_WORDS Int32 words per group;
 //   slots - one 192-byte record per task, allocated from this arena by every group of the tree;
 //   log   - the failure log: a fixed index of entries, then the serialized envelopes.
+// Once shared, each buffer is either fixed at its full size (FIXED_MAX_BYTES or less) or growable
+// up to it. Before its first share a tree is private to its thread and its buffers are compact
+// (see COMPACT_GROUPS): tree.ts moves them to larger ones as they fill, and to their shared form
+// at the first share.
 // Whoever holds any group of a tree can read and repair every group of it: a thread that sweeps
 // up after a dead worker finishes that worker's operation in flight from its journal.
 import { endianness } from 'node:os';
@@ -254,6 +258,28 @@ export const REASON_MAX_BYTES = 64 * 1024;
 /** Group `id` has its record at Int32 word `GROUPS_BASE + (id - 1) * GROUP_WORDS` of the tree buffer. */
 export const GROUPS_BASE = REGISTRY + LANES * ENTRY_WORDS;
 export const TREE_INITIAL_GROUPS = 16;
+
+// ---- private (compact) trees ----
+// A growable SharedArrayBuffer reserves its maximum length of address space: two memory mappings,
+// which the garbage collector does not count, so that a process making one tree per request runs
+// out of mappings (vm.max_map_count) before it collects them. A fixed-length buffer costs none. So
+// a tree starts with small fixed buffers, known to its creating thread only, and moves to larger
+// fixed ones as they fill (nobody else holds them: the move is unseen); its first share() moves
+// it, once, to its shared form.
+/** Group records a private tree starts with; each move doubles them. */
+export const COMPACT_GROUPS = 2;
+/** Slots a private tree starts with; each move doubles them. */
+export const COMPACT_SLOTS = 4;
+/** Failure-log entries a private tree starts with; each move doubles them. */
+export const COMPACT_LOG_ENTRIES = 4;
+/** Envelope bytes a private tree's log starts with; each move doubles them. */
+export const COMPACT_LOG_BYTES = 2048;
+/**
+ * A buffer whose full size (from the tree's options) is at most this many bytes is made fixed at
+ * that size when the tree is created: it never moves, and costs no mapping even once shared. A
+ * larger one is compact while the tree is private, and growable once shared.
+ */
+export const FIXED_MAX_BYTES = 64 * 1024;
 
 // ---- slots: one record of SLOT_BYTES per task ----
 // bytes 0-7:   state (64-bit): remaining units (bits 0-30), tag (bits 31-35: lane + 1 of the thread

@@ -45,12 +45,12 @@ export class Lane {
   readonly bit: number;
   /** The same, as a 64-bit value. */
   readonly bit64: bigint;
-  /** The journal: ENTRY_WORDS Int32 words of the registry. */
-  readonly journal: Int32Array;
+  /** The journal: ENTRY_WORDS Int32 words of the registry (views remade by `rebind()` when a private tree moves). */
+  journal: Int32Array;
   /** The journal as unsigned 64-bit words (E_NEW64, E_OLD64: index / 2). */
-  readonly journal64: BigUint64Array;
+  journal64: BigUint64Array;
   /** The journal as float64 words (E_CELL64: index / 2). */
-  readonly journalF64: Float64Array;
+  journalF64: Float64Array;
   /** Sequence number of this thread's last shared take, modulo 2^30 (see E_CONFIRM). */
   seq = 0;
   /** Deltas of one unit up (index: the lane bit before, 0 or 1), with the bit flipped. */
@@ -68,6 +68,17 @@ export class Lane {
     this.journalF64 = new Float64Array(buffer, offset, ENTRY_WORDS / 2);
     this.up1 = [COUNT_UNIT + this.bit64, COUNT_UNIT - this.bit64];
     this.down1 = [-COUNT_UNIT + this.bit64, -COUNT_UNIT - this.bit64];
+  }
+
+  /**
+   * Views the journal in `buffer`, the tree buffer a private tree has just moved to (tree.ts): the
+   * same entry, copied there. Only the thread that owns the tree calls it, between operations.
+   */
+  rebind(buffer: SharedArrayBuffer): void {
+    const offset = (REGISTRY + this.index * ENTRY_WORDS) * 4;
+    this.journal = new Int32Array(buffer, offset, ENTRY_WORDS);
+    this.journal64 = new BigUint64Array(buffer, offset, ENTRY_WORDS / 2);
+    this.journalF64 = new Float64Array(buffer, offset, ENTRY_WORDS / 2);
   }
 
   /** This lane's bit (0 or 1) in the laned counter whose low Int32 word is `words[at + LO32]`. */
@@ -103,12 +114,15 @@ export function register(buffer: SharedArrayBuffer, words: Int32Array): Lane {
     words[at + E_TOKEN] = token;
     words[at + E_SPARE] = -1;
     words[at + E_PARENT] = 0;
-    // The creator, once known (at once, or after its 'worker' event): a sweep of it sweeps us too.
-    whenCreatorKnown((creator) => {
-      if (Atomics.load(words, at + E_OWNER) === liveOwner(threadId) && words[at + E_TOKEN] === token) words[at + E_PARENT] = creator + 1;
-    });
     words[at + E_STEP] = OP_NONE;
-    return new Lane(buffer, index);
+    const lane = new Lane(buffer, index);
+    // The creator, once known (at once, or after its 'worker' event): a sweep of it sweeps us too.
+    // Through the lane, whose journal view follows the tree if it moves meanwhile (while private).
+    whenCreatorKnown((creator) => {
+      const journal = lane.journal;
+      if (Atomics.load(journal, E_OWNER) === liveOwner(threadId) && journal[E_TOKEN] === token) journal[E_PARENT] = creator + 1;
+    });
+    return lane;
   }
   throw new WaitGroupError(
     'ERR_THREAD_LIMIT',

@@ -31,13 +31,29 @@ import {
   T_SLOT_HIGH,
 } from './layout.js';
 
+/** The compact buffers of private trees, and how each moves its tree to a larger one (tree.ts). */
+const movers = new WeakMap<SharedArrayBuffer, (bytes: number) => boolean>();
+
+/**
+ * Makes `move(bytes)` what `ensureLength(buffer, bytes)` does for a fixed-length buffer too short:
+ * move the private tree that owns it to a larger buffer, and rebind every view of it. Undefined
+ * forgets `buffer` (it was moved away from, or is final).
+ */
+export function moveWhenFull(buffer: SharedArrayBuffer, move: ((bytes: number) => boolean) | undefined): void {
+  if (move === undefined) movers.delete(buffer);
+  else movers.set(buffer, move);
+}
+
 /**
  * Makes `buffer` at least `bytes` long, growing it by at least half again to keep grows rare.
  * Safe to race: whichever thread grows first wins, and a smaller grow that loses is not an error.
+ * A compact buffer of a private tree (fixed length) is not grown but replaced: its tree moves to a
+ * larger buffer and its views follow (`moveWhenFull`); `buffer` itself is then left behind.
  * @returns false when `bytes` exceeds the buffer's maximum length
  */
 export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean {
   if (buffer.byteLength >= bytes) return true;
+  if (!buffer.growable) return movers.get(buffer)?.(bytes) ?? false;
   if (bytes > buffer.maxByteLength) return false;
   // Whole multiples of 64 bytes, so every view of a whole number of records stays aligned.
   const target = Math.min(buffer.maxByteLength, Math.ceil(Math.max(bytes, buffer.byteLength * 1.5) / 64) * 64);
@@ -82,8 +98,9 @@ export interface SlotSnapshot {
 
 /** One thread's view of a tree's slot arena. */
 export class Slots {
-  readonly buffer: SharedArrayBuffer;
-  readonly #tree: Int32Array;
+  /** The slots buffer (another one after a private tree moved: see `rebind()`). */
+  buffer: SharedArrayBuffer;
+  #tree: Int32Array;
   // Fixed-length views, remade when the buffer has grown: V8 accesses length-tracking views of a
   // growable buffer about three times slower.
   #u64!: BigUint64Array;
@@ -97,7 +114,7 @@ export class Slots {
   /** This thread's lane + 1, written into the owner word of every slot it claims. */
   readonly #owner: number;
   /** This thread's journal, where the spare is noted for the next view of the tree in this thread. */
-  readonly #journal: Int32Array;
+  #journal: Int32Array;
   /** A slot this thread owns with no task in it (-1: none): the next add() takes it with plain writes. */
   #spare = -1;
 
@@ -122,6 +139,18 @@ export class Slots {
     this.#i32 = new Int32Array(this.buffer, 0, bytes / 4);
     this.#f64 = new Float64Array(this.buffer, 0, bytes / 8);
     this.#u16 = new Uint16Array(this.buffer, 0, bytes / 2);
+  }
+
+  /**
+   * Views new memory after a private tree moved (tree.ts): `buffer` holds a copy of the slots;
+   * `tree` and `journal` view the tree buffer's copy when that moved too. Only the owning thread calls it, and never
+   * while an operation holds a view (see docs/protocol.md, Memory).
+   */
+  rebind(buffer: SharedArrayBuffer, tree = this.#tree, journal = this.#journal): void {
+    this.buffer = buffer;
+    this.#tree = tree;
+    this.#journal = journal;
+    this.#refresh();
   }
 
   /** Makes sure the views reach slot `index`, which another thread may have grown the buffer for. */

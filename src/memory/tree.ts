@@ -1,6 +1,8 @@
 // Runs on both sides of a thread boundary: one thread's view of a group tree's shared memory
 // (tree counters and parent table, task slots, failure log). Each thread keeps at most one Tree
-// object per tree, so its slot hints and decoded failures are shared by all its groups.
+// object per tree, so its slot hints and decoded failures are shared by all its groups. A tree is
+// private to its creating thread until its first share, in small fixed buffers that move as they
+// fill (no memory mapping); then it moves once to its shared form (docs/protocol.md, Memory).
 import { randomInt } from 'node:crypto';
 import { WaitGroupError, describe, type FailureOrigin } from '../errors/errors.js';
 import { watch } from '../platform/exits.js';
@@ -47,8 +49,17 @@ import {
   TREE_INITIAL_GROUPS,
   TREE_MAGIC,
   TREE_WORDS,
+  COMPACT_GROUPS,
+  COMPACT_LOG_BYTES,
+  COMPACT_LOG_ENTRIES,
+  COMPACT_SLOTS,
+  FIXED_MAX_BYTES,
+  H_CANCEL,
+  H_PENDING,
+  H_RUNNING,
+  SLOT_BYTES,
 } from './layout.js';
-import { Slots, ensureLength } from './slots.js';
+import { Slots, ensureLength, moveWhenFull } from './slots.js';
 
 /**
  * The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. Not in the API
@@ -56,13 +67,33 @@ import { Slots, ensureLength } from './slots.js';
  * @inline @hidden
  */
 export interface SharedTree {
-  /** Tree-wide counters, then one record per group (growable). */
+  /** Tree-wide counters, then one record per group (growable, or fixed at its full size). */
   readonly tree: SharedArrayBuffer;
-  /** One 192-byte record per task (growable). */
+  /** One 192-byte record per task (growable, or fixed at its full size). */
   readonly slots: SharedArrayBuffer;
-  /** The failure log: an index of records, then the serialized failures (growable). */
+  /** The failure log: an index of records, then the serialized failures (growable, or fixed at its full size). */
   readonly log: SharedArrayBuffer;
 }
+
+/**
+ * What a private tree keeps of one of its thread's groups: the tree rebinds the group's host when
+ * it moves, and calls `publish` at its first share (the group joins the thread's table then).
+ */
+export interface Held {
+  readonly host: { rebind(): void };
+  readonly publish: () => void;
+}
+
+/** A private tree's state: which of its buffers are compact (they move), and its groups. */
+interface Private {
+  tree: boolean;
+  slots: boolean;
+  log: boolean;
+  readonly held: Held[];
+}
+
+/** A GroupRecord whose views a move replaces in place. */
+type Rebound = { -readonly [K in keyof GroupRecord]: GroupRecord[K] };
 
 /** Sizes fixed when a root group is created. */
 export interface TreeLimits {
@@ -85,17 +116,84 @@ function invalid(message: string): WaitGroupError {
   return new WaitGroupError('ERR_INVALID_SHARED_VALUE', message);
 }
 
-function growable(value: unknown, name: string): SharedArrayBuffer {
-  if (!(value instanceof SharedArrayBuffer) || !value.growable) {
-    throw invalid(`${name} must be a growable SharedArrayBuffer made by share(); received ${describe(value)}`);
+function sharedBuffer(value: unknown, name: string): SharedArrayBuffer {
+  if (!(value instanceof SharedArrayBuffer)) {
+    throw invalid(`${name} must be a SharedArrayBuffer made by share(); received ${describe(value)}`);
   }
   return value;
 }
 
-/** One thread's view of a tree. */
+/** A buffer of `max` bytes at most: fixed at `max` when small enough, else growable from `initial`. */
+function sharedForm(initial: number, max: number): SharedArrayBuffer {
+  return max <= FIXED_MAX_BYTES ? new SharedArrayBuffer(max) : new SharedArrayBuffer(Math.min(initial, max), { maxByteLength: max });
+}
+
+/** Copies `length` bytes from `from` at `source` into `to` at `target`. */
+function copy(from: SharedArrayBuffer, source: number, to: SharedArrayBuffer, target: number, length: number): void {
+  if (length > 0) new Uint8Array(to, target, length).set(new Uint8Array(from, source, length));
+}
+
+/** Doubles `current` until it reaches `needed`, up to `max`. */
+function grown(current: number, needed: number, max: number): number {
+  return needed <= current ? current : Math.min(max, Math.max(needed, current * 2));
+}
+
+// The movers of compact slots and logs hold the Slots or FailureLog object they move, never the
+// Tree: a cancel watcher holds the log (to read a reason), and a private tree holds its groups, so
+// a log that held its tree would keep a dropped group alive for as long as its watcher sleeps.
+
+/** Makes `slots`, a private tree's compact slots, move to a buffer twice as large when full (ensureLength). */
+function moveSlotsWhenFull(slots: Slots, capacity: number): void {
+  moveWhenFull(slots.buffer, (bytes) => {
+    const from = slots.buffer;
+    const count = grown(from.byteLength / SLOT_BYTES, Math.ceil(bytes / SLOT_BYTES), capacity);
+    if (count * SLOT_BYTES < bytes) return false;
+    moveWhenFull(from, undefined);
+    moveSlots(slots, new SharedArrayBuffer(count * SLOT_BYTES));
+    moveSlotsWhenFull(slots, capacity);
+    return true;
+  });
+}
+
+/** Copies the slots into `to` and views them there. */
+function moveSlots(slots: Slots, to: SharedArrayBuffer): void {
+  const from = slots.buffer;
+  copy(from, 0, to, 0, from.byteLength);
+  slots.rebind(to);
+}
+
+/** Makes `log`, a private tree's compact log, move to one twice as large (entries, data or both) when full. */
+function moveLogWhenFull(log: FailureLog, maxFailures: number, maxBytes: number): void {
+  log.outgrow = (entries, data) => {
+    const count = grown(log.entries, entries, maxFailures);
+    const bytes = grown(log.dataBytes, data, maxBytes);
+    moveLog(log, new SharedArrayBuffer(FailureLog.indexBytes(count) + bytes), count);
+  };
+}
+
+/** Copies the log into `to`, whose index has room for `entries` entries (the data area follows it), and views it there. */
+function moveLog(log: FailureLog, to: SharedArrayBuffer, entries: number): void {
+  const from = log.buffer;
+  const index = FailureLog.indexBytes(log.entries);
+  const start = FailureLog.indexBytes(entries);
+  copy(from, 0, to, 0, index);
+  // Entries and cancellation reasons name data by offset in the data area: it moves as a whole.
+  copy(from, index, to, start, Math.min(log.dataBytes, to.byteLength - start));
+  log.rebind(to, undefined, entries);
+}
+
+/**
+ * One thread's view of a tree. A tree starts PRIVATE: only its creating thread holds its memory,
+ * in small fixed-length buffers (no memory mapping), and moves to larger ones as they fill. Its
+ * first `publish()` (a share) moves it once to its shared form: a buffer whose full size is
+ * FIXED_MAX_BYTES or less is fixed at that size from the start and never moves; a larger one is
+ * growable once shared. See docs/protocol.md, Memory.
+ */
 export class Tree {
-  readonly shared: SharedTree;
-  readonly words: Int32Array;
+  /** The tree buffer (another one after a private tree moved). */
+  #buffer: SharedArrayBuffer;
+  /** Int32 view of the tree buffer's tree words and registry (remade when a private tree moves). */
+  words: Int32Array;
   readonly slots: Slots;
   readonly log: FailureLog;
   /** Identity of the tree, the same in every thread. */
@@ -110,25 +208,40 @@ export class Tree {
   readonly lane: Lane;
   /** Every lane's journal view, made when first needed (to confirm a take, or to sweep). */
   readonly #lanes: Lane[] = [];
-  /** Record views by group id, made once per group. */
+  /** Record views by group id, made once per group (rebound in place when a private tree moves). */
   readonly #records: GroupRecord[] = [];
+  /** Set while the tree is private: never shared, known to this thread only. */
+  #private: Private | undefined;
+  /** Operations of this thread running code of the user's (see pin()): the tree buffer must not move. */
+  #pins = 0;
 
-  private constructor(shared: SharedTree) {
-    this.shared = shared;
+  private constructor(shared: SharedTree, logEntries?: number) {
+    this.#buffer = shared.tree;
     // Fixed length: the counters never move, and fixed views are faster than length-tracking ones.
     this.words = new Int32Array(shared.tree, 0, GROUPS_BASE);
     this.lane = register(shared.tree, this.words);
     this.#lanes[this.lane.index] = this.lane;
     this.slots = new Slots(shared.slots, this.words, this.lane);
-    this.log = new FailureLog(shared.log, this.words);
+    this.log = new FailureLog(shared.log, this.words, logEntries);
     this.key = `${this.words[T_ID_HI]}:${this.words[T_ID_LO]}`;
   }
 
-  /** Allocates the shared memory of a new tree. */
+  /** The tree's buffers as they are now (a private tree's move to new ones). */
+  get shared(): SharedTree {
+    return { tree: this.#buffer, slots: this.slots.buffer, log: this.log.buffer };
+  }
+
+  /**
+   * Allocates the memory of a new tree, private to the calling thread: each buffer fixed at its full
+   * size if that is FIXED_MAX_BYTES or less, else compact (it moves as it fills).
+   */
   static create(limits: TreeLimits): Tree {
-    const tree = new SharedArrayBuffer(Tree.#bytesFor(Math.min(limits.maxGroups, TREE_INITIAL_GROUPS)), {
-      maxByteLength: Tree.#bytesFor(limits.maxGroups),
-    });
+    const treeMax = Tree.#bytesFor(limits.maxGroups);
+    const slotsMax = Slots.sizes(limits.capacity).max;
+    const logMax = FailureLog.sizes(limits.maxFailures, limits.failureBytes).max;
+    const compact = { tree: treeMax > FIXED_MAX_BYTES, slots: slotsMax > FIXED_MAX_BYTES, log: logMax > FIXED_MAX_BYTES };
+    const logEntries = compact.log ? Math.min(limits.maxFailures, COMPACT_LOG_ENTRIES) : limits.maxFailures;
+    const tree = new SharedArrayBuffer(compact.tree ? Tree.#bytesFor(Math.min(limits.maxGroups, COMPACT_GROUPS)) : treeMax);
     const words = new Int32Array(tree);
     words[T_MAGIC] = TREE_MAGIC;
     words[T_VERSION] = LAYOUT_VERSION;
@@ -138,15 +251,113 @@ export class Tree {
     words[T_MAX_GROUPS] = limits.maxGroups;
     words[T_MAX_FAILURES] = limits.maxFailures;
     words[T_LOG_MAX] = limits.failureBytes;
-    const slotSizes = Slots.sizes(limits.capacity);
-    const logSizes = FailureLog.sizes(limits.maxFailures, limits.failureBytes);
     const shared = {
       tree,
-      slots: new SharedArrayBuffer(slotSizes.initial, { maxByteLength: slotSizes.max }),
-      log: new SharedArrayBuffer(logSizes.initial, { maxByteLength: logSizes.max }),
+      slots: new SharedArrayBuffer(compact.slots ? Math.min(limits.capacity, COMPACT_SLOTS) * SLOT_BYTES : slotsMax),
+      log: new SharedArrayBuffer(compact.log ? FailureLog.indexBytes(logEntries) + Math.min(limits.failureBytes, COMPACT_LOG_BYTES) : logMax),
     };
-    // Private until handOut(): no other thread can hold a task in it yet, so no exit concerns it.
-    return Tree.#remember(new Tree(shared));
+    // Not watched for exits, nor in the thread's table of trees: no other thread can hold it yet.
+    const made = new Tree(shared, logEntries);
+    made.#private = { ...compact, held: [] };
+    if (compact.slots) moveSlotsWhenFull(made.slots, limits.capacity);
+    if (compact.log) moveLogWhenFull(made.log, limits.maxFailures, limits.failureBytes);
+    return made;
+  }
+
+  /** True while the tree is private: never shared, so known to this thread only. */
+  get isPrivate(): boolean {
+    return this.#private !== undefined;
+  }
+
+  /**
+   * Keeps what a private tree must reach of one of its thread's groups (see Held); for a tree
+   * already shared, publishes it at once.
+   */
+  hold(held: Held): void {
+    if (this.#private === undefined) held.publish();
+    else this.#private.held.push(held);
+  }
+
+  /**
+   * Makes the tree shareable, once: moves its compact buffers to their shared form (the views of
+   * this thread follow), watches it for worker exits and enters it in the thread's table of trees.
+   * Called by every share; only the first does anything.
+   * @returns the buffers to send
+   * @throws {WaitGroupError} ERR_TREE_BUSY when called from code the tree runs inside an operation (see pin())
+   */
+  publish(): SharedTree {
+    const state = this.#private;
+    if (state === undefined) return this.shared;
+    if (state.tree) this.#checkUnpinned('share()');
+    const words = this.words;
+    if (state.slots) {
+      const { initial, max } = Slots.sizes(words[T_CAPACITY] ?? 0);
+      moveWhenFull(this.slots.buffer, undefined);
+      moveSlots(this.slots, sharedForm(Math.max(initial, this.slots.buffer.byteLength), max));
+    }
+    if (state.log) {
+      const maxFailures = words[T_MAX_FAILURES] ?? 0;
+      const { initial, max } = FailureLog.sizes(maxFailures, words[T_LOG_MAX] ?? 0);
+      this.log.outgrow = undefined;
+      moveLog(this.log, sharedForm(Math.max(initial, FailureLog.indexBytes(maxFailures) + this.log.dataBytes), max), maxFailures);
+    }
+    if (state.tree) {
+      const max = Tree.#bytesFor(words[T_MAX_GROUPS] ?? 0);
+      this.#moveTree(sharedForm(Math.max(Tree.#bytesFor(TREE_INITIAL_GROUPS), this.#buffer.byteLength), max));
+    }
+    this.#private = undefined;
+    Tree.#remember(this);
+    for (const held of state.held) held.publish();
+    return this.shared;
+  }
+
+  /**
+   * Marks a stretch where this thread runs the user's code inside an operation that holds views of
+   * the tree buffer (a failure's getters, while `cancelOnError` cancels its group): until `unpin()`,
+   * a private tree's tree buffer refuses to move (ERR_TREE_BUSY) rather than leave the operation
+   * writing to memory nobody reads.
+   */
+  pin(): void {
+    this.#pins++;
+  }
+
+  unpin(): void {
+    this.#pins--;
+  }
+
+  #checkUnpinned(what: string): void {
+    if (this.#pins > 0) {
+      throw new WaitGroupError('ERR_TREE_BUSY', `${what} would move the memory of a group tree that is recording a failure in this thread (code run by the failure itself, such as a getter): call it after the failing done() has returned`);
+    }
+  }
+
+  /**
+   * Copies the tree buffer into `to` and rebinds every view of it this thread holds: the tree
+   * words, the group records (in place: groups, hosts, waits and watchers hold these objects), the
+   * journals, the slots' and log's views of the tree, and the hosts' journal views. Only this
+   * thread knows the tree, and no operation is in flight (see pin()), so nothing else can see the
+   * move. Waits, `limit` queues and cancel watchers asleep on the old words are woken: each looks
+   * again, at the new memory.
+   */
+  #moveTree(to: SharedArrayBuffer): void {
+    const from = this.#buffer;
+    copy(from, 0, to, 0, from.byteLength);
+    this.#buffer = to;
+    this.words = new Int32Array(to, 0, GROUPS_BASE);
+    // forEach: both arrays are sparse (indexed by lane and by group id), and it skips the holes.
+    this.#lanes.forEach((lane) => {
+      lane.rebind(to);
+    });
+    this.#records.forEach((record) => {
+      const old = { i64: record.i64, i32: record.i32 };
+      Object.assign(record as Rebound, recordAt(to, (GROUPS_BASE + (record.id - 1) * GROUP_WORDS) * 4, record.id));
+      Atomics.notify(old.i64, H_PENDING / 2);
+      Atomics.notify(old.i64, H_RUNNING / 2);
+      Atomics.notify(old.i32, H_CANCEL);
+    });
+    this.slots.rebind(this.slots.buffer, this.words, this.lane.journal);
+    this.log.rebind(this.log.buffer, this.words);
+    for (const held of this.#private?.held ?? []) held.host.rebind();
   }
 
   /**
@@ -154,9 +365,9 @@ export class Tree {
    * @throws {WaitGroupError} ERR_INVALID_SHARED_VALUE, ERR_LAYOUT_VERSION when `shared` is not a tree made by this library
    */
   static attach(shared: SharedTree): Tree {
-    const tree = growable(shared.tree, 'tree');
-    const slots = growable(shared.slots, 'slots');
-    const log = growable(shared.log, 'log');
+    const tree = sharedBuffer(shared.tree, 'tree');
+    const slots = sharedBuffer(shared.slots, 'slots');
+    const log = sharedBuffer(shared.log, 'log');
     if (tree.byteLength < Tree.#bytesFor(1)) throw invalid(`tree buffer of ${tree.byteLength} bytes is too small`);
     const words = new Int32Array(tree, 0, TREE_WORDS);
     if (words[T_MAGIC] !== TREE_MAGIC) throw invalid(`tree buffer has tag ${describe(words[T_MAGIC])}, expected ${TREE_MAGIC}`);
@@ -171,12 +382,14 @@ export class Tree {
     if (!inRange(capacity, 1, MAX_CAPACITY) || !inRange(maxFailures, 0, MAX_FAILURES) || !inRange(maxGroups, 1, MAX_GROUPS) || !inRange(logMax, 0, MAX_FAILURE_BYTES)) {
       throw invalid(`tree header holds sizes out of range: capacity ${capacity}, maxFailures ${maxFailures}, maxGroups ${maxGroups}, failureBytes ${logMax}`);
     }
-    if (tree.maxByteLength !== Tree.#bytesFor(maxGroups) || slots.maxByteLength !== Slots.sizes(capacity).max || log.maxByteLength !== FailureLog.sizes(maxFailures, logMax).max) {
+    // Each buffer as share() makes it: fixed at its full size when that is small, else growable to it.
+    const fits = (buffer: SharedArrayBuffer, max: number): boolean => buffer.maxByteLength === max && (buffer.growable ? max > FIXED_MAX_BYTES : buffer.byteLength === max);
+    if (!fits(tree, Tree.#bytesFor(maxGroups)) || !fits(slots, Slots.sizes(capacity).max) || !fits(log, FailureLog.sizes(maxFailures, logMax).max)) {
       throw invalid(`tree, slots or log buffer does not match the tree's sizes (capacity ${capacity}, maxGroups ${maxGroups}, failure limits)`);
     }
     const key = `${words[T_ID_HI]}:${words[T_ID_LO]}`;
     const known = trees.get(key)?.deref();
-    if (known === undefined) return Tree.#remember(new Tree({ tree, slots, log })).#watch();
+    if (known === undefined) return Tree.#remember(new Tree({ tree, slots, log }));
     // The same identity must be the same memory, not a copy of it: a count raised through the tree
     // we know must read raised through the buffer received. Other threads may raise it too, at the
     // same time (several workers attaching the tree): it only ever grows, and a copy's never moves.
@@ -188,27 +401,8 @@ export class Tree {
   static #remember(tree: Tree): Tree {
     trees.set(tree.key, new WeakRef(tree));
     forget.register(tree, tree.key);
+    watch(tree, tree.key, sweep);
     return tree;
-  }
-
-  #watched = false;
-
-  /** Sweeps this tree, from now on, after threads that exit (platform/exits.ts). Once per thread. */
-  #watch(): this {
-    if (!this.#watched) {
-      this.#watched = true;
-      watch(this, this.key, sweep);
-    }
-    return this;
-  }
-
-  /**
-   * The tree's memory, to hand to another thread: from now on this thread sweeps the tree after
-   * threads that exit (a tree no other thread has seen needs no sweep: its tasks are all ours).
-   * @returns the buffers, for a shared value
-   */
-  handOut(): SharedTree {
-    return this.#watch().shared;
   }
 
   static #bytesFor(groups: number): number {
@@ -258,7 +452,7 @@ export class Tree {
 
   /** The journal view of lane `index` (this thread's own, or another's). */
   journalOf(index: number): Lane {
-    return (this.#lanes[index] ??= new Lane(this.shared.tree, index));
+    return (this.#lanes[index] ??= new Lane(this.#buffer, index));
   }
 
   /** Most tasks pending at once in the tree. */
@@ -287,9 +481,17 @@ export class Tree {
       if (last >= max) {
         throw new WaitGroupError('ERR_GROUP_LIMIT_EXCEEDED', `a tree holds at most ${max} groups (the maxGroups option); sub() was called once too often`);
       }
-      if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
       const id = last + 1;
-      ensureLength(this.shared.tree, Tree.#bytesFor(id));
+      const room = this.#buffer.byteLength >= Tree.#bytesFor(id);
+      // Checked before the id is taken: a refused move leaves no id without its record.
+      if (!room && this.#private?.tree === true) this.#checkUnpinned('sub()');
+      if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
+      if (!room && this.#private?.tree === true) {
+        const current = (this.#buffer.byteLength / 4 - GROUPS_BASE) / GROUP_WORDS;
+        this.#moveTree(new SharedArrayBuffer(Tree.#bytesFor(grown(current, id, max))));
+      } else if (!room) {
+        ensureLength(this.#buffer, Tree.#bytesFor(id));
+      }
       const record = this.record(id).i32;
       record[H_VERSION] = LAYOUT_VERSION;
       record[H_GROUP_ID] = id;
@@ -312,10 +514,10 @@ export class Tree {
   record(id: number): GroupRecord {
     const known = this.#records[id];
     if (known !== undefined) return known;
-    if (!Number.isInteger(id) || id < 1 || id > this.groups || this.shared.tree.byteLength < Tree.#bytesFor(id)) {
+    if (!Number.isInteger(id) || id < 1 || id > this.groups || this.#buffer.byteLength < Tree.#bytesFor(id)) {
       throw invalid(`group id ${describe(id)} is not a group of this tree (it has ${this.groups})`);
     }
-    return (this.#records[id] = recordAt(this.shared.tree, (GROUPS_BASE + (id - 1) * GROUP_WORDS) * 4, id));
+    return (this.#records[id] = recordAt(this.#buffer, (GROUPS_BASE + (id - 1) * GROUP_WORDS) * 4, id));
   }
 
   /**
@@ -324,7 +526,7 @@ export class Tree {
    * @returns the record, or undefined while it is being created
    */
   published(id: number): GroupRecord | undefined {
-    if (this.shared.tree.byteLength < Tree.#bytesFor(id)) return undefined;
+    if (this.#buffer.byteLength < Tree.#bytesFor(id)) return undefined;
     const record = this.record(id);
     return Atomics.load(record.i32, H_MAGIC) === HEADER_MAGIC ? record : undefined;
   }

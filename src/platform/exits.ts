@@ -4,7 +4,9 @@
 // not know. Notices go only where they are needed: each shared tree listens on one of 64 exit
 // channels, picked from its key, and each thread's lineage entry says which channels its trees
 // (and those of the threads it created) listen on. So the exit of a thread that shared nothing
-// posts nothing, and a thread that holds no tree on those channels is not woken.
+// posts nothing, and a thread that holds no tree on those channels is not woken. A tree is watched
+// from its first share or its attachment in a thread (memory/tree.ts): a tree that was never shared
+// holds no other thread's work, and costs no channel nor WeakRef.
 //
 // Channel names are public. A notice is believed only when the lineage table says its thread has
 // exited (its creator writes that before it posts): one about a live thread is ignored.
@@ -117,6 +119,15 @@ export function watch<T extends object>(target: T, key: string, sweep: Sweeper<T
   if (previous !== undefined) release(previous.channel);
   trees.set(key, { target: new WeakRef(target), sweep: sweep as Sweeper<object>, channel: index });
   forgetOnCollect.register(target, key);
+}
+
+/**
+ * How many trees this thread watches for exits (for tests: a private tree is never watched).
+ * @internal
+ * @returns the number of watched trees
+ */
+export function watching(): number {
+  return trees.size;
 }
 
 /**
