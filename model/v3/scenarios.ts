@@ -22,6 +22,7 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
   'no-resume': 'entry-leak',
   'no-recover-wake': 'lost-wakeup',
   'release-any-empty': 'owned-by-holder',
+  'no-level': 'pending-exact',
 };
 
 /** Proposed fixes (none open: the model's finds so far are fixed on main). */

@@ -11,7 +11,7 @@ import { END, program, type Program, type Step } from '../program.js';
 import { J_OWNER, J_STEP, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
 import { W_CUR, W_EI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals } from './recover.js';
 import type { V3Bug } from './ops.js';
-import { O_GEN, O_SLOT, O_UNITS, clearOp, opLocals } from './steps.js';
+import { O_GEN, O_GROUP, O_SLOT, O_UNITS, clearOp, opLocals } from './steps.js';
 import { doneShared } from './take.js';
 
 /** The Node threadId the model gives the thread of lane `lane` (its entry's owner is that + 1). */
@@ -71,6 +71,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
       const state = BigInt(ctx.mem[m.state(s)] ?? 0);
       if (remainingOf(state) === 0 || ownerGeneration(owner) !== generationOf(state)) return 'sw.release';
       ctx.locals[O_SLOT] = s;
+      ctx.locals[O_GROUP] = ctx.mem[m.slotGroup(s)] ?? 0;
       ctx.locals[O_GEN] = generationOf(state);
       ctx.locals[O_UNITS] = MAX_UNITS;
       ctx.note(`slot ${s}: ${remainingOf(state)} unit(s) of lane ${current}`);
@@ -99,6 +100,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   const setup: Step = { label: 'sw.ds.setup', local: true, run: () => undefined };
   const failTasks = doneShared(m, ghost, 'sw.ds', me, true, {
     setup,
+    group: (ctx) => ctx.locals[O_GROUP] ?? 0,
     after: (ctx) => clearOp(ctx),
     onTake: (ctx, k) => {
       const swept = ctx.locals[W_CUR] ?? 0;
