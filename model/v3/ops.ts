@@ -53,7 +53,9 @@ export type V3Bug =
   /** The sweep gives back any slot of the dead lane its snapshot reads as empty (as before main's commit e966388). */
   | 'release-any-empty'
   /** Every journaled step names level 0 (E_STEP without its level field): a sweeper cannot tell which level of a sub-group's chain a dead thread's step was at. */
-  | 'no-level';
+  | 'no-level'
+  /** recover() finishes or undoes a dead thread's operation in its group alone, not up the group's chain (a record where Tree#chainOf belongs). */
+  | 'recover-own-level';
 
 /** GroupHost#add of task `k` (`count` units) into handle `h`. */
 export function add(w: Worker, p: string, k: number, h: number, count: number): Block[] {

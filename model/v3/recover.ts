@@ -58,6 +58,8 @@ export interface RecoverHooks {
   readonly limit?: (m: V3Memory, lane: (ctx: StepContext) => number, group: (ctx: StepContext) => number) => Block[];
   /** OP_LIMIT phase 0: reads whether the slot is marked SLOT_LIMITED and still the dead lane's (one step). */
   readonly marked?: (ctx: StepContext, m: V3Memory, lane: number, slot: number) => boolean;
+  /** The planted bug recover-own-level: recovery acts on the journaled group alone (its record, not Tree#chainOf). */
+  readonly ownLevel?: boolean;
 }
 
 /**
@@ -70,7 +72,7 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, wak
   const j = (ctx: StepContext, field: number): number => m.journal(cur(ctx), field);
   const journal = (ctx: StepContext, field: number): number => ctx.mem[j(ctx, field)] ?? 0;
   const group = (ctx: StepContext): number => journal(ctx, J_GROUP);
-  const chain = (ctx: StepContext): number[] => (stepOp(word(ctx)) === OP_NONE ? [] : m.chain(group(ctx)));
+  const chain = (ctx: StepContext): number[] => (stepOp(word(ctx)) === OP_NONE ? [] : hooks.ownLevel === true ? [group(ctx)] : m.chain(group(ctx)));
   const units = (ctx: StepContext): number => (stepOp(word(ctx)) === OP_DONE_SHARED ? m.unitsTaken(ctx.mem, cur(ctx)) : journal(ctx, J_UNITS));
   const needs = (ctx: StepContext): ReturnType<typeof recoveryNeeds> => recoveryNeeds(word(ctx), journal(ctx, J_FLAGS), units(ctx));
   /** What recover() hands recoveryPlan(), from the journal and the facts the steps below read. */

@@ -23,6 +23,7 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
   'no-recover-wake': 'lost-wakeup',
   'release-any-empty': 'owned-by-holder',
   'no-level': 'pending-exact',
+  'recover-own-level': 'pending-exact',
 };
 
 /** Proposed fixes (none open: the model's finds so far are fixed on main). */
@@ -46,6 +47,11 @@ interface Shape {
   readonly slots?: number;
   /** Whether a thread waits for the group (default true). */
   readonly waiter?: boolean;
+  /** Groups (`parents[g]`, -1 for the root 0; default one group) and each worker's group (default the root). */
+  readonly parents?: readonly number[];
+  readonly groups?: readonly number[];
+  /** Each task's group, for added-exact (default: the group of the worker whose program adds it, rounds tasks each). */
+  readonly taskGroups?: readonly number[];
 }
 
 /** Builds a v3 model: the workers, a waiter, and sweepers (with lanes of their own) after every end. */
@@ -71,7 +77,9 @@ function build(name: string, scope: Scope, shape: Shape): Model {
     if (scope.mortalSweepers && depth < scope.deaths) for (const lane of lanes) addSweepers(lane, depth + 1);
   };
   for (let lane = 0; lane < workerCount; lane++) addSweepers(lane, 1);
-  const m = new V3Memory(names.length, SLOTS, entries);
+  const m = new V3Memory(names.length, SLOTS, entries, shape.parents ?? [-1]);
+  const groupOf = (lane: number): number => shape.groups?.[lane] ?? 0;
+  const taskGroups = shape.taskGroups ?? Array.from({ length: tasks }, (_, k) => groupOf(Math.floor(k / scope.rounds)));
   const ghost = new GhostLayout(tasks, SLOTS);
   const sweeperLanes = new Set([...sweeperOf.values()].flat());
   const specs = new Map<number, ThreadSpec>();
@@ -92,7 +100,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
       // Its own journal, and the journal of the entry it has claimed and sweeps.
       owns: (word, locals) => m.ownedBy(lane, word) || ((locals[W_CUR] ?? -1) >= 0 && m.ownedBy(locals[W_CUR] ?? 0, word)),
     }));
-  const records = Array.from({ length: workerCount }, (_, lane): Worker => ({ m, ghost, lane, bugs }));
+  const records = Array.from({ length: workerCount }, (_, lane): Worker => ({ m, ghost, lane, bugs, group: groupOf(lane) }));
   const workers = programs(records, scope).map((blocks, lane) => {
     const name = names[lane] ?? `l${lane}`;
     return spec(lane, () => ({ name, program: program(name, blocks), locals: workerLocals(1), mortal: lane < scope.mortalWorkers, owns: (word) => m.ownedBy(lane, word) }));
@@ -129,7 +137,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
       });
     },
     invariants: [...invariants(ghost), ownedByHolder(m, ghost)],
-    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...endInvariants(m, ghost, sweeperLanes, words)],
+    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups)],
     sleeper: sleeperCheck((mem) => countOf(mem[m.pending] ?? 0)),
     describe: (view) => describe(m, view.mem, names),
   };
@@ -159,8 +167,27 @@ function ownedByHolder(m: V3Memory, ghost: GhostLayout): Invariant {
   };
 }
 
-/** What must hold once every thread has ended: entries freed, slots given back, the log settled, `added` exact. */
-function endInvariants(m: V3Memory, ghost: GhostLayout, sweeperLanes: ReadonlySet<number>, words: WaitWords): Invariant[] {
+/**
+ * At quiescence, with sub-groups: each group's pending count is the remaining units of the tasks
+ * in its subtree (the root's is pending-exact), and its failures at least its subtree's root's.
+ */
+function groupsExact(m: V3Memory): Invariant {
+  return {
+    name: 'pending-exact',
+    check: (view) => {
+      for (let g = 1; g < m.groups; g++) {
+        let live = 0;
+        for (let s = 0; s < m.slots; s++) if (m.within(view.mem[m.slotGroup(s)] ?? 0, g)) live += remainingOf(BigInt(view.mem[m.state(s)] ?? 0));
+        const pending = countOf(view.mem[m.pendingOf(g)] ?? 0);
+        if (pending !== live) return `group ${g}'s pending is ${pending} but the slots of its subtree hold ${live} unit(s)`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** What must hold once every thread has ended: entries freed, slots given back, the log settled, `added` exact (each group's). */
+function endInvariants(m: V3Memory, ghost: GhostLayout, sweeperLanes: ReadonlySet<number>, words: WaitWords, taskGroups: readonly number[]): Invariant[] {
   const ended = (view: StateView): boolean => view.threads.every((t) => t.status === 'finished' || t.status === 'dead');
   const check =
     (fn: (mem: readonly number[], ghostWords: readonly number[]) => string | undefined) =>
@@ -195,9 +222,12 @@ function endInvariants(m: V3Memory, ghost: GhostLayout, sweeperLanes: ReadonlySe
     {
       name: 'added-exact',
       check: check((mem, ghostWords) => {
-        const cells = Array.from({ length: m.lanes }, (_, lane) => mem[m.cell(lane)] ?? 0).reduce((x, y) => x + y, 0);
-        const units = Array.from({ length: ghost.tasks }, (_, k) => ghostWords[ghost.units(k)] ?? 0).reduce((x, y) => x + y, 0);
-        return cells === units ? undefined : `the added cells sum to ${cells}, the tasks that exist have ${units} unit(s)`;
+        for (let g = 0; g < m.groups; g++) {
+          const cells = Array.from({ length: m.lanes }, (_, lane) => mem[m.cellOf(g, lane)] ?? 0).reduce((x, y) => x + y, 0);
+          const units = Array.from({ length: ghost.tasks }, (_, k) => (m.within(taskGroups[k] ?? 0, g) ? (ghostWords[ghost.units(k)] ?? 0) : 0)).reduce((x, y) => x + y, 0);
+          if (cells !== units) return `group ${g}'s added cells sum to ${cells}, the tasks that exist in its subtree have ${units} unit(s)`;
+        }
+        return undefined;
       }),
     },
   ];
@@ -287,6 +317,17 @@ export const v3Scenarios: readonly Scenario[] = [
     known: [],
     fixes: FIXES,
     build: (scope) => build('v3-sweeper-death', scope, { tasks: scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, workers: 1 }),
+  },
+  {
+    name: 'v3-subgroup',
+    description: "v3: worker A adds and completes a task (failing) in a sub-group of the root, B one in the root, a thread waits for the root; A may die at any step (then it is swept): every laned step and its recovery at both levels of A's chain",
+    scope: { ...baseScope, deaths: 1, mortalWorkers: 1 },
+    deep: { ...baseScope, deaths: 1 },
+    test: { ...baseScope, deaths: 1, mortalWorkers: 1, failures: false },
+    bugs: { 'no-level': BUGS['no-level'], 'recover-own-level': BUGS['recover-own-level'], 'no-recover-wake': BUGS['no-recover-wake'] },
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-subgroup', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, parents: [-1, 0], groups: [1, 0] }),
   },
   {
     name: 'v3-release-race',

@@ -147,7 +147,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   };
   return program(`sweep(l${dead})`, [
     { prefix: 'sw', steps: [claim] },
-    ...recoverBlocks(m, ghost, 'sw.after-recover', !bugs.has('no-recover-wake')),
+    ...recoverBlocks(m, ghost, 'sw.after-recover', !bugs.has('no-recover-wake'), { ownLevel: bugs.has('recover-own-level') }),
     { prefix: 'sw.lanes', steps: [skipResume, resume, owned, release] },
     ...failTasks,
     { prefix: 'sw.tail', steps: [nextSlot, discard, free] },

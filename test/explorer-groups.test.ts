@@ -1,0 +1,9 @@
+// The model checker on the parts of protocol v3 between groups: sub-groups (every laned step and
+// its recovery at each level of a chain), in a file of its own so that vitest runs it beside the
+// other explorer files on the other core.
+import { describe } from 'vitest';
+import { scenarioCases } from './explorer-cases.js';
+
+describe('explorer: protocol v3 across groups', () => {
+  for (const name of ['v3-subgroup']) scenarioCases(name);
+});
