@@ -53,7 +53,7 @@ export class V3Memory {
   readonly lanes: number;
   readonly slots: number;
   readonly entries: number;
-  /** Groups of the tree: 0 is the root; `parents[g]` is group g's parent (-1 for the root). */
+  /** Groups: 0 is a root; `parents[g]` is group g's parent (-1 for a root: then it stands for a root of another tree, which may be linked). */
   readonly groups: number;
   readonly parents: readonly number[];
   /** H_PENDING and H_FAILED of the root (group 0): laned 64-bit counters. */
@@ -66,7 +66,7 @@ export class V3Memory {
   constructor(lanes: number, slots: number, entries: number, parents: readonly number[] = [-1]) {
     if (lanes > LANES) throw new RangeError(`at most ${LANES} lanes`);
     parents.forEach((parent, g) => {
-      if (g === 0 ? parent !== -1 : parent < 0 || parent >= g) throw new RangeError('group 0 is the root, and a group\'s parent comes before it');
+      if (g === 0 ? parent !== -1 : parent >= g) throw new RangeError('group 0 is a root, and a group\'s parent comes before it');
     });
     this.lanes = lanes;
     this.slots = slots;

@@ -6,12 +6,13 @@ import { liveOwner } from '../../src/registry.js';
 import { generationOf, remainingOf } from '../../src/slots.js';
 import type { Invariant, Model, StateView } from '../explorer.js';
 import { GhostLayout, invariants, quiescentInvariants } from '../ghost.js';
-import { program, type Block, type ThreadSpec } from '../program.js';
+import { program, type Block, type Program, type ThreadSpec } from '../program.js';
 import { baseScope, sleeperCheck, type Scenario, type Scope } from '../scope.js';
 import { waiter, waiterLocals, type WaitWords } from '../waiter.js';
 import { J_OWNER, V3Memory, countOf, describe, ownerGeneration, ownerLane } from './memory.js';
 import { add, done, from, share, workerLocals, type V3Bug, type Worker } from './ops.js';
 import { W_CUR } from './recover.js';
+import { linkWaiter, linkWaiterLocals } from './links.js';
 import { sweeper, sweeperLocals, threadOf } from './sweep.js';
 
 
@@ -52,6 +53,10 @@ interface Shape {
   readonly groups?: readonly number[];
   /** Each task's group, for added-exact (default: the group of the worker whose program adds it, rounds tasks each). */
   readonly taskGroups?: readonly number[];
+  /** Task handles per worker (default 1): a death may leave that many tasks for its sweep to fail, each with a log entry. */
+  readonly handles?: number;
+  /** The waiting thread's program and locals, instead of a waiter on the root (`clears`: the ghost tracks instants with nothing owed). */
+  readonly waitFor?: { readonly program: (m: V3Memory, ghost: GhostLayout) => Program; readonly locals: readonly number[]; readonly clears?: boolean };
 }
 
 /** Builds a v3 model: the workers, a waiter, and sweepers (with lanes of their own) after every end. */
@@ -59,9 +64,10 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const { tasks, failing, programs } = shape;
   const workerCount = shape.workers ?? 2;
   const SLOTS = shape.slots ?? 2;
-  const entries = failing + scope.deaths;
+  const entries = failing + scope.deaths * (shape.handles ?? 1);
   const bugs = new Set<V3Bug>();
   for (const bug of scope.bugs) {
+    if (bug === 'single-read' && shape.waitFor !== undefined) continue;
     if (!(bug in BUGS)) throw new Error(`protocol v3 has no planted bug ${bug}; try ${Object.keys(BUGS).join(', ')}`);
     bugs.add(bug as V3Bug);
   }
@@ -80,7 +86,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const m = new V3Memory(names.length, SLOTS, entries, shape.parents ?? [-1]);
   const groupOf = (lane: number): number => shape.groups?.[lane] ?? 0;
   const taskGroups = shape.taskGroups ?? Array.from({ length: tasks }, (_, k) => groupOf(Math.floor(k / scope.rounds)));
-  const ghost = new GhostLayout(tasks, SLOTS);
+  const ghost = new GhostLayout(tasks, SLOTS, shape.waitFor?.clears === true);
   const sweeperLanes = new Set([...sweeperOf.values()].flat());
   const specs = new Map<number, ThreadSpec>();
   const spec = (lane: number, make: () => ThreadSpec): ThreadSpec => {
@@ -103,7 +109,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const records = Array.from({ length: workerCount }, (_, lane): Worker => ({ m, ghost, lane, bugs, group: groupOf(lane) }));
   const workers = programs(records, scope).map((blocks, lane) => {
     const name = names[lane] ?? `l${lane}`;
-    return spec(lane, () => ({ name, program: program(name, blocks), locals: workerLocals(1), mortal: lane < scope.mortalWorkers, owns: (word) => m.ownedBy(lane, word) }));
+    return spec(lane, () => ({ name, program: program(name, blocks), locals: workerLocals(shape.handles ?? 1), mortal: lane < scope.mortalWorkers, owns: (word) => m.ownedBy(lane, word) }));
   });
   if (workers.length !== workerCount) throw new Error(`${name}: ${workers.length} programs for ${workerCount} workers`);
   const laneOf = new Map([...specs.entries()].map(([lane, s]) => [s, lane]));
@@ -116,15 +122,17 @@ function build(name: string, scope: Scope, shape: Shape): Model {
       return before;
     },
     flagged: (before) => Number(BigInt(before) | PENDING_WAITED),
-    failed: (mem) => countOf(mem[m.failed] ?? 0),
+    // Failures counted in every root (one, but in scenarios of linked groups), each failure once.
+    failed: (mem) => m.parents.reduce((sum, parent, g) => sum + (parent < 0 ? countOf(mem[m.failedOf(g)] ?? 0) : 0), 0),
     published: (mem) => Array.from({ length: entries }, (_, e) => mem[m.log(e)]).filter((state) => state === LOG_READY).length,
   };
-  const remaining = (mem: readonly number[]): number[] => Array.from({ length: SLOTS }, (_, s) => remainingOf(BigInt(mem[m.state(s)] ?? 0)));
+  // The root's tasks (every task, but in scenarios of linked groups, where each group is a root).
+  const remaining = (mem: readonly number[]): number[] => Array.from({ length: SLOTS }, (_, s) => (m.within(mem[m.slotGroup(s)] ?? 0, 0) ? remainingOf(BigInt(mem[m.state(s)] ?? 0)) : 0));
   return {
     name,
     memory: m.initial(names.map((_, lane) => liveOwner(threadOf(lane)))),
     ghost: ghost.initial(),
-    threads: shape.waiter === false ? workers : [...workers, { name: 'wait', program: waiter(ghost, words), locals: waiterLocals(), mortal: false }],
+    threads: shape.waiter === false ? workers : [...workers, { name: 'wait', program: shape.waitFor?.program(m, ghost) ?? waiter(ghost, words), locals: [...(shape.waitFor?.locals ?? waiterLocals())], mortal: false }],
     maxDeaths: scope.deaths,
     // Every worker's end is swept; a sweeper is swept only if it dies (it is a long-lived thread).
     onEnd: (ended, how) => {
@@ -138,7 +146,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
     },
     invariants: [...invariants(ghost), ownedByHolder(m, ghost)],
     quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups)],
-    sleeper: sleeperCheck((mem) => countOf(mem[m.pending] ?? 0)),
+    sleeper: (view, sleeper, word) => sleeperCheck((mem) => countOf(mem[word] ?? 0))(view, sleeper, word),
     describe: (view) => describe(m, view.mem, names),
   };
 }
@@ -264,6 +272,18 @@ const releaseRace: Programs = (workers, scope) => {
   return [...adopt(false)(workers, scope), [...add(c, 'add0', 1, 0, 1), ...done(c, 'done0', 0, false)]];
 };
 
+/**
+ * Worker A hands work back and forth between linked groups X (0) and Y (1): it adds task 0 in X,
+ * then task 1 in Y before completing task 0, then task 2 in X before completing task 1, then
+ * completes task 2. Work is pending in X or Y at every instant from the first add() on.
+ */
+const handOff: Programs = ([a]) => {
+  if (a === undefined) throw new Error('one worker');
+  const x: Worker = { ...a, group: 0 };
+  const y: Worker = { ...a, group: 1 };
+  return [[...add(x, 'add0', 0, 0, 1), ...add(y, 'add1', 1, 1, 1), ...done(x, 'done0', 0, false), ...add(x, 'add2', 2, 0, 1), ...done(y, 'done1', 1, false), ...done(x, 'done2', 0, false)]];
+};
+
 /** The v3 scenarios. */
 export const v3Scenarios: readonly Scenario[] = [
   {
@@ -328,6 +348,33 @@ export const v3Scenarios: readonly Scenario[] = [
     known: [],
     fixes: FIXES,
     build: (scope) => build('v3-subgroup', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, parents: [-1, 0], groups: [1, 0] }),
+  },
+  {
+    name: 'v3-links',
+    description: 'v3: a thread waits for group X, linked to group Y (both roots), from the moment worker A has added a task to X; A hands work back and forth between X and Y (each task adds its successor in the other group before completing); with deaths, A may die at any step and is swept',
+    scope: { ...baseScope, failures: false, deaths: 1 },
+    deep: { ...baseScope, failures: false, deaths: 1, sweepers: 2 },
+    // The planted bug single-read: v2's blocker(), each linked group's pending word read once in turn.
+    bugs: { 'single-read': 'early-wake' },
+    known: [],
+    fixes: FIXES,
+    build: (scope) =>
+      build('v3-links', scope, {
+        tasks: 3,
+        failing: 0,
+        programs: handOff,
+        workers: 1,
+        slots: 3,
+        handles: 2,
+        parents: [-1, -1],
+        taskGroups: [0, 1, 0],
+        waitFor: {
+          // wait() is called once A's first add() has returned (or A has died before).
+          program: (m, ghost) => linkWaiter(m, ghost, [0, 1], !scope.bugs.includes('single-read'), (ctx) => (ctx.ghost[ghost.added(0)] ?? 0) === 1 || ctx.threads[0]?.status === 'dead'),
+          locals: linkWaiterLocals(2),
+          clears: true,
+        },
+      }),
   },
   {
     name: 'v3-release-race',
