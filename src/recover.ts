@@ -20,6 +20,7 @@ import {
   E_STEP,
   E_UNITS,
   H_FAILED,
+  H_LIMIT_WAITERS,
   H_PENDING,
   H_RUNNING,
   OPF_FAILED,
@@ -115,10 +116,11 @@ export interface RecoveryFacts {
  * - `unraise`: journal (OP_ADD_UNDO, 0, `level`), -`units` H_PENDING, wake a flagged waiter at zero;
  * - `empty`: empty the add's slot if it is still the dead lane's, journal OP_NONE;
  * - `running`: OP_LIMIT: journal phase 1, give back the `limit` slot;
+ * - `wake-running`: the dead thread gave back a `limit` slot (its release's bit moved) and may have died before releaseRunning()'s notify: wake the threads asleep until a release (H_LIMIT_WAITERS);
  * - `notify`: wake every waiter of E_GROUP's chain (the dead thread may have cleared a waiter's flag and died before its notify).
  */
 export type RecoveryAction =
-  | { readonly kind: 'discard' | 'publish' | 'release' | 'unmark' | 'free' | 'empty' | 'running' | 'notify' }
+  | { readonly kind: 'discard' | 'publish' | 'release' | 'unmark' | 'free' | 'empty' | 'running' | 'wake-running' | 'notify' }
   | { readonly kind: 'fail'; readonly level: number; readonly count: boolean }
   | { readonly kind: 'lower' | 'uncount' | 'unraise'; readonly level: number; readonly units: number }
   | { readonly kind: 'cell'; readonly level: number; readonly undo: boolean };
@@ -154,9 +156,10 @@ export function recoveryPlan(facts: RecoveryFacts): RecoveryAction[] {
       planFinishDone(facts, plan);
       break;
     case OP_LIMIT: {
-      const taken = stepPhase(word) === 0 ? facts.moved && !facts.marked : !facts.moved;
       // Phase 0: not taken, or taken and already marked on the task (the task's own sweep gives it back).
-      return taken ? [{ kind: 'running' }] : [];
+      if (stepPhase(word) === 0) return facts.moved && !facts.marked ? [{ kind: 'running' }] : [];
+      // Phase 1: a dead sweeper's release, which happened if its bit moved (then maybe not its notify).
+      return [{ kind: facts.moved ? 'wake-running' : 'running' }];
     }
     default:
       break;
@@ -210,7 +213,8 @@ function planFinishDone(facts: RecoveryFacts, plan: RecoveryAction[]): void {
     for (let at = level; at < levels; at++) plan.push({ kind: 'fail', level: at, count: !doubt() });
   }
   if (phase <= PHASE_LIMIT && (flags & OPF_LIMITED) !== 0) {
-    if (!(phase === PHASE_LIMIT && doubt())) plan.push({ kind: 'release' });
+    // A release that happened may have died before its notify of the threads waiting for one.
+    plan.push({ kind: phase === PHASE_LIMIT && doubt() ? 'wake-running' : 'release' });
     if (op === OP_DONE) plan.push({ kind: 'unmark' });
   }
   // A failure that completed no unit (GroupHost#failAlone) lowers nothing.
@@ -289,6 +293,11 @@ function perform(tree: Tree, dead: Lane, chain: readonly GroupRecord[], op: numb
       const parity = dead.parity(record.i32, H_RUNNING);
       journal[E_STEP] = action.kind === 'release' ? step(op, PHASE_LIMIT, 0, parity) : step(OP_LIMIT, 1, 0, parity);
       releaseRunning(record, dead.down1[parity]);
+      return;
+    }
+    case 'wake-running': {
+      const record = levelOf(chain, 0);
+      if (Atomics.load(record.i32, H_LIMIT_WAITERS) > 0) Atomics.notify(record.i64, H_RUNNING / 2);
       return;
     }
     case 'unmark':

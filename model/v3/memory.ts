@@ -42,11 +42,13 @@ export const J_OLD = 9;
 export const J_NEW = 10;
 export const J_CONFIRM = 11;
 export const J_GROUP = 12;
-const JOURNAL_WORDS = 13;
-/** Model words per slot: state, owner, ack, group (the slot's S_GROUP, written with the task's metadata). */
-const SLOT_WORDS = 4;
-/** Model words per group record: H_PENDING, H_FAILED, H_RUNNING, H_CANCEL. */
-const GROUP_WORDS = 4;
+/** cancel(): the reason's fields (E_REASON_*), as one word: the model's reasons are numbers. */
+export const J_REASON = 13;
+const JOURNAL_WORDS = 14;
+/** Model words per slot: state, owner, ack, group (the slot's S_GROUP, written with the task's metadata), flags (SLOT_LIMITED). */
+const SLOT_WORDS = 5;
+/** Model words per group record: H_PENDING, H_FAILED, H_RUNNING, H_CANCEL, H_LIMIT_WAITERS, H_REASON_* (one word). */
+const GROUP_WORDS = 6;
 
 /** Where each word of a model of `lanes` lanes, `slots` slots and `entries` log entries lives. */
 export class V3Memory {
@@ -100,8 +102,23 @@ export class V3Memory {
   /** A counter word's name, for traces. */
   counterName(word: number): string {
     const g = Math.floor(word / GROUP_WORDS);
-    const name = ['pending', 'failed', 'running', 'cancel'][word % GROUP_WORDS] ?? '?';
+    const name = ['pending', 'failed', 'running', 'cancel', 'limit-waiters', 'reason'][word % GROUP_WORDS] ?? '?';
     return this.groups === 1 ? name : `${name}[g${g}]`;
+  }
+
+  /** Group `g`'s H_LIMIT_WAITERS: threads asleep until a running slot is given back. */
+  limitWaitersOf(g: number): number {
+    return g * GROUP_WORDS + 4;
+  }
+
+  /** Group `g`'s cancellation reason (H_REASON_KIND, _REF, _LENGTH as one word), copied from the canceller's journal. */
+  reasonOf(g: number): number {
+    return g * GROUP_WORDS + 5;
+  }
+
+  /** Slot `s`'s flags (S_FLAGS: SLOT_LIMITED). */
+  slotFlags(s: number): number {
+    return this.#slotsAt + s * SLOT_WORDS + 4;
   }
 
   /** The chain of group `g`: itself, its parent, ..., the root (Tree#chainOf). */
@@ -176,7 +193,7 @@ export class V3Memory {
   ownedBy(l: number, word: number): boolean {
     for (let g = 0; g < this.groups; g++) if (word === this.cellOf(g, l)) return true;
     const field = word - this.journal(l, 0);
-    return field >= 0 && field < JOURNAL_WORDS && field !== J_OWNER && field !== J_SLOT && field !== J_NEW && field !== J_CONFIRM;
+    return field >= 0 && field < JOURNAL_WORDS && field !== J_OWNER && field !== J_SLOT && field !== J_NEW && field !== J_CONFIRM && field !== J_REASON;
   }
 
   /** Lane `l`'s bit (0 or 1) in a laned counter's value: Lane#parity, on the value as a typed array holds it. */

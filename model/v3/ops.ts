@@ -3,7 +3,7 @@
 // shared handle (GroupHost#doneShared, take.ts), Task#share() and Task.from() (Slots#adopt).
 // Plain journal writes that name no step yet are made in the step that then names it: a death
 // between them leaves E_STEP as it was, which recovery reads first.
-import { OPF_FAILED, OP_ADD, OP_DONE, OP_NONE, PHASE_COUNT, PHASE_TAKE, OWNER_RETIRED, step } from '../../src/layout.js';
+import { OPF_FAILED, OPF_LIMITED, OP_ADD, OP_DONE, OP_NONE, PHASE_COUNT, PHASE_TAKE, OWNER_RETIRED, step } from '../../src/layout.js';
 import { generationOf, remainingOf, stateOf } from '../../src/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
@@ -55,7 +55,13 @@ export type V3Bug =
   /** Every journaled step names level 0 (E_STEP without its level field): a sweeper cannot tell which level of a sub-group's chain a dead thread's step was at. */
   | 'no-level'
   /** recover() finishes or undoes a dead thread's operation in its group alone, not up the group's chain (a record where Tree#chainOf belongs). */
-  | 'recover-own-level';
+  | 'recover-own-level'
+  /** acquireRunning() checks the count, then adds (check-then-act) instead of a compare-and-exchange. */
+  | 'limit-check-then-add'
+  /** acquireRunning() takes the slot without flipping its lane bit: a sweeper cannot tell whether it happened. */
+  | 'limit-no-lane-bit'
+  /** recover() does not wake the threads waiting for a running slot after a dead thread's release (as before this branch's fix). */
+  | 'no-recover-running-wake';
 
 /** GroupHost#add of task `k` (`count` units) into handle `h`. */
 export function add(w: Worker, p: string, k: number, h: number, count: number): Block[] {
@@ -176,13 +182,13 @@ export function add(w: Worker, p: string, k: number, h: number, count: number): 
   return [{ prefix: p, steps: [claim, journal, fill, ...raises, ...counts, done] }];
 }
 
-/** Task#done() through handle `h`: doneOwn while the handle is its task's only one, else doneShared. */
-export function done(w: Worker, p: string, h: number, failed: boolean): Block[] {
-  return [...doneOwn(w, `${p}.own`, h, failed, `${p}.shared`), ...doneSharedBy(w, `${p}.shared`, h, failed)];
+/** Task#done() through handle `h`: doneOwn while the handle is its task's only one, else doneShared; `limited`: the task holds a `limit` slot. */
+export function done(w: Worker, p: string, h: number, failed: boolean, limited = false): Block[] {
+  return [...doneOwn(w, `${p}.own`, h, failed, `${p}.shared`, limited), ...doneSharedBy(w, `${p}.shared`, h, failed, limited)];
 }
 
 /** GroupHost#doneOwn of one unit; goes to `${shared}` instead when the handle is not own. */
-function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: string): Block[] {
+function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: string, limited: boolean): Block[] {
   const { m, ghost, lane } = w;
   const j = (field: number): number => m.journal(lane, field);
   const setup: Step = {
@@ -207,7 +213,7 @@ function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: strin
       ctx.mem[j(J_UNITS)] = 1;
       ctx.mem[j(J_REMAINING)] = ctx.locals[O_REM] ?? 0;
       ctx.mem[j(J_ENTRY)] = ctx.locals[O_ENTRY] ?? -1;
-      ctx.mem[j(J_FLAGS)] = failed ? OPF_FAILED : 0;
+      ctx.mem[j(J_FLAGS)] = (failed ? OPF_FAILED : 0) | (limited ? OPF_LIMITED : 0);
       ctx.mem[j(J_STEP)] = step(OP_DONE, PHASE_TAKE, 0, 0);
     },
   };
@@ -253,13 +259,13 @@ function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: strin
   };
   return [
     { prefix: p, steps: [setup, ...(failed ? [stage(m, p, lane)] : []), ...(w.bugs.has('take-before-journal') ? [take, journal] : [journal, take])] },
-    ...finish(m, ghost, p, lane, OP_DONE, failed, () => w.group ?? 0, w.bugs.has('no-level')),
+    ...finish(m, ghost, p, lane, OP_DONE, failed, () => w.group ?? 0, w.bugs.has('no-level'), () => (limited ? 1 : 0)),
     { prefix: `${p}.fin`, steps: [none, release] },
   ];
 }
 
 /** GroupHost#doneShared of one unit through handle `h`. */
-function doneSharedBy(w: Worker, p: string, h: number, failed: boolean): Block[] {
+function doneSharedBy(w: Worker, p: string, h: number, failed: boolean, limited: boolean): Block[] {
   const setup: Step = {
     label: `${p}.setup`,
     local: true,
@@ -279,7 +285,7 @@ function doneSharedBy(w: Worker, p: string, h: number, failed: boolean): Block[]
     ctx.locals[at(h, H_REM)] = generationOf(state) === generation ? remainingOf(state) : 0;
     clearOp(ctx);
   };
-  return doneShared(w.m, w.ghost, p, w.lane, failed, { setup, after, group: () => w.group ?? 0, noLevel: w.bugs.has('no-level') });
+  return doneShared(w.m, w.ghost, p, w.lane, failed, { setup, after, group: () => w.group ?? 0, noLevel: w.bugs.has('no-level'), limited: () => (limited ? 1 : 0) });
 }
 
 /** Task#share() and a postMessage: the handle is no longer its task's only one. */

@@ -42,6 +42,7 @@ const BLOCKS: Readonly<Record<RecoveryAction['kind'], string>> = {
   fail: 'ra.fail.journal',
   release: 'ra.release.journal',
   running: 'ra.running.journal',
+  'wake-running': 'ra.wake-running.waiters',
   unmark: 'ra.unmark',
   lower: 'ra.lower.journal',
   unraise: 'ra.unraise.journal',
@@ -58,6 +59,8 @@ export interface RecoverHooks {
   readonly limit?: (m: V3Memory, lane: (ctx: StepContext) => number, group: (ctx: StepContext) => number) => Block[];
   /** OP_LIMIT phase 0: reads whether the slot is marked SLOT_LIMITED and still the dead lane's (one step). */
   readonly marked?: (ctx: StepContext, m: V3Memory, lane: number, slot: number) => boolean;
+  /** The planted bug no-recover-running-wake: the sweep skips `wake-running` (recover() before this commit). */
+  readonly noRunningWake?: boolean;
   /** The planted bug recover-own-level: recovery acts on the journaled group alone (its record, not Tree#chainOf). */
   readonly ownLevel?: boolean;
 }
@@ -154,7 +157,7 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, wak
       let at = ctx.locals[W_NEXT] ?? 0;
       // A `fail` whose count the dead thread made itself leaves only the cancelling of a group that
       // cancels on error and the failure watchers' wake, which the model does not have.
-      while (actions[at]?.kind === 'fail' && !(actions[at] as { count: boolean }).count) at++;
+      while ((actions[at]?.kind === 'fail' && !(actions[at] as { count: boolean }).count) || (actions[at]?.kind === 'wake-running' && hooks.noRunningWake === true)) at++;
       const action = actions[at];
       if (action === undefined) return 'rec.clear';
       ctx.locals[W_NEXT] = at + 1;
@@ -242,7 +245,7 @@ export function recoverBlocks(m: V3Memory, ghost: GhostLayout, next: string, wak
       throw new Error(`recovery action ${label} in a scenario that does not model limit`);
     },
   });
-  const limit = hooks.limit?.(m, cur, (ctx) => groupAt(ctx)) ?? [{ prefix: 'ra.limit', steps: [unmodelled('ra.release.journal'), unmodelled('ra.running.journal'), unmodelled('ra.unmark')] }];
+  const limit = hooks.limit?.(m, cur, (ctx) => groupAt(ctx)) ?? [{ prefix: 'ra.limit', steps: [unmodelled('ra.release.journal'), unmodelled('ra.running.journal'), unmodelled('ra.wake-running.waiters'), unmodelled('ra.unmark')] }];
   return [
     { prefix: 'rec', steps: [read, ownTook, tookSlot, tookConfirm, bit, marked, plan, nextAction] },
     { prefix: 'ra', steps: [discard, publish] },

@@ -13,10 +13,14 @@ import { J_OWNER, V3Memory, countOf, describe, ownerGeneration, ownerLane } from
 import { add, done, from, share, workerLocals, type V3Bug, type Worker } from './ops.js';
 import { W_CUR } from './recover.js';
 import { linkWaiter, linkWaiterLocals } from './links.js';
+import { acquire, limitInvariants, limitRecovery } from './limit.js';
 import { sweeper, sweeperLocals, threadOf } from './sweep.js';
 
 
 const BUGS: Readonly<Record<V3Bug, string>> = {
+  'limit-check-then-add': 'limit-exceeded',
+  'limit-no-lane-bit': 'running-exact',
+  'no-recover-running-wake': 'lost-wakeup',
   'no-lane-bit': 'pending-exact',
   'take-before-journal': 'hang',
   'adopt-check-then-store': 'owned-by-holder',
@@ -55,6 +59,8 @@ interface Shape {
   readonly taskGroups?: readonly number[];
   /** Task handles per worker (default 1): a death may leave that many tasks for its sweep to fail, each with a log entry. */
   readonly handles?: number;
+  /** The groups' `limit` (default none): then the sweep carries out recovery's limit actions, and running counts are checked. */
+  readonly limit?: number;
   /** The waiting thread's program and locals, instead of a waiter on the root (`clears`: the ghost tracks instants with nothing owed). */
   readonly waitFor?: { readonly program: (m: V3Memory, ghost: GhostLayout) => Program; readonly locals: readonly number[]; readonly clears?: boolean };
 }
@@ -97,7 +103,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const sweeperSpec = (dead: number, lane: number): ThreadSpec =>
     spec(lane, () => ({
       name: names[lane] ?? `l${lane}`,
-      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs),
+      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs, shape.limit === undefined ? {} : limitRecovery(bugs.has('no-recover-running-wake'))),
       locals: sweeperLocals(),
       // A sweeper may die only if the scope has a sweeper for it in turn, and once it has claimed
       // the dead entry: one that dies before leaves the sweep to the other threads that got the
@@ -113,6 +119,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   });
   if (workers.length !== workerCount) throw new Error(`${name}: ${workers.length} programs for ${workerCount} workers`);
   const laneOf = new Map([...specs.entries()].map(([lane, s]) => [s, lane]));
+  const limits = shape.limit === undefined ? undefined : limitInvariants(m, shape.limit);
   const words: WaitWords = {
     word: m.pending,
     count: countOf,
@@ -144,8 +151,8 @@ function build(name: string, scope: Scope, shape: Shape): Model {
         return made;
       });
     },
-    invariants: [...invariants(ghost), ownedByHolder(m, ghost)],
-    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups)],
+    invariants: [...invariants(ghost), ownedByHolder(m, ghost), ...(limits?.always ?? [])],
+    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups), ...(limits?.quiescent ?? [])],
     sleeper: (view, sleeper, word) => sleeperCheck((mem) => countOf(mem[word] ?? 0))(view, sleeper, word),
     describe: (view) => describe(m, view.mem, names),
   };
@@ -284,6 +291,10 @@ const handOff: Programs = ([a]) => {
   return [[...add(x, 'add0', 0, 0, 1), ...add(y, 'add1', 1, 1, 1), ...done(x, 'done0', 0, false), ...add(x, 'add2', 2, 0, 1), ...done(y, 'done1', 1, false), ...done(x, 'done2', 0, false)]];
 };
 
+/** Each worker adds a task, takes a running slot of the group's `limit` (1), and completes the task (A's fails, with `failures`). */
+const limited: Programs = (workers, scope) =>
+  workers.map((w, index) => [...add(w, 'add0', index, 0, 1), ...acquire(w, 'go0', 0, 1), ...done(w, 'done0', 0, scope.failures && index === 0, true)]);
+
 /** The v3 scenarios. */
 export const v3Scenarios: readonly Scenario[] = [
   {
@@ -375,6 +386,16 @@ export const v3Scenarios: readonly Scenario[] = [
           clears: true,
         },
       }),
+  },
+  {
+    name: 'v3-limit',
+    description: 'v3: workers A and B each add() a task, take the only running slot of the group\'s limit (1) by compare-and-exchange on H_RUNNING, or sleep until a release, and complete the task, which gives the slot back; A may die at any step and is swept (recovery of OP_LIMIT, PHASE_LIMIT, the held task\'s SLOT_LIMITED)',
+    scope: { ...baseScope, deaths: 1, mortalWorkers: 1, failures: false },
+    deep: { ...baseScope, deaths: 1 },
+    bugs: { 'limit-check-then-add': BUGS['limit-check-then-add'], 'limit-no-lane-bit': BUGS['limit-no-lane-bit'], 'no-recover-running-wake': BUGS['no-recover-running-wake'] },
+    known: [],
+    fixes: FIXES,
+    build: (scope) => build('v3-limit', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: limited, waiter: false, limit: 1 }),
   },
   {
     name: 'v3-release-race',

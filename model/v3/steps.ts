@@ -25,14 +25,16 @@ export const O_CFW = 11;
 /** The level of the chain a loop over levels is at, and the operation's group. */
 export const O_LEVEL = 12;
 export const O_GROUP = 13;
+/** 1 while the completion in flight gives back a `limit` slot (OPF_LIMITED). */
+export const O_LIMITED = 14;
 /** The thread's spare slot (-1: none) and its lane's take sequence (Lane#seq). */
-export const T_SPARE = 14;
-export const T_SEQ = 15;
+export const T_SPARE = 15;
+export const T_SEQ = 16;
 /** Locals from here on are the program's own (task handles, the sweep's loops). */
-export const OWN_AT = 16;
+export const OWN_AT = 17;
 
 /** The op-area locals a program starts with. */
-export const opLocals = (): number[] => [-1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0];
+export const opLocals = (): number[] => [-1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0];
 
 /** Clears the op area (not the thread's spare and sequence), so equal states compare equal. */
 export function clearOp(ctx: StepContext): void {
@@ -173,4 +175,21 @@ export function freeShared(m: V3Memory, p: string, slot: Value, generation: Valu
     },
   };
   return { prefix: p, steps: [load, cas] };
+}
+
+/**
+ * host.ts releaseRunning() after a laned step that gave back a running slot of group `group`: read
+ * H_LIMIT_WAITERS, and notify the running word if a thread sleeps until a release. Steps of
+ * block `p`: they end by going to `${p}.end`.
+ */
+export function wakeLimitWaiters(m: V3Memory, p: string, group: Value): Step[] {
+  return [
+    { label: `${p}.waiters`, run: (ctx) => ((ctx.mem[m.limitWaitersOf(group(ctx))] ?? 0) > 0 ? undefined : `${p}.end`) },
+    {
+      label: `${p}.notify-running`,
+      run: (ctx) => {
+        ctx.note(`woke ${ctx.notify(m.runningOf(group(ctx)))}`);
+      },
+    },
+  ];
 }
