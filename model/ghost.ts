@@ -24,11 +24,14 @@ export class GhostLayout {
    * there was an instant with nothing owed (see owedTask()). -1 when the layout has none.
    */
   readonly cleared: number;
+  /** With `cancels`, the reason of the cancellation whose claim won (0: none yet); -1 when the layout has none. */
+  readonly claimedReason: number;
 
-  constructor(tasks: number, slots: number, clears = false) {
+  constructor(tasks: number, slots: number, clears = false, cancels = false) {
     this.tasks = tasks;
     this.slots = slots;
     this.cleared = clears ? this.#tasksAt + tasks * 4 + slots : -1;
+    this.claimedReason = cancels ? this.#tasksAt + tasks * 4 + slots + (clears ? 1 : 0) : -1;
   }
 
   /** Units task `k` was created with (0 until its slot is claimed). */
@@ -58,7 +61,7 @@ export class GhostLayout {
 
   /** The initial ghost words. */
   initial(): number[] {
-    return new Array<number>(this.#tasksAt + this.tasks * 4 + this.slots + (this.cleared >= 0 ? 1 : 0)).fill(0);
+    return new Array<number>(this.#tasksAt + this.tasks * 4 + this.slots + (this.cleared >= 0 ? 1 : 0) + (this.claimedReason >= 0 ? 1 : 0)).fill(0);
   }
 
   /** A task added and not yet fully taken, or -1: what a waiter must not return while it exists. */

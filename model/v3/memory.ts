@@ -293,6 +293,10 @@ export function describe(m: V3Memory, mem: readonly number[], names: readonly st
     const pending = mem[m.pendingOf(g)] ?? 0;
     const name = m.groups === 1 ? '' : `[g${g}]`;
     parts.push(`pending${name}=${countOf(pending)}${(BigInt(pending) & PENDING_WAITED) !== 0n ? '+W' : ''}`, `failed${name}=${countOf(mem[m.failedOf(g)] ?? 0)}`);
+    const running = mem[m.runningOf(g)] ?? 0;
+    if (running !== 0) parts.push(`running${name}=${countOf(running)}`);
+    const cancel = mem[m.cancelOf(g)] ?? 0;
+    if (cancel !== 0) parts.push(`cancel${name}=${cancel === 1 ? 'done' : `w${-cancel - 1}`}:${mem[m.reasonOf(g)] ?? 0}`);
   }
   for (let s = 0; s < m.slots; s++) {
     const state = big(mem, m.state(s));

@@ -61,7 +61,11 @@ export type V3Bug =
   /** acquireRunning() takes the slot without flipping its lane bit: a sweeper cannot tell whether it happened. */
   | 'limit-no-lane-bit'
   /** recover() does not wake the threads waiting for a running slot after a dead thread's release (as before this branch's fix). */
-  | 'no-recover-running-wake';
+  | 'no-recover-running-wake'
+  /** cancel() claims the cancel word before it journals the reason (a sweep then finishes the cancellation with a stale reason). */
+  | 'reason-after-claim'
+  /** The sweep does not finish a dead canceller's claimed cancellation (exits.ts without finishCancel()). */
+  | 'no-finish-cancel';
 
 /** GroupHost#add of task `k` (`count` units) into handle `h`. */
 export function add(w: Worker, p: string, k: number, h: number, count: number): Block[] {

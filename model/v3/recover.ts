@@ -29,8 +29,10 @@ const W_NEXT = OWN_AT + 10;
 const W_LEVEL = OWN_AT + 11;
 const W_ARG = OWN_AT + 12;
 const W_SEEN = OWN_AT + 13;
+/** The sweep's loop over groups (finishCancel). */
+export const W_GI = OWN_AT + 14;
 /** Locals of the sweep area. */
-export const sweepLocals = (): number[] => [-1, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+export const sweepLocals = (): number[] => [-1, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 const cur = (ctx: StepContext): number => ctx.locals[W_CUR] ?? 0;
 const word = (ctx: StepContext): number => ctx.locals[W_WORD] ?? 0;
@@ -59,6 +61,10 @@ export interface RecoverHooks {
   readonly limit?: (m: V3Memory, lane: (ctx: StepContext) => number, group: (ctx: StepContext) => number) => Block[];
   /** OP_LIMIT phase 0: reads whether the slot is marked SLOT_LIMITED and still the dead lane's (one step). */
   readonly marked?: (ctx: StepContext, m: V3Memory, lane: number, slot: number) => boolean;
+  /** The sweep finishes the dead lane's half-written cancellations (exits.ts finishCancel()); false under the planted bug no-finish-cancel. */
+  readonly cancels?: boolean;
+  /** The proposed fix sweep-wakes-cancel (see cancel.ts finishCancelSteps). */
+  readonly wakeCancelled?: boolean;
   /** The planted bug no-recover-running-wake: the sweep skips `wake-running` (recover() before this commit). */
   readonly noRunningWake?: boolean;
   /** The planted bug recover-own-level: recovery acts on the journaled group alone (its record, not Tree#chainOf). */

@@ -1,7 +1,7 @@
 // Scenarios of protocol v3 (docs/protocol.md): the v2 scenarios again (two workers under one
 // waiter, with deaths, and the adopt race), plus a shared task taken by two threads while one may
 // die, and a sweeper that dies mid-sweep and is resumed by the sweeper of its own entry.
-import { LOG_READY, PENDING_WAITED } from '../../src/layout.js';
+import { CANCEL_DONE, LOG_READY, PENDING_WAITED } from '../../src/layout.js';
 import { liveOwner } from '../../src/registry.js';
 import { generationOf, remainingOf } from '../../src/slots.js';
 import type { Invariant, Model, StateView } from '../explorer.js';
@@ -14,6 +14,7 @@ import { add, done, from, share, workerLocals, type V3Bug, type Worker } from '.
 import { W_CUR } from './recover.js';
 import { linkWaiter, linkWaiterLocals } from './links.js';
 import { acquire, limitInvariants, limitRecovery } from './limit.js';
+import { cancel, cancelInvariants, cancelWatcher } from './cancel.js';
 import { sweeper, sweeperLocals, threadOf } from './sweep.js';
 
 
@@ -21,6 +22,8 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
   'limit-check-then-add': 'limit-exceeded',
   'limit-no-lane-bit': 'running-exact',
   'no-recover-running-wake': 'lost-wakeup',
+  'reason-after-claim': 'cancel-reason',
+  'no-finish-cancel': 'hang',
   'no-lane-bit': 'pending-exact',
   'take-before-journal': 'hang',
   'adopt-check-then-store': 'owned-by-holder',
@@ -31,8 +34,10 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
   'recover-own-level': 'pending-exact',
 };
 
-/** Proposed fixes (none open: the model's finds so far are fixed on main). */
-const FIXES: Readonly<Record<string, string>> = {};
+/** Proposed fixes to holes the model found that this branch may not fix in src/ itself. */
+const FIXES: Readonly<Record<string, string>> = {
+  'sweep-wakes-cancel': 'lost-wakeup in v3-cancel: the sweep notifies the cancel word of every cancelled group (exits.ts sweepLane beside finishCancel), since a canceller may die between storing CANCEL_DONE and its notify',
+};
 
 /** The workers' programs (A, B, ...), given their Worker records (lanes 0, 1, ...). */
 type Programs = (workers: readonly Worker[], scope: Scope) => Block[][];
@@ -61,6 +66,8 @@ interface Shape {
   readonly handles?: number;
   /** The groups' `limit` (default none): then the sweep carries out recovery's limit actions, and running counts are checked. */
   readonly limit?: number;
+  /** Whether the programs cancel groups: the sweep finishes half-written cancellations, and the cancel words are checked. */
+  readonly cancels?: boolean;
   /** The waiting thread's program and locals, instead of a waiter on the root (`clears`: the ghost tracks instants with nothing owed). */
   readonly waitFor?: { readonly program: (m: V3Memory, ghost: GhostLayout) => Program; readonly locals: readonly number[]; readonly clears?: boolean };
 }
@@ -92,7 +99,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const m = new V3Memory(names.length, SLOTS, entries, shape.parents ?? [-1]);
   const groupOf = (lane: number): number => shape.groups?.[lane] ?? 0;
   const taskGroups = shape.taskGroups ?? Array.from({ length: tasks }, (_, k) => groupOf(Math.floor(k / scope.rounds)));
-  const ghost = new GhostLayout(tasks, SLOTS, shape.waitFor?.clears === true);
+  const ghost = new GhostLayout(tasks, SLOTS, shape.waitFor?.clears === true, shape.cancels === true);
   const sweeperLanes = new Set([...sweeperOf.values()].flat());
   const specs = new Map<number, ThreadSpec>();
   const spec = (lane: number, make: () => ThreadSpec): ThreadSpec => {
@@ -103,7 +110,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const sweeperSpec = (dead: number, lane: number): ThreadSpec =>
     spec(lane, () => ({
       name: names[lane] ?? `l${lane}`,
-      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs, shape.limit === undefined ? {} : limitRecovery(bugs.has('no-recover-running-wake'))),
+      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs, { ...(shape.limit === undefined ? {} : limitRecovery(bugs.has('no-recover-running-wake'))), cancels: shape.cancels === true && !bugs.has('no-finish-cancel'), wakeCancelled: scope.fixes.includes('sweep-wakes-cancel') }),
       locals: sweeperLocals(),
       // A sweeper may die only if the scope has a sweeper for it in turn, and once it has claimed
       // the dead entry: one that dies before leaves the sweep to the other threads that got the
@@ -120,6 +127,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   if (workers.length !== workerCount) throw new Error(`${name}: ${workers.length} programs for ${workerCount} workers`);
   const laneOf = new Map([...specs.entries()].map(([lane, s]) => [s, lane]));
   const limits = shape.limit === undefined ? undefined : limitInvariants(m, shape.limit);
+  const isCancelWord = (word: number): boolean => Array.from({ length: m.groups }, (_, g) => m.cancelOf(g)).includes(word);
   const words: WaitWords = {
     word: m.pending,
     count: countOf,
@@ -152,8 +160,9 @@ function build(name: string, scope: Scope, shape: Shape): Model {
       });
     },
     invariants: [...invariants(ghost), ownedByHolder(m, ghost), ...(limits?.always ?? [])],
-    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups), ...(limits?.quiescent ?? [])],
-    sleeper: (view, sleeper, word) => sleeperCheck((mem) => countOf(mem[word] ?? 0))(view, sleeper, word),
+    quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups), ...(limits?.quiescent ?? []), ...(shape.cancels === true ? cancelInvariants(m) : [])],
+    // A sleeper on a cancel word waits for CANCEL_DONE; on a counter, for a count of zero (pending) or below the limit (running).
+    sleeper: (view, sleeper, word) => sleeperCheck((mem) => (isCancelWord(word) ? (mem[word] === CANCEL_DONE ? 0 : 1) : countOf(mem[word] ?? 0)))(view, sleeper, word),
     describe: (view) => describe(m, view.mem, names),
   };
 }
@@ -295,6 +304,9 @@ const handOff: Programs = ([a]) => {
 const limited: Programs = (workers, scope) =>
   workers.map((w, index) => [...add(w, 'add0', index, 0, 1), ...acquire(w, 'go0', 0, 1), ...done(w, 'done0', 0, scope.failures && index === 0, true)]);
 
+/** A and B each cancel the root, with reasons 1 and 2. */
+const cancels: Programs = (workers) => workers.map((w, index) => cancel(w, 'cancel', 0, index + 1));
+
 /** The v3 scenarios. */
 export const v3Scenarios: readonly Scenario[] = [
   {
@@ -304,7 +316,7 @@ export const v3Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, rounds: 2 },
     bugs: {},
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-add-done', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone }),
   },
   {
@@ -315,7 +327,7 @@ export const v3Scenarios: readonly Scenario[] = [
     test: { ...baseScope, deaths: 1, mortalWorkers: 1 },
     bugs: { 'no-lane-bit': BUGS['no-lane-bit'], 'take-before-journal': BUGS['take-before-journal'], 'no-recover-wake': BUGS['no-recover-wake'] },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-death', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone }),
   },
   {
@@ -325,7 +337,7 @@ export const v3Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, deaths: 1 },
     bugs: { 'adopt-check-then-store': BUGS['adopt-check-then-store'] },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-adopt', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: adopt(true) }),
   },
   {
@@ -336,7 +348,7 @@ export const v3Scenarios: readonly Scenario[] = [
     test: { ...baseScope, deaths: 1, mortalWorkers: 1 },
     bugs: {},
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-shared-death', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: adopt(scope.rounds > 1) }),
   },
   {
@@ -346,7 +358,7 @@ export const v3Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, deaths: 2, sweepers: 2, mortalSweepers: true },
     bugs: { 'no-resume': BUGS['no-resume'], 'no-recover-wake': BUGS['no-recover-wake'] },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-sweeper-death', scope, { tasks: scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, workers: 1 }),
   },
   {
@@ -357,7 +369,7 @@ export const v3Scenarios: readonly Scenario[] = [
     test: { ...baseScope, deaths: 1, mortalWorkers: 1, failures: false },
     bugs: { 'no-level': BUGS['no-level'], 'recover-own-level': BUGS['recover-own-level'], 'no-recover-wake': BUGS['no-recover-wake'] },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-subgroup', scope, { tasks: 2 * scope.rounds, failing: scope.failures ? 1 : 0, programs: addDone, parents: [-1, 0], groups: [1, 0] }),
   },
   {
@@ -368,7 +380,7 @@ export const v3Scenarios: readonly Scenario[] = [
     // The planted bug single-read: v2's blocker(), each linked group's pending word read once in turn.
     bugs: { 'single-read': 'early-wake' },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) =>
       build('v3-links', scope, {
         tasks: 3,
@@ -394,8 +406,21 @@ export const v3Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, deaths: 1 },
     bugs: { 'limit-check-then-add': BUGS['limit-check-then-add'], 'limit-no-lane-bit': BUGS['limit-no-lane-bit'], 'no-recover-running-wake': BUGS['no-recover-running-wake'] },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-limit', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: limited, waiter: false, limit: 1 }),
+  },
+  {
+    name: 'v3-cancel',
+    description: "v3: workers A and B each cancel the group (reasons 1 and 2) while a thread watches its signal (watchCancel); one may die at any step and is swept: a claimed cancellation is finished with the reason its dead canceller journaled (finishCancel), and every reader of CANCEL_DONE reads the winner's reason",
+    scope: { ...baseScope, deaths: 1, failures: false },
+    deep: { ...baseScope, deaths: 1, failures: false, sweepers: 2 },
+    bugs: { 'reason-after-claim': BUGS['reason-after-claim'], 'no-finish-cancel': BUGS['no-finish-cancel'] },
+    // A canceller that dies between storing CANCEL_DONE and notifying leaves watchers asleep (the
+    // sweep finishes only a word still naming it): open in src/, closed by the proposed fix.
+    known: ['lost-wakeup'],
+    fixes: { 'sweep-wakes-cancel': FIXES['sweep-wakes-cancel'] ?? '' },
+    build: (scope) =>
+      build('v3-cancel', scope, { tasks: 0, failing: 0, programs: cancels, slots: 1, cancels: true, waitFor: { program: (m, ghost) => cancelWatcher(m, ghost, 0), locals: [0] } }),
   },
   {
     name: 'v3-release-race',
@@ -404,7 +429,7 @@ export const v3Scenarios: readonly Scenario[] = [
     deep: { ...baseScope, deaths: 1 },
     bugs: { 'release-any-empty': BUGS['release-any-empty'] },
     known: [],
-    fixes: FIXES,
+    fixes: {},
     build: (scope) => build('v3-release-race', scope, { tasks: 2, failing: scope.failures ? 1 : 0, programs: releaseRace, workers: 3, slots: 1, waiter: false }),
   },
 ];

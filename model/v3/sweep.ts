@@ -9,7 +9,8 @@ import { generationOf, remainingOf } from '../../src/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import { END, program, type Program, type Step } from '../program.js';
 import { J_OWNER, J_STEP, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
-import { W_CUR, W_EI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals, type RecoverHooks } from './recover.js';
+import { finishCancelSteps } from './cancel.js';
+import { W_CUR, W_EI, W_GI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals, type RecoverHooks } from './recover.js';
 import type { V3Bug } from './ops.js';
 import { O_GEN, O_GROUP, O_LIMITED, O_SLOT, O_UNITS, clearOp, opLocals } from './steps.js';
 import { doneShared } from './take.js';
@@ -125,7 +126,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
       const e = ctx.locals[W_EI] ?? 0;
       if (ctx.mem[m.log(e)] === logWriting(ctx.locals[W_CUR] ?? 0)) ctx.mem[m.log(e)] = LOG_DISCARDED;
       ctx.locals[W_EI] = e + 1;
-      return e + 1 < m.entries ? 'sw.discard' : undefined;
+      return e + 1 < m.entries ? 'sw.discard' : hooks.cancels === true ? 'sw.cancel' : 'sw.free-entry';
     },
   };
   const free: Step = {
@@ -152,6 +153,6 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
     ...recoverBlocks(m, ghost, 'sw.after-recover', !bugs.has('no-recover-wake'), { ...hooks, ownLevel: bugs.has('recover-own-level') }),
     { prefix: 'sw.lanes', steps: [skipResume, resume, owned, release] },
     ...failTasks,
-    { prefix: 'sw.tail', steps: [nextSlot, discard, free] },
+    { prefix: 'sw.tail', steps: [nextSlot, discard, ...(hooks.cancels === true ? finishCancelSteps(m, (ctx) => ctx.locals[W_CUR] ?? 0, W_GI, 'sw.free-entry', hooks.wakeCancelled === true) : []), free] },
   ]);
 }
