@@ -8,5 +8,5 @@ import { describe } from 'vitest';
 import { scenarioCases } from './explorer-cases.js';
 
 describe('explorer: protocol v3 across groups', () => {
-  for (const name of ['v3-subgroup', 'v3-links', 'v3-limit', 'v3-cancel']) scenarioCases(name);
+  for (const name of ['v3-subgroup', 'v3-subgroup-root', 'v3-links', 'v3-limit', 'v3-cancel']) scenarioCases(name);
 });

@@ -144,7 +144,7 @@ describe('explorer: protocol v3 without deaths', () => {
 
 describe('explorer: every scenario is tested', () => {
   it('in this file, test/explorer-v3.test.ts or test/explorer-groups.test.ts', () => {
-    const tested = ['v2-add-done', 'v2-death', 'v2-adopt', 'v3-add-done', 'v3-adopt', 'v3-release-race', 'v3-death', 'v3-shared-death', 'v3-sweeper-death', 'v3-subgroup', 'v3-links', 'v3-limit', 'v3-cancel'];
+    const tested = ['v2-add-done', 'v2-death', 'v2-adopt', 'v3-add-done', 'v3-adopt', 'v3-release-race', 'v3-death', 'v3-shared-death', 'v3-sweeper-death', 'v3-subgroup', 'v3-subgroup-root', 'v3-links', 'v3-limit', 'v3-cancel'];
     expect(scenarios.map((s) => s.name).sort()).toEqual(tested.sort());
   });
 });
