@@ -128,6 +128,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const laneOf = new Map([...specs.entries()].map(([lane, s]) => [s, lane]));
   const limits = shape.limit === undefined ? undefined : limitInvariants(m, shape.limit);
   const isCancelWord = (word: number): boolean => Array.from({ length: m.groups }, (_, g) => m.cancelOf(g)).includes(word);
+  const isRunningWord = (word: number): boolean => Array.from({ length: m.groups }, (_, g) => m.runningOf(g)).includes(word);
   const words: WaitWords = {
     word: m.pending,
     count: countOf,
@@ -161,8 +162,15 @@ function build(name: string, scope: Scope, shape: Shape): Model {
     },
     invariants: [...invariants(ghost), ownedByHolder(m, ghost), ...(limits?.always ?? [])],
     quiescent: [...quiescentInvariants(ghost, { pending: (mem) => countOf(mem[m.pending] ?? 0), remaining }), ...(m.groups > 1 ? [groupsExact(m)] : []), ...endInvariants(m, ghost, sweeperLanes, words, taskGroups), ...(limits?.quiescent ?? []), ...(shape.cancels === true ? cancelInvariants(m) : [])],
-    // A sleeper on a cancel word waits for CANCEL_DONE; on a counter, for a count of zero (pending) or below the limit (running).
-    sleeper: (view, sleeper, word) => sleeperCheck((mem) => (isCancelWord(word) ? (mem[word] === CANCEL_DONE ? 0 : 1) : countOf(mem[word] ?? 0)))(view, sleeper, word),
+    // A sleeper on a cancel word waits for CANCEL_DONE; on a running word, for a count below the limit; on a pending word, for zero.
+    sleeper: (view, sleeper, word) => {
+      const value = view.mem[word] ?? 0;
+      const lost = (what: string): { name: string; message: string } => ({ name: 'lost-wakeup', message: `${sleeper.name} sleeps for ever at ${sleeper.label} though ${what}` });
+      const hang = (what: string): { name: string; message: string } => ({ name: 'hang', message: `${sleeper.name} sleeps for ever at ${sleeper.label}: ${what}, and no thread is left to change it` });
+      if (isCancelWord(word)) return value === CANCEL_DONE ? lost('the group is cancelled') : hang(`the cancel word is ${value}`);
+      if (shape.limit !== undefined && isRunningWord(word)) return countOf(value) < shape.limit ? lost(`only ${countOf(value)} of ${shape.limit} running slots are taken`) : hang(`${countOf(value)} running slots are taken`);
+      return sleeperCheck((mem) => countOf(mem[word] ?? 0))(view, sleeper, word);
+    },
     describe: (view) => describe(m, view.mem, names),
   };
 }
