@@ -18,10 +18,20 @@ export class GhostLayout {
   readonly mailGeneration = 3;
   readonly mailUnits = 4;
   readonly #tasksAt = 5;
+  /**
+   * With `clears`, a word a waiter resets when it begins a snapshot (1 if no task is owed then,
+   * else 0) and a take sets to 1 when it leaves no task owed: whether, since the waiter began,
+   * there was an instant with nothing owed (see owedTask()). -1 when the layout has none.
+   */
+  readonly cleared: number;
+  /** With `cancels`, the reason of the cancellation whose claim won (0: none yet); -1 when the layout has none. */
+  readonly claimedReason: number;
 
-  constructor(tasks: number, slots: number) {
+  constructor(tasks: number, slots: number, clears = false, cancels = false) {
     this.tasks = tasks;
     this.slots = slots;
+    this.cleared = clears ? this.#tasksAt + tasks * 4 + slots : -1;
+    this.claimedReason = cancels ? this.#tasksAt + tasks * 4 + slots + (clears ? 1 : 0) : -1;
   }
 
   /** Units task `k` was created with (0 until its slot is claimed). */
@@ -51,7 +61,7 @@ export class GhostLayout {
 
   /** The initial ghost words. */
   initial(): number[] {
-    return new Array<number>(this.#tasksAt + this.tasks * 4 + this.slots).fill(0);
+    return new Array<number>(this.#tasksAt + this.tasks * 4 + this.slots + (this.cleared >= 0 ? 1 : 0) + (this.claimedReason >= 0 ? 1 : 0)).fill(0);
   }
 
   /** A task added and not yet fully taken, or -1: what a waiter must not return while it exists. */
@@ -72,6 +82,7 @@ export class GhostLayout {
   take(ghost: number[], s: number, taken: number): number {
     const k = (ghost[this.slotTask(s)] ?? 0) - 1;
     if (k >= 0) ghost[this.taken(k)] = (ghost[this.taken(k)] ?? 0) + taken;
+    if (this.cleared >= 0 && this.owedTask(ghost) < 0) ghost[this.cleared] = 1;
     return k;
   }
 }

@@ -6,6 +6,13 @@ import { explore, type Report } from '../model/explorer.js';
 import { formatViolation } from '../model/report.js';
 import { scenario } from '../model/scenarios.js';
 
+/**
+ * Time allowed to one exploration: each is a fixed amount of CPU work (its state count), a few
+ * seconds on an idle core, which the full suite's parallel files and a loaded machine can stretch
+ * past the 30 s default without anything being wrong.
+ */
+const EXPLORE_TIMEOUT = 120_000;
+
 /** The counterexamples of a report, printed: what a failing assertion should show. */
 export const found = (report: Report): string[] => report.violations.map(formatViolation);
 
@@ -23,25 +30,25 @@ export function scenarioCases(name: string): void {
       expect(found(report)).toEqual([]);
       expect(report.complete).toBe(true);
       expect(report.states).toBeGreaterThan(1000);
-    });
+    }, EXPLORE_TIMEOUT);
   }
   if (s.known.length > 0 && fixes.length === 0) {
     it(`${name}: finds each of its known holes (${s.known.join(', ')})`, () => {
       const report = explore(s.build(scope), { reduce: true, stopAtFirst: false, strategy: 'bfs' });
       expect(report.violations.map((v) => v.name).sort()).toEqual([...s.known].sort());
-    });
+    }, EXPLORE_TIMEOUT);
   } else if (s.known.length > 0) {
     it(`${name}: without the fixes, finds its known hole (${s.known.join(', ')})`, () => {
       const report = explore(s.build(scope), { reduce: true, stopOn: s.known });
       const names = report.violations.map((v) => v.name);
       expect(names.some((n) => s.known.includes(n))).toBe(true);
       expect(names.filter((n) => !s.known.includes(n))).toEqual([]);
-    });
+    }, EXPLORE_TIMEOUT);
   }
   for (const [bug, finds] of Object.entries(s.bugs)) {
     it(`${name}: finds the planted bug ${bug} (${finds})`, () => {
       const report = explore(s.build({ ...clean, bugs: [bug] }), { reduce: true, stopOn: [finds] });
       expect(report.violations.map((v) => v.name)).toContain(finds);
-    });
+    }, EXPLORE_TIMEOUT);
   }
 }

@@ -5,6 +5,8 @@ import { END, program, type Step } from '../model/program.js';
 import { explore, type Model } from '../model/explorer.js';
 import { scenario, scenarios } from '../model/scenarios.js';
 import { found, scenarioCases } from './explorer-cases.js';
+import { H_FAILED, H_PENDING, H_RUNNING, OPF_FAILED, OPF_LIMITED, OP_ADD, OP_DONE, OP_DONE_SHARED, OP_LIMIT, PHASE_COUNT, PHASE_FAIL, PHASE_LIMIT, PHASE_LOWER, PHASE_TAKE, step } from '../src/memory/layout.js';
+import { recoveryNeeds, recoveryPlan, type RecoveryFacts } from '../src/memory/recover.js';
 
 describe('explorer: the search itself', () => {
   const writes = (word: number): Step[] => [
@@ -81,6 +83,39 @@ describe('explorer: the search itself', () => {
   });
 });
 
+describe("recover.ts's decision, which the explorer's sweep calls", () => {
+  const facts = (word: number, more: Partial<RecoveryFacts> = {}): RecoveryFacts => ({ word, flags: 0, units: 1, levels: 3, took: false, moved: false, oldRemaining: 0, marked: false, ...more });
+  const kinds = (f: RecoveryFacts): string[] => recoveryPlan(f).map((a) => a.kind + ('level' in a ? String(a.level) : ''));
+
+  it('names the laned counter whose lane bit decides the journaled step', () => {
+    expect(recoveryNeeds(step(OP_ADD, 0, 2, 1), 0, 1)).toEqual({ take: false, counter: H_PENDING, level: 2 });
+    expect(recoveryNeeds(step(OP_DONE, PHASE_FAIL, 1, 0), OPF_FAILED, 1)).toEqual({ take: false, counter: H_FAILED, level: 1 });
+    expect(recoveryNeeds(step(OP_DONE_SHARED, PHASE_LIMIT, 0, 0), OPF_LIMITED, 1)).toEqual({ take: false, counter: H_RUNNING, level: 0 });
+    expect(recoveryNeeds(step(OP_DONE, PHASE_TAKE, 0, 0), 0, 1).take).toBe(true);
+    expect(recoveryNeeds(step(OP_ADD, PHASE_COUNT, 1, 0), 0, 1).counter).toBe(-1);
+  });
+
+  it('undoes an add from the raise it proved, and finishes a completion from the journaled level up', () => {
+    // A raise at level 1 that happened: levels 1 and 0 are lowered again.
+    expect(kinds(facts(step(OP_ADD, 0, 1, 0), { moved: true }))).toEqual(['unraise1', 'unraise0', 'empty', 'notify']);
+    expect(kinds(facts(step(OP_ADD, 0, 1, 0)))).toEqual(['unraise0', 'empty', 'notify']);
+    // Counting at level 2: its cell is set back, the cells below taken down, every level lowered.
+    expect(kinds(facts(step(OP_ADD, PHASE_COUNT, 2, 0)))).toEqual(['cell2', 'uncount1', 'uncount0', 'unraise2', 'unraise1', 'unraise0', 'empty', 'notify']);
+    // A lowering at level 1 that happened: only level 2 is left.
+    expect(kinds(facts(step(OP_DONE, PHASE_LOWER, 1, 0), { moved: true }))).toEqual(['lower2', 'notify']);
+    expect(kinds(facts(step(OP_DONE, PHASE_TAKE, 0, 0), { flags: OPF_FAILED, took: true }))).toEqual(['publish', 'fail0', 'fail1', 'fail2', 'lower0', 'lower1', 'lower2', 'notify']);
+    expect(kinds(facts(step(OP_DONE, PHASE_TAKE, 0, 0), { flags: OPF_FAILED }))).toEqual(['discard', 'notify']);
+  });
+
+  it("wakes the threads waiting for a running slot when the dead thread's release happened", () => {
+    expect(kinds(facts(step(OP_DONE, PHASE_LIMIT, 0, 0), { flags: OPF_LIMITED, moved: true, levels: 1 }))).toEqual(['wake-running', 'unmark', 'lower0', 'notify']);
+    expect(kinds(facts(step(OP_DONE, PHASE_LIMIT, 0, 0), { flags: OPF_LIMITED, levels: 1 }))).toEqual(['release', 'unmark', 'lower0', 'notify']);
+    expect(kinds(facts(step(OP_LIMIT, 1, 0, 0), { moved: true, levels: 1 }))).toEqual(['wake-running']);
+    expect(kinds(facts(step(OP_LIMIT, 0, 0, 0), { moved: true, marked: true, levels: 1 }))).toEqual([]);
+    expect(kinds(facts(step(OP_LIMIT, 0, 0, 0), { moved: true, levels: 1 }))).toEqual(['running']);
+  });
+});
+
 describe('explorer: the reduction and the hashed keys change nothing found', () => {
   for (const name of ['v2-death', 'v3-add-done', 'v3-sweeper-death']) {
     it(name, () => {
@@ -108,8 +143,8 @@ describe('explorer: protocol v3 without deaths', () => {
 });
 
 describe('explorer: every scenario is tested', () => {
-  it('in this file or in test/explorer-v3.test.ts', () => {
-    const tested = ['v2-add-done', 'v2-death', 'v2-adopt', 'v3-add-done', 'v3-adopt', 'v3-release-race', 'v3-death', 'v3-shared-death', 'v3-sweeper-death'];
+  it('in this file, test/explorer-v3.test.ts or test/explorer-groups.test.ts', () => {
+    const tested = ['v2-add-done', 'v2-death', 'v2-adopt', 'v3-add-done', 'v3-adopt', 'v3-release-race', 'v3-death', 'v3-shared-death', 'v3-sweeper-death', 'v3-subgroup', 'v3-subgroup-root', 'v3-links', 'v3-limit', 'v3-cancel'];
     expect(scenarios.map((s) => s.name).sort()).toEqual(tested.sort());
   });
 });

@@ -41,59 +41,140 @@ export const J_CELL = 8;
 export const J_OLD = 9;
 export const J_NEW = 10;
 export const J_CONFIRM = 11;
-const JOURNAL_WORDS = 12;
-/** Model words per slot: state, owner, ack. */
-const SLOT_WORDS = 3;
+export const J_GROUP = 12;
+/** cancel(): the reason's fields (E_REASON_*), as one word: the model's reasons are numbers. */
+export const J_REASON = 13;
+const JOURNAL_WORDS = 14;
+/** Model words per slot: state, owner, ack, group (the slot's S_GROUP, written with the task's metadata), flags (SLOT_LIMITED). */
+const SLOT_WORDS = 5;
+/** Model words per group record: H_PENDING, H_FAILED, H_RUNNING, H_CANCEL, H_LIMIT_WAITERS, H_REASON_* (one word). */
+const GROUP_WORDS = 6;
 
 /** Where each word of a model of `lanes` lanes, `slots` slots and `entries` log entries lives. */
 export class V3Memory {
   readonly lanes: number;
   readonly slots: number;
   readonly entries: number;
-  /** H_PENDING and H_FAILED of the one group: laned 64-bit counters. */
+  /** Groups: 0 is a root; `parents[g]` is group g's parent (-1 for a root: then it stands for a root of another tree, which may be linked). */
+  readonly groups: number;
+  readonly parents: readonly number[];
+  /** H_PENDING and H_FAILED of the root (group 0): laned 64-bit counters. */
   readonly pending = 0;
   readonly failed = 1;
   /** The real Lane objects (bits, deltas, parity), over a scratch buffer, one per model lane. */
   readonly lane: readonly Lane[];
   readonly #scratch: Scratch;
 
-  constructor(lanes: number, slots: number, entries: number) {
+  constructor(lanes: number, slots: number, entries: number, parents: readonly number[] = [-1]) {
     if (lanes > LANES) throw new RangeError(`at most ${LANES} lanes`);
+    parents.forEach((parent, g) => {
+      if (g === 0 ? parent !== -1 : parent >= g) throw new RangeError('group 0 is a root, and a group\'s parent comes before it');
+    });
     this.lanes = lanes;
     this.slots = slots;
     this.entries = entries;
+    this.groups = parents.length;
+    this.parents = parents;
     this.#scratch = new Scratch(slots);
     this.lane = Array.from({ length: lanes }, (_, index) => new Lane(this.#scratch.tree, index));
   }
 
-  /** Lane `l`'s added cell (a float64 in the library). */
+  /** Group `g`'s H_PENDING. */
+  pendingOf(g: number): number {
+    return g * GROUP_WORDS;
+  }
+
+  /** Group `g`'s H_FAILED. */
+  failedOf(g: number): number {
+    return g * GROUP_WORDS + 1;
+  }
+
+  /** Group `g`'s H_RUNNING: running go() functions under its `limit`. */
+  runningOf(g: number): number {
+    return g * GROUP_WORDS + 2;
+  }
+
+  /** Group `g`'s H_CANCEL: 0 (CANCEL_NONE), writing(lane), or CANCEL_DONE. */
+  cancelOf(g: number): number {
+    return g * GROUP_WORDS + 3;
+  }
+
+  /** A counter word's name, for traces. */
+  counterName(word: number): string {
+    const g = Math.floor(word / GROUP_WORDS);
+    const name = ['pending', 'failed', 'running', 'cancel', 'limit-waiters', 'reason'][word % GROUP_WORDS] ?? '?';
+    return this.groups === 1 ? name : `${name}[g${g}]`;
+  }
+
+  /** Group `g`'s H_LIMIT_WAITERS: threads asleep until a running slot is given back. */
+  limitWaitersOf(g: number): number {
+    return g * GROUP_WORDS + 4;
+  }
+
+  /** Group `g`'s cancellation reason (H_REASON_KIND, _REF, _LENGTH as one word), copied from the canceller's journal. */
+  reasonOf(g: number): number {
+    return g * GROUP_WORDS + 5;
+  }
+
+  /** Slot `s`'s flags (S_FLAGS: SLOT_LIMITED). */
+  slotFlags(s: number): number {
+    return this.#slotsAt + s * SLOT_WORDS + 4;
+  }
+
+  /** The chain of group `g`: itself, its parent, ..., the root (Tree#chainOf). */
+  chain(g: number): number[] {
+    const chain: number[] = [];
+    for (let at = g; at >= 0; at = this.parents[at] ?? -1) chain.push(at);
+    return chain;
+  }
+
+  /** Whether group `g` lies in the subtree of group `h` (or is `h`). */
+  within(g: number, h: number): boolean {
+    return this.chain(g).includes(h);
+  }
+
+  /** Lane `l`'s added cell in group `g` (a float64 in the library). */
+  cellOf(g: number, l: number): number {
+    return this.groups * GROUP_WORDS + g * this.lanes + l;
+  }
+
+  /** Lane `l`'s added cell in the root. */
   cell(l: number): number {
-    return 2 + l;
+    return this.cellOf(0, l);
+  }
+
+  get #slotsAt(): number {
+    return this.groups * (GROUP_WORDS + this.lanes);
   }
 
   /** Slot `s`'s 64-bit state word: remaining | tag | generation. */
   state(s: number): number {
-    return 2 + this.lanes + s * SLOT_WORDS;
+    return this.#slotsAt + s * SLOT_WORDS;
   }
 
   /** Slot `s`'s 64-bit owner word: lane + 1 | generation. */
   owner(s: number): number {
-    return 2 + this.lanes + s * SLOT_WORDS + 1;
+    return this.#slotsAt + s * SLOT_WORDS + 1;
   }
 
   /** Slot `s`'s S_ACK64: the state the last shared take wrote, once its taker acknowledged it. */
   ack(s: number): number {
-    return 2 + this.lanes + s * SLOT_WORDS + 2;
+    return this.#slotsAt + s * SLOT_WORDS + 2;
+  }
+
+  /** Slot `s`'s group id (metadata, plain). */
+  slotGroup(s: number): number {
+    return this.#slotsAt + s * SLOT_WORDS + 3;
   }
 
   /** Log entry `e`'s state word (L_STATE). */
   log(e: number): number {
-    return 2 + this.lanes + this.slots * SLOT_WORDS + e;
+    return this.#slotsAt + this.slots * SLOT_WORDS + e;
   }
 
   /** Word `field` (J_*) of lane `l`'s registry entry. */
   journal(l: number, field: number): number {
-    return 2 + this.lanes + this.slots * SLOT_WORDS + this.entries + l * JOURNAL_WORDS + field;
+    return this.#slotsAt + this.slots * SLOT_WORDS + this.entries + l * JOURNAL_WORDS + field;
   }
 
   /** The initial memory: every lane registered to a live thread (`owners[l]` = its E_OWNER), the rest zero. */
@@ -110,9 +191,9 @@ export class V3Memory {
    * E_CONFIRM64 (read by other threads' confirm()), and its added cell.
    */
   ownedBy(l: number, word: number): boolean {
-    if (word === this.cell(l)) return true;
+    for (let g = 0; g < this.groups; g++) if (word === this.cellOf(g, l)) return true;
     const field = word - this.journal(l, 0);
-    return field >= 0 && field < JOURNAL_WORDS && field !== J_OWNER && field !== J_SLOT && field !== J_NEW && field !== J_CONFIRM;
+    return field >= 0 && field < JOURNAL_WORDS && field !== J_OWNER && field !== J_SLOT && field !== J_NEW && field !== J_CONFIRM && field !== J_REASON;
   }
 
   /** Lane `l`'s bit (0 or 1) in a laned counter's value: Lane#parity, on the value as a typed array holds it. */
@@ -207,15 +288,24 @@ export const ownerWord = (generation: number, lanePlusOne: number): number => Nu
 
 /** One line of memory for traces: pending (count, +W), failed, each slot, the log, busy journals. */
 export function describe(m: V3Memory, mem: readonly number[], names: readonly string[]): string {
-  const pending = mem[m.pending] ?? 0;
-  const parts = [`pending=${countOf(pending)}${(BigInt(pending) & PENDING_WAITED) !== 0n ? '+W' : ''}`, `failed=${countOf(mem[m.failed] ?? 0)}`];
+  const parts: string[] = [];
+  for (let g = 0; g < m.groups; g++) {
+    const pending = mem[m.pendingOf(g)] ?? 0;
+    const name = m.groups === 1 ? '' : `[g${g}]`;
+    parts.push(`pending${name}=${countOf(pending)}${(BigInt(pending) & PENDING_WAITED) !== 0n ? '+W' : ''}`, `failed${name}=${countOf(mem[m.failedOf(g)] ?? 0)}`);
+    const running = mem[m.runningOf(g)] ?? 0;
+    if (running !== 0) parts.push(`running${name}=${countOf(running)}`);
+    const cancel = mem[m.cancelOf(g)] ?? 0;
+    if (cancel !== 0) parts.push(`cancel${name}=${cancel === 1 ? 'done' : `w${-cancel - 1}`}:${mem[m.reasonOf(g)] ?? 0}`);
+  }
   for (let s = 0; s < m.slots; s++) {
     const state = big(mem, m.state(s));
     const owner = mem[m.owner(s)] ?? 0;
     const lane = ownerLane(owner);
     const who = lane === 0 ? '-' : lane === OWNER_RETIRED ? 'retired' : (names[lane - 1] ?? `l${lane - 1}`);
     const tag = tagOf(state) === 0 ? '' : `#${names[tagOf(state) - 1] ?? tagOf(state) - 1}`;
-    parts.push(`s${s}=g${generationOf(state)}:${remainingOf(state)}u${tag}@${who}/g${ownerGeneration(owner)}`);
+    const group = m.groups === 1 ? '' : `(g${mem[m.slotGroup(s)] ?? 0})`;
+    parts.push(`s${s}${group}=g${generationOf(state)}:${remainingOf(state)}u${tag}@${who}/g${ownerGeneration(owner)}`);
   }
   const log = Array.from({ length: m.entries }, (_, e) => {
     const state = mem[m.log(e)] ?? 0;

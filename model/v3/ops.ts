@@ -3,11 +3,11 @@
 // shared handle (GroupHost#doneShared, take.ts), Task#share() and Task.from() (Slots#adopt).
 // Plain journal writes that name no step yet are made in the step that then names it: a death
 // between them leaves E_STEP as it was, which recovery reads first.
-import { OPF_FAILED, OP_ADD, OP_DONE, OP_NONE, PHASE_COUNT, PHASE_TAKE, OWNER_RETIRED, step } from '../../src/memory/layout.js';
+import { OPF_FAILED, OPF_LIMITED, OP_ADD, OP_DONE, OP_NONE, PHASE_COUNT, PHASE_TAKE, OWNER_RETIRED, step } from '../../src/memory/layout.js';
 import { generationOf, remainingOf, stateOf } from '../../src/memory/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
-import { J_CELL, J_ENTRY, J_FLAGS, J_REMAINING, J_SLOT, J_STEP, J_UNITS, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
+import { J_CELL, J_ENTRY, J_FLAGS, J_GROUP, J_REMAINING, J_SLOT, J_STEP, J_UNITS, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
 import { O_AUX, O_CUR, O_ENTRY, O_GEN, O_NEXT, O_PARITY, O_REM, O_SLOT, O_TAKEN, O_UNITS, OWN_AT, T_SPARE, clearOp, opLocals, stage } from './steps.js';
 import { doneShared, finish } from './take.js';
 
@@ -34,6 +34,8 @@ export interface Worker {
   readonly lane: number;
   /** Planted bugs (mutations of the protocol) to apply. */
   readonly bugs: ReadonlySet<V3Bug>;
+  /** The group its tasks are added to (default 0, the root): a sub-group's tasks count at every level of its chain. */
+  readonly group?: number;
 }
 
 /** Mutations of protocol v3 planted to prove the checks bite on it too. */
@@ -49,7 +51,21 @@ export type V3Bug =
   /** recover() does not notify the waiters after an operation (as before main's commit 4581431). */
   | 'no-recover-wake'
   /** The sweep gives back any slot of the dead lane its snapshot reads as empty (as before main's commit e966388). */
-  | 'release-any-empty';
+  | 'release-any-empty'
+  /** Every journaled step names level 0 (E_STEP without its level field): a sweeper cannot tell which level of a sub-group's chain a dead thread's step was at. */
+  | 'no-level'
+  /** recover() finishes or undoes a dead thread's operation in its group alone, not up the group's chain (a record where Tree#chainOf belongs). */
+  | 'recover-own-level'
+  /** acquireRunning() checks the count, then adds (check-then-act) instead of a compare-and-exchange. */
+  | 'limit-check-then-add'
+  /** acquireRunning() takes the slot without flipping its lane bit: a sweeper cannot tell whether it happened. */
+  | 'limit-no-lane-bit'
+  /** recover() does not wake the threads waiting for a running slot after a dead thread's release (as before this branch's fix). */
+  | 'no-recover-running-wake'
+  /** cancel() claims the cancel word before it journals the reason (a sweep then finishes the cancellation with a stale reason). */
+  | 'reason-after-claim'
+  /** The sweep does not finish a dead canceller's claimed cancellation (exits.ts without finishCancel()). */
+  | 'no-finish-cancel';
 
 /** GroupHost#add of task `k` (`count` units) into handle `h`. */
 export function add(w: Worker, p: string, k: number, h: number, count: number): Block[] {
@@ -85,11 +101,16 @@ export function add(w: Worker, p: string, k: number, h: number, count: number): 
       return `${p}.end`;
     },
   };
+  const group = w.group ?? 0;
+  const chain = m.chain(group);
+  const noLevel = w.bugs.has('no-level');
+  const levelField = (level: number): number => (noLevel ? 0 : level);
   const journal: Step = {
     label: `${p}.journal`,
     run: (ctx) => {
-      const parity = m.parity(lane, ctx.mem[m.pending] ?? 0);
+      const parity = m.parity(lane, ctx.mem[m.pendingOf(group)] ?? 0);
       ctx.locals[O_PARITY] = parity;
+      ctx.mem[j(J_GROUP)] = group;
       ctx.mem[j(J_SLOT)] = ctx.locals[O_SLOT] ?? -1;
       ctx.mem[j(J_UNITS)] = count;
       ctx.mem[j(J_STEP)] = step(OP_ADD, 0, 0, parity);
@@ -100,31 +121,54 @@ export function add(w: Worker, p: string, k: number, h: number, count: number): 
     run: (ctx) => {
       const s = ctx.locals[O_SLOT] ?? 0;
       ctx.mem[m.state(s)] = Number(stateOf(ctx.locals[O_GEN] ?? 0, count));
+      ctx.mem[m.slotGroup(s)] = group;
       ctx.ghost[ghost.slotTask(s)] = k + 1;
       ctx.ghost[ghost.units(k)] = count;
       ctx.ghost[ghost.holders(k)] = (ctx.ghost[ghost.holders(k)] ?? 0) | (1 << lane);
       ctx.note(`task ${k}`);
     },
   };
-  const raise: Step = {
-    label: `${p}.raise`,
-    run: (ctx) => {
-      const delta = w.bugs.has('no-lane-bit') ? BigInt(count) << 32n : (m.lane[lane]?.delta(count, ctx.locals[O_PARITY] === 1 ? 1 : 0) ?? 0n);
-      ctx.mem[m.pending] = Number(BigInt(ctx.mem[m.pending] ?? 0) + delta);
-      ctx.locals[O_PARITY] = 0;
-    },
+  /** The raise at `level` (GroupHost#add for level 0, #raiseAncestors above it: journaled first). */
+  const raise = (level: number): Step[] => {
+    const word = m.pendingOf(chain[level] ?? 0);
+    const up: Step = {
+      label: `${p}.raise${level}`,
+      run: (ctx) => {
+        const delta = w.bugs.has('no-lane-bit') ? BigInt(count) << 32n : (m.lane[lane]?.delta(count, ctx.locals[O_PARITY] === 1 ? 1 : 0) ?? 0n);
+        ctx.mem[word] = Number(BigInt(ctx.mem[word] ?? 0) + delta);
+        ctx.locals[O_PARITY] = 0;
+      },
+    };
+    if (level === 0) return [up];
+    const named: Step = {
+      label: `${p}.raise${level}-journal`,
+      private: true,
+      run: (ctx) => {
+        const parity = m.parity(lane, ctx.mem[word] ?? 0);
+        ctx.locals[O_PARITY] = parity;
+        ctx.mem[j(J_STEP)] = step(OP_ADD, 0, levelField(level), parity);
+      },
+    };
+    return [named, up];
   };
-  const journalCell: Step = {
-    label: `${p}.count`,
-    private: true,
-    run: (ctx) => {
-      const value = ctx.mem[m.cell(lane)] ?? 0;
-      ctx.locals[O_AUX] = value;
-      ctx.mem[j(J_CELL)] = value;
-      ctx.mem[j(J_STEP)] = step(OP_ADD, PHASE_COUNT, 0, 0);
-    },
+  /** The count in this lane's cell at `level` (GroupHost#add, #countAncestors). */
+  const count1 = (level: number): Step[] => {
+    const cellWord = m.cellOf(chain[level] ?? 0, lane);
+    const journalCell: Step = {
+      label: `${p}.count${level}`,
+      private: true,
+      run: (ctx) => {
+        const value = ctx.mem[cellWord] ?? 0;
+        ctx.locals[O_AUX] = value;
+        ctx.mem[j(J_CELL)] = value;
+        ctx.mem[j(J_STEP)] = step(OP_ADD, PHASE_COUNT, levelField(level), 0);
+      },
+    };
+    const cell: Step = { label: `${p}.cell${level}`, private: true, run: (ctx) => void (ctx.mem[cellWord] = (ctx.locals[O_AUX] ?? 0) + count) };
+    return [journalCell, cell];
   };
-  const cell: Step = { label: `${p}.cell`, private: true, run: (ctx) => void (ctx.mem[m.cell(lane)] = (ctx.locals[O_AUX] ?? 0) + count) };
+  const raises = chain.flatMap((_, level) => raise(level));
+  const counts = chain.flatMap((_, level) => count1(level));
   const done: Step = {
     label: `${p}.return`,
     run: (ctx) => {
@@ -139,16 +183,16 @@ export function add(w: Worker, p: string, k: number, h: number, count: number): 
       clearOp(ctx);
     },
   };
-  return [{ prefix: p, steps: [claim, journal, fill, raise, journalCell, cell, done] }];
+  return [{ prefix: p, steps: [claim, journal, fill, ...raises, ...counts, done] }];
 }
 
-/** Task#done() through handle `h`: doneOwn while the handle is its task's only one, else doneShared. */
-export function done(w: Worker, p: string, h: number, failed: boolean): Block[] {
-  return [...doneOwn(w, `${p}.own`, h, failed, `${p}.shared`), ...doneSharedBy(w, `${p}.shared`, h, failed)];
+/** Task#done() through handle `h`: doneOwn while the handle is its task's only one, else doneShared; `limited`: the task holds a `limit` slot. */
+export function done(w: Worker, p: string, h: number, failed: boolean, limited = false): Block[] {
+  return [...doneOwn(w, `${p}.own`, h, failed, `${p}.shared`, limited), ...doneSharedBy(w, `${p}.shared`, h, failed, limited)];
 }
 
 /** GroupHost#doneOwn of one unit; goes to `${shared}` instead when the handle is not own. */
-function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: string): Block[] {
+function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: string, limited: boolean): Block[] {
   const { m, ghost, lane } = w;
   const j = (field: number): number => m.journal(lane, field);
   const setup: Step = {
@@ -168,11 +212,12 @@ function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: strin
   const journal: Step = {
     label: `${p}.journal`,
     run: (ctx) => {
+      ctx.mem[j(J_GROUP)] = w.group ?? 0;
       ctx.mem[j(J_SLOT)] = ctx.locals[O_SLOT] ?? -1;
       ctx.mem[j(J_UNITS)] = 1;
       ctx.mem[j(J_REMAINING)] = ctx.locals[O_REM] ?? 0;
       ctx.mem[j(J_ENTRY)] = ctx.locals[O_ENTRY] ?? -1;
-      ctx.mem[j(J_FLAGS)] = failed ? OPF_FAILED : 0;
+      ctx.mem[j(J_FLAGS)] = (failed ? OPF_FAILED : 0) | (limited ? OPF_LIMITED : 0);
       ctx.mem[j(J_STEP)] = step(OP_DONE, PHASE_TAKE, 0, 0);
     },
   };
@@ -218,13 +263,13 @@ function doneOwn(w: Worker, p: string, h: number, failed: boolean, shared: strin
   };
   return [
     { prefix: p, steps: [setup, ...(failed ? [stage(m, p, lane)] : []), ...(w.bugs.has('take-before-journal') ? [take, journal] : [journal, take])] },
-    ...finish(m, ghost, p, lane, OP_DONE, failed),
+    ...finish(m, ghost, p, lane, OP_DONE, failed, () => w.group ?? 0, w.bugs.has('no-level'), () => (limited ? 1 : 0)),
     { prefix: `${p}.fin`, steps: [none, release] },
   ];
 }
 
 /** GroupHost#doneShared of one unit through handle `h`. */
-function doneSharedBy(w: Worker, p: string, h: number, failed: boolean): Block[] {
+function doneSharedBy(w: Worker, p: string, h: number, failed: boolean, limited: boolean): Block[] {
   const setup: Step = {
     label: `${p}.setup`,
     local: true,
@@ -244,7 +289,7 @@ function doneSharedBy(w: Worker, p: string, h: number, failed: boolean): Block[]
     ctx.locals[at(h, H_REM)] = generationOf(state) === generation ? remainingOf(state) : 0;
     clearOp(ctx);
   };
-  return doneShared(w.m, w.ghost, p, w.lane, failed, { setup, after });
+  return doneShared(w.m, w.ghost, p, w.lane, failed, { setup, after, group: () => w.group ?? 0, noLevel: w.bugs.has('no-level'), limited: () => (limited ? 1 : 0) });
 }
 
 /** Task#share() and a postMessage: the handle is no longer its task's only one. */

@@ -22,14 +22,19 @@ export const O_EXPECT = 9;
 export const O_REM = 10;
 /** confirm(): the confirm word read. */
 export const O_CFW = 11;
+/** The level of the chain a loop over levels is at, and the operation's group. */
+export const O_LEVEL = 12;
+export const O_GROUP = 13;
+/** 1 while the completion in flight gives back a `limit` slot (OPF_LIMITED). */
+export const O_LIMITED = 14;
 /** The thread's spare slot (-1: none) and its lane's take sequence (Lane#seq). */
-export const T_SPARE = 12;
-export const T_SEQ = 13;
+export const T_SPARE = 15;
+export const T_SEQ = 16;
 /** Locals from here on are the program's own (task handles, the sweep's loops). */
-export const OWN_AT = 14;
+export const OWN_AT = 17;
 
 /** The op-area locals a program starts with. */
-export const opLocals = (): number[] => [-1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0];
+export const opLocals = (): number[] => [-1, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, 0];
 
 /** Clears the op area (not the thread's spare and sequence), so equal states compare equal. */
 export function clearOp(ctx: StepContext): void {
@@ -41,29 +46,34 @@ export function clearOp(ctx: StepContext): void {
 /** Reads a number-valued function of the step's context. */
 export type Value = (ctx: StepContext) => number;
 
-/** Where a laned step acts: the lane whose bit flips and whose journal moves, its operation and phase. */
+/** Where a laned step acts: the lane whose bit flips and whose journal moves, its operation and phase, the level of the chain (default 0). */
 export interface Laned {
   readonly lane: Value;
   readonly op: Value;
   readonly phase: number;
+  readonly level?: Value;
 }
 
 /**
- * A laned step on counter word `word` (H_PENDING, H_FAILED): the journal's E_STEP first, with the
- * lane's bit as it is, then the atomic add of `units` (negative: lower) that flips the bit. After a
- * lowering of pending comes counters.ts wakeAtZero() (see wakeAtZero() here).
+ * A laned step on counter word `word` (H_PENDING, H_FAILED, H_RUNNING, of the group at the step's
+ * level): the journal's E_STEP first, with the lane's bit as it is, then the atomic add of `units`
+ * (negative: lower) that flips the bit. After a lowering of pending comes counters.ts
+ * wakeAtZero() (see wakeAtZero() here).
+ * @param pending - whether `word` is an H_PENDING (a lowering of which wakes a flagged waiter at zero)
  * @param onAdd - ghost bookkeeping at the add
  */
-export function laned(m: V3Memory, p: string, word: number, at: Laned, units: Value, onAdd?: (ctx: StepContext) => void): Block {
+export function laned(m: V3Memory, p: string, counter: number | Value, at: Laned, units: Value, onAdd?: (ctx: StepContext) => void, pending?: boolean): Block {
+  const word: Value = typeof counter === 'number' ? () => counter : counter;
+  const isPending = pending ?? counter === m.pending;
   const journal: Step = {
     label: `${p}.journal`,
     // Writes the acting lane's E_STEP, reads only that lane's bit.
     private: true,
     run: (ctx) => {
       const lane = at.lane(ctx);
-      const parity = m.parity(lane, ctx.mem[word] ?? 0);
+      const parity = m.parity(lane, ctx.mem[word(ctx)] ?? 0);
       ctx.locals[O_PARITY] = parity;
-      ctx.mem[m.journal(lane, J_STEP)] = step(at.op(ctx), at.phase, 0, parity);
+      ctx.mem[m.journal(lane, J_STEP)] = step(at.op(ctx), at.phase, at.level?.(ctx) ?? 0, parity);
     },
   };
   const add: Step = {
@@ -72,14 +82,15 @@ export function laned(m: V3Memory, p: string, word: number, at: Laned, units: Va
       const lane = m.lane[at.lane(ctx)];
       if (lane === undefined) throw new RangeError('no such lane');
       const n = units(ctx);
-      ctx.mem[word] = Number(BigInt(ctx.mem[word] ?? 0) + lane.delta(n, ctx.locals[O_PARITY] === 1 ? 1 : 0));
+      const w = word(ctx);
+      ctx.mem[w] = Number(BigInt(ctx.mem[w] ?? 0) + lane.delta(n, ctx.locals[O_PARITY] === 1 ? 1 : 0));
       ctx.locals[O_PARITY] = 0;
       onAdd?.(ctx);
-      ctx.note(`${word === m.pending ? 'pending' : 'failed'} ${n > 0 ? '+' : ''}${n} as lane ${lane.index}`);
-      return word === m.pending && n < 0 ? undefined : `${p}.end`;
+      ctx.note(`${m.counterName(w)} ${n > 0 ? '+' : ''}${n} as lane ${lane.index}`);
+      return isPending && n < 0 ? undefined : `${p}.end`;
     },
   };
-  return { prefix: p, steps: [journal, add, ...wakeAtZero(m, p)] };
+  return { prefix: p, steps: [journal, add, ...(isPending ? wakeAtZero(m, p, word) : [])] };
 }
 
 /**
@@ -87,15 +98,15 @@ export function laned(m: V3Memory, p: string, word: number, at: Laned, units: Va
  * waiter flag), plainly, each a step; at zero with the flag set, clear the flag, then notify.
  * Steps of block `p`: they end by going to `${p}.end`.
  */
-export function wakeAtZero(m: V3Memory, p: string): Step[] {
+export function wakeAtZero(m: V3Memory, p: string, word: Value = () => m.pending): Step[] {
   return [
-    { label: `${p}.zero`, run: (ctx) => (countOf(ctx.mem[m.pending] ?? 0) === 0 ? undefined : `${p}.end`) },
-    { label: `${p}.flagged`, run: (ctx) => (flagged(ctx.mem[m.pending] ?? 0) ? undefined : `${p}.end`) },
-    { label: `${p}.clear`, run: (ctx) => void (ctx.mem[m.pending] = Number(BigInt(ctx.mem[m.pending] ?? 0) & ~PENDING_WAITED)) },
+    { label: `${p}.zero`, run: (ctx) => (countOf(ctx.mem[word(ctx)] ?? 0) === 0 ? undefined : `${p}.end`) },
+    { label: `${p}.flagged`, run: (ctx) => (flagged(ctx.mem[word(ctx)] ?? 0) ? undefined : `${p}.end`) },
+    { label: `${p}.clear`, run: (ctx) => void (ctx.mem[word(ctx)] = Number(BigInt(ctx.mem[word(ctx)] ?? 0) & ~PENDING_WAITED)) },
     {
       label: `${p}.notify`,
       run: (ctx) => {
-        ctx.note(`woke ${ctx.notify(m.pending)}`);
+        ctx.note(`woke ${ctx.notify(word(ctx))}`);
       },
     },
   ];
@@ -164,4 +175,21 @@ export function freeShared(m: V3Memory, p: string, slot: Value, generation: Valu
     },
   };
   return { prefix: p, steps: [load, cas] };
+}
+
+/**
+ * host.ts releaseRunning() after a laned step that gave back a running slot of group `group`: read
+ * H_LIMIT_WAITERS, and notify the running word if a thread sleeps until a release. Steps of
+ * block `p`: they end by going to `${p}.end`.
+ */
+export function wakeLimitWaiters(m: V3Memory, p: string, group: Value): Step[] {
+  return [
+    { label: `${p}.waiters`, run: (ctx) => ((ctx.mem[m.limitWaitersOf(group(ctx))] ?? 0) > 0 ? undefined : `${p}.end`) },
+    {
+      label: `${p}.notify-running`,
+      run: (ctx) => {
+        ctx.note(`woke ${ctx.notify(m.runningOf(group(ctx)))}`);
+      },
+    },
+  ];
 }

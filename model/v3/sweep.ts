@@ -3,15 +3,16 @@
 // sweeper), fail every task it owns through the sweeper's own doneShared() and give back its
 // empty slots, discard its staged log entries, free the entry. A nested sweep (of a sweeper that
 // died sweeping) runs to its end before the outer one goes on, as the recursion in sweepLane() does.
-import { LOG_DISCARDED, MAX_UNITS, logWriting } from '../../src/memory/layout.js';
+import { LOG_DISCARDED, MAX_UNITS, SLOT_LIMITED, logWriting } from '../../src/memory/layout.js';
 import { liveOwner, sweepingOwner } from '../../src/memory/registry.js';
 import { generationOf, remainingOf } from '../../src/memory/slots.js';
 import type { GhostLayout } from '../ghost.js';
 import { END, program, type Program, type Step } from '../program.js';
 import { J_OWNER, J_STEP, ownerGeneration, ownerLane, ownerWord, type V3Memory } from './memory.js';
-import { W_CUR, W_EI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals } from './recover.js';
+import { finishCancelSteps } from './cancel.js';
+import { W_CUR, W_EI, W_GI, W_OUTER, W_OUTER_RI, W_RI, W_SI, recoverBlocks, sweepLocals, type RecoverHooks } from './recover.js';
 import type { V3Bug } from './ops.js';
-import { O_GEN, O_SLOT, O_UNITS, clearOp, opLocals } from './steps.js';
+import { O_GEN, O_GROUP, O_LIMITED, O_SLOT, O_UNITS, clearOp, opLocals } from './steps.js';
 import { doneShared } from './take.js';
 
 /** The Node threadId the model gives the thread of lane `lane` (its entry's owner is that + 1). */
@@ -24,7 +25,7 @@ export const sweeperLocals = (): number[] => [...opLocals(), ...sweepLocals()];
  * The sweep of `dead`'s entry by lane `me`.
  * @param sweepers - lanes that may have claimed entries to sweep (the only ones a resume loop can find)
  */
-export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: number, sweepers: ReadonlySet<number>, bugs: ReadonlySet<V3Bug>): Program {
+export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: number, sweepers: ReadonlySet<number>, bugs: ReadonlySet<V3Bug>, hooks: RecoverHooks = {}): Program {
   const entry = (lane: number): number => m.journal(lane, J_OWNER);
   const claim: Step = {
     label: 'sw.claim',
@@ -71,6 +72,8 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
       const state = BigInt(ctx.mem[m.state(s)] ?? 0);
       if (remainingOf(state) === 0 || ownerGeneration(owner) !== generationOf(state)) return 'sw.release';
       ctx.locals[O_SLOT] = s;
+      ctx.locals[O_GROUP] = ctx.mem[m.slotGroup(s)] ?? 0;
+      ctx.locals[O_LIMITED] = ((ctx.mem[m.slotFlags(s)] ?? 0) & SLOT_LIMITED) !== 0 ? 1 : 0;
       ctx.locals[O_GEN] = generationOf(state);
       ctx.locals[O_UNITS] = MAX_UNITS;
       ctx.note(`slot ${s}: ${remainingOf(state)} unit(s) of lane ${current}`);
@@ -99,6 +102,8 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   const setup: Step = { label: 'sw.ds.setup', local: true, run: () => undefined };
   const failTasks = doneShared(m, ghost, 'sw.ds', me, true, {
     setup,
+    group: (ctx) => ctx.locals[O_GROUP] ?? 0,
+    limited: (ctx) => ctx.locals[O_LIMITED] ?? 0,
     after: (ctx) => clearOp(ctx),
     onTake: (ctx, k) => {
       const swept = ctx.locals[W_CUR] ?? 0;
@@ -121,7 +126,7 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
       const e = ctx.locals[W_EI] ?? 0;
       if (ctx.mem[m.log(e)] === logWriting(ctx.locals[W_CUR] ?? 0)) ctx.mem[m.log(e)] = LOG_DISCARDED;
       ctx.locals[W_EI] = e + 1;
-      return e + 1 < m.entries ? 'sw.discard' : undefined;
+      return e + 1 < m.entries ? 'sw.discard' : hooks.cancels === true ? 'sw.cancel' : 'sw.free-entry';
     },
   };
   const free: Step = {
@@ -145,9 +150,9 @@ export function sweeper(m: V3Memory, ghost: GhostLayout, dead: number, me: numbe
   };
   return program(`sweep(l${dead})`, [
     { prefix: 'sw', steps: [claim] },
-    ...recoverBlocks(m, ghost, 'sw.after-recover', !bugs.has('no-recover-wake')),
+    ...recoverBlocks(m, ghost, 'sw.after-recover', !bugs.has('no-recover-wake'), { ...hooks, ownLevel: bugs.has('recover-own-level') }),
     { prefix: 'sw.lanes', steps: [skipResume, resume, owned, release] },
     ...failTasks,
-    { prefix: 'sw.tail', steps: [nextSlot, discard, free] },
+    { prefix: 'sw.tail', steps: [nextSlot, discard, ...(hooks.cancels === true ? finishCancelSteps(m, (ctx) => ctx.locals[W_CUR] ?? 0, W_GI, 'sw.free-entry', hooks.wakeCancelled === true) : []), free] },
   ]);
 }

@@ -3,13 +3,13 @@
 // fields, confirmation of a previous taker that has not acknowledged its take, and its own
 // acknowledgement. The sweeper fails a dead thread's tasks through
 // the same doneShared(), as itself, so the same steps serve both.
-import { GENERATIONS, LOG_DISCARDED, LOG_READY, OPF_FAILED, OP_DONE_SHARED, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LOWER, PHASE_TAKE, TAG_MASK, step } from '../../src/memory/layout.js';
+import { GENERATIONS, LOG_DISCARDED, LOG_READY, OPF_FAILED, OPF_LIMITED, OP_DONE, OP_DONE_SHARED, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LIMIT, PHASE_LOWER, PHASE_TAKE, SLOT_LIMITED, TAG_MASK, step } from '../../src/memory/layout.js';
 import { remainingOf } from '../../src/memory/slots.js';
 import { fields as stateFields, join, split } from '../../src/memory/state.js';
 import type { GhostLayout } from '../ghost.js';
 import type { Block, Step, StepContext } from '../program.js';
-import { J_CONFIRM, J_ENTRY, J_FLAGS, J_NEW, J_OLD, J_SEQ, J_SLOT, J_STEP, J_UNITS, big, type V3Memory } from './memory.js';
-import { O_AUX, O_CFW, O_CUR, O_ENTRY, O_GEN, O_NEXT, O_SLOT, O_TAKEN, O_UNITS, T_SEQ, freeShared, laned, settleEntry, stage, type Value } from './steps.js';
+import { J_CONFIRM, J_ENTRY, J_FLAGS, J_GROUP, J_NEW, J_OLD, J_SEQ, J_SLOT, J_STEP, J_UNITS, big, ownerLane, type V3Memory } from './memory.js';
+import { O_AUX, O_CFW, O_CUR, O_ENTRY, O_GEN, O_LEVEL, O_NEXT, O_SLOT, O_TAKEN, O_UNITS, T_SEQ, freeShared, laned, settleEntry, stage, wakeLimitWaiters, type Value } from './steps.js';
 
 /** E_NEW64 before a take has chosen its state (take.ts NOT_WRITTEN): a tag no lane has. */
 const NOT_WRITTEN = Number(TAG_MASK);
@@ -17,20 +17,60 @@ const NOT_WRITTEN = Number(TAG_MASK);
 const local = (at: number): Value => (ctx) => ctx.locals[at] ?? 0;
 
 /**
- * host.ts finish() for lane `lane`: publish and count the failure, lower pending (waking a
- * flagged waiter at zero), and for a shared task's last unit free the slot; E_STEP = OP_NONE last.
+ * host.ts finish() for lane `lane`: publish the failure and count it at each level of the chain of
+ * group `group` (the group, then its ancestors), lower pending at each level (waking a flagged
+ * waiter at zero), and for a shared task's last unit free the slot; E_STEP = OP_NONE last. A
+ * completion that holds a `limit` slot (`limited`) gives it back between the two (PHASE_LIMIT:
+ * releaseRunning(), then for an own task the slot's SLOT_LIMITED cleared).
+ * @param noLevel - the planted bug no-level: the journal names level 0 for every level's step
  */
-export function finish(m: V3Memory, ghost: GhostLayout, p: string, lane: number, op: number, failed: boolean): Block[] {
-  const at = { lane: () => lane, op: () => op };
+export function finish(m: V3Memory, ghost: GhostLayout, p: string, lane: number, op: number, failed: boolean, group: Value, noLevel = false, limited: Value = () => 0): Block[] {
+  const level = local(O_LEVEL);
+  const at = { lane: () => lane, op: () => op, level: noLevel ? () => 0 : level };
+  const groupAt = (ctx: StepContext): number => m.chain(group(ctx))[ctx.locals[O_LEVEL] ?? 0] ?? 0;
+  /** The step after a level's block: on to the next level of the chain, or (level 0 again) past the loop. */
+  const next = (label: string, again: string): Step => ({
+    label,
+    local: true,
+    run: (ctx) => {
+      const up = (ctx.locals[O_LEVEL] ?? 0) + 1;
+      if (up < m.chain(group(ctx)).length) {
+        ctx.locals[O_LEVEL] = up;
+        return again;
+      }
+      ctx.locals[O_LEVEL] = 0;
+      return undefined;
+    },
+  });
   const blocks: Block[] = [];
   if (failed) {
     blocks.push({ prefix: `${p}.pub`, steps: [settleEntry(m, `${p}.publish`, () => lane, LOG_READY)] });
-    blocks.push(laned(m, `${p}.fail`, m.failed, { ...at, phase: PHASE_FAIL }, () => 1));
+    blocks.push(laned(m, `${p}.fail`, (ctx) => m.failedOf(groupAt(ctx)), { ...at, phase: PHASE_FAIL }, () => 1, undefined, false));
+    blocks.push({ prefix: `${p}.fail-up`, steps: [next(`${p}.fail-next`, `${p}.fail.journal`)] });
   }
-  const lowered = (ctx: StepContext): void => {
-    if (failed) ctx.ghost[ghost.failsLowered] = (ctx.ghost[ghost.failsLowered] ?? 0) + 1;
+  // releaseRunning() on the task's own group (the `limit` is a group's, not its chain's).
+  const own = (ctx: StepContext): number => group(ctx);
+  const limitStart: Step = { label: `${p}.limit-start`, local: true, run: (ctx) => (limited(ctx) === 1 ? undefined : `${p}.limit-unmark.end`) };
+  const unmark: Step = {
+    label: `${p}.unmark`,
+    run: (ctx) => {
+      // Slots#setFlag(SLOT_LIMITED, false) on a task only this thread holds.
+      const s = ctx.locals[O_SLOT] ?? 0;
+      if (ownerLane(ctx.mem[m.owner(s)] ?? 0) === lane + 1) ctx.mem[m.slotFlags(s)] = (ctx.mem[m.slotFlags(s)] ?? 0) & ~SLOT_LIMITED;
+    },
   };
-  blocks.push(laned(m, `${p}.lower`, m.pending, { ...at, phase: PHASE_LOWER }, (ctx) => -(ctx.locals[O_TAKEN] ?? 0), lowered));
+  blocks.push(
+    { prefix: `${p}.limiting`, steps: [limitStart] },
+    laned(m, `${p}.limit`, (ctx) => m.runningOf(own(ctx)), { lane: () => lane, op: () => op, phase: PHASE_LIMIT }, () => -1, undefined, false),
+    { prefix: `${p}.limit-wake`, steps: wakeLimitWaiters(m, `${p}.limit-wake`, own) },
+    { prefix: `${p}.limit-unmark`, steps: op === OP_DONE ? [unmark] : [] },
+  );
+  const lowered = (ctx: StepContext): void => {
+    // The waiter waits on the root: a failed completion has lowered its count once the root's is lowered.
+    if (failed && groupAt(ctx) === 0) ctx.ghost[ghost.failsLowered] = (ctx.ghost[ghost.failsLowered] ?? 0) + 1;
+  };
+  blocks.push(laned(m, `${p}.lower`, (ctx) => m.pendingOf(groupAt(ctx)), { ...at, phase: PHASE_LOWER }, (ctx) => -(ctx.locals[O_TAKEN] ?? 0), lowered, true));
+  blocks.push({ prefix: `${p}.lower-up`, steps: [next(`${p}.lower-next`, `${p}.lower.journal`)] });
   if (op === OP_DONE_SHARED) {
     // The last unit: the slot is given back after the journal has left PHASE_TAKE.
     const journal: Step = {
@@ -55,6 +95,12 @@ export interface SharedDone {
   readonly after: (ctx: StepContext, taken: boolean) => void;
   /** Ghost check at a successful take of task `k`. */
   readonly onTake?: (ctx: StepContext, k: number) => void;
+  /** The task's group. */
+  readonly group: Value;
+  /** The planted bug no-level (see finish()). */
+  readonly noLevel?: boolean;
+  /** 1 if the task holds a `limit` slot (OPF_LIMITED; default 0). */
+  readonly limited?: Value;
 }
 
 /** host.ts doneShared() by lane `lane`: stage, take by tagged compare-and-exchange, finish. */
@@ -67,9 +113,10 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
       // doneShared's fields, then takeShared's: E_NEW64 = NOT_WRITTEN before the step names the take.
       const seq = ((ctx.locals[T_SEQ] ?? 0) + 1) & 0x3fffffff;
       ctx.locals[T_SEQ] = seq;
+      ctx.mem[j(J_GROUP)] = use.group(ctx);
       ctx.mem[j(J_UNITS)] = ctx.locals[O_UNITS] ?? 0;
       ctx.mem[j(J_ENTRY)] = ctx.locals[O_ENTRY] ?? -1;
-      ctx.mem[j(J_FLAGS)] = failed ? OPF_FAILED : 0;
+      ctx.mem[j(J_FLAGS)] = (failed ? OPF_FAILED : 0) | (use.limited?.(ctx) === 1 ? OPF_LIMITED : 0);
       ctx.mem[j(J_NEW)] = NOT_WRITTEN;
       ctx.mem[j(J_SLOT)] = ctx.locals[O_SLOT] ?? -1;
       ctx.mem[j(J_SEQ)] = seq;
@@ -169,7 +216,7 @@ export function doneShared(m: V3Memory, ghost: GhostLayout, p: string, lane: num
   };
   return [
     { prefix: p, steps: [use.setup, ...(failed ? [stage(m, p, lane)] : []), fields, confirmStore, read, attempt, ackRead, confirmLoad, confirmCheck, confirmCas, cas, ackJournal, ackSlot] },
-    ...finish(m, ghost, p, lane, OP_DONE_SHARED, failed),
+    ...finish(m, ghost, p, lane, OP_DONE_SHARED, failed, use.group, use.noLevel, use.limited),
     { prefix: `${p}.fin`, steps: [none] },
     { prefix: `${p}.quit`, steps: [settleEntry(m, `${p}.nothing`, () => lane, LOG_DISCARDED), nothingNone] },
   ];
