@@ -45,8 +45,8 @@ export function cancel(w: Worker, p: string, group: number, reason: number): Blo
  * exits.ts sweepLane()'s finishCancel() over every group, for the swept lane `cur(ctx)`: a cancel
  * word still naming it is finished with its journaled reason. Steps from `sw.cancel` on, using
  * local `gi` as the loop counter; they end by going to `next`.
- * @param wakeDone - the proposed fix sweep-wakes-cancel: also notify the cancel word of every group
- *   already cancelled (a canceller may have died between storing CANCEL_DONE and its notify)
+ * @param wakeDone - also notify the cancel word of every group already cancelled, as finishCancel()
+ *   does (a canceller may have died between storing CANCEL_DONE and its notify); false plants the old bug
  */
 export function finishCancelSteps(m: V3Memory, cur: (ctx: StepContext) => number, gi: number, next: string, wakeDone: boolean): Step[] {
   const group = (ctx: StepContext): number => ctx.locals[gi] ?? 0;
@@ -61,7 +61,7 @@ export function finishCancelSteps(m: V3Memory, cur: (ctx: StepContext) => number
       run: (ctx) => {
         const state = ctx.mem[m.cancelOf(group(ctx))];
         if (state === cancelWriting(cur(ctx))) return undefined;
-        // The proposed fix sweep-wakes-cancel: the dead thread may have stored CANCEL_DONE and died before its notify.
+        // As finishCancel(): the dead thread may have stored CANCEL_DONE and died before its notify.
         if (wakeDone && state === CANCEL_DONE) return 'sw.cancel-notify';
         return on(ctx);
       },

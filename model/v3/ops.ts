@@ -40,6 +40,8 @@ export interface Worker {
 
 /** Mutations of protocol v3 planted to prove the checks bite on it too. */
 export type V3Bug =
+  /** The sweep finishes only a cancel word still naming the dead thread, and never wakes the watchers of one it had finished but not notified. */
+  | 'no-wake-cancel-done'
   /** add() raises pending without flipping its lane bit: a sweeper cannot tell whether the raise happened. */
   | 'no-lane-bit'
   /** doneOwn() writes the units left before the journal names the completion. */

@@ -32,12 +32,11 @@ const BUGS: Readonly<Record<V3Bug, string>> = {
   'release-any-empty': 'owned-by-holder',
   'no-level': 'pending-exact',
   'recover-own-level': 'pending-exact',
+  'no-wake-cancel-done': 'lost-wakeup',
 };
 
 /** Proposed fixes to holes the model found that this branch may not fix in src/ itself. */
-const FIXES: Readonly<Record<string, string>> = {
-  'sweep-wakes-cancel': 'lost-wakeup in v3-cancel: the sweep notifies the cancel word of every cancelled group (exits.ts sweepLane beside finishCancel), since a canceller may die between storing CANCEL_DONE and its notify',
-};
+const FIXES: Readonly<Record<string, string>> = {};
 
 /** The workers' programs (A, B, ...), given their Worker records (lanes 0, 1, ...). */
 type Programs = (workers: readonly Worker[], scope: Scope) => Block[][];
@@ -110,7 +109,7 @@ function build(name: string, scope: Scope, shape: Shape): Model {
   const sweeperSpec = (dead: number, lane: number): ThreadSpec =>
     spec(lane, () => ({
       name: names[lane] ?? `l${lane}`,
-      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs, { ...(shape.limit === undefined ? {} : limitRecovery(bugs.has('no-recover-running-wake'))), cancels: shape.cancels === true && !bugs.has('no-finish-cancel'), wakeCancelled: scope.fixes.includes('sweep-wakes-cancel') }),
+      program: sweeper(m, ghost, dead, lane, sweeperLanes, bugs, { ...(shape.limit === undefined ? {} : limitRecovery(bugs.has('no-recover-running-wake'))), cancels: shape.cancels === true && !bugs.has('no-finish-cancel'), wakeCancelled: !bugs.has('no-wake-cancel-done') }),
       locals: sweeperLocals(),
       // A sweeper may die only if the scope has a sweeper for it in turn, and once it has claimed
       // the dead entry: one that dies before leaves the sweep to the other threads that got the
@@ -433,11 +432,12 @@ export const v3Scenarios: readonly Scenario[] = [
     description: "v3: workers A and B each cancel the group (reasons 1 and 2) while a thread watches its signal (watchCancel); one may die at any step and is swept: a claimed cancellation is finished with the reason its dead canceller journaled (finishCancel), and every reader of CANCEL_DONE reads the winner's reason",
     scope: { ...baseScope, deaths: 1, failures: false },
     deep: { ...baseScope, deaths: 1, failures: false, sweepers: 2 },
-    bugs: { 'reason-after-claim': BUGS['reason-after-claim'], 'no-finish-cancel': BUGS['no-finish-cancel'] },
-    // A canceller that dies between storing CANCEL_DONE and notifying leaves watchers asleep (the
-    // sweep finishes only a word still naming it): open in src/, closed by the proposed fix.
-    known: ['lost-wakeup'],
-    fixes: { 'sweep-wakes-cancel': FIXES['sweep-wakes-cancel'] ?? '' },
+    // no-wake-cancel-done: the sweep finishing only a word that still names the dead thread, as it
+    // did until the explorer found that a canceller dying between storing CANCEL_DONE and its
+    // notify left every watcher asleep.
+    bugs: { 'reason-after-claim': BUGS['reason-after-claim'], 'no-finish-cancel': BUGS['no-finish-cancel'], 'no-wake-cancel-done': BUGS['no-wake-cancel-done'] },
+    known: [],
+    fixes: {},
     build: (scope) =>
       build('v3-cancel', scope, { tasks: 0, failing: 0, programs: cancels, slots: 1, cancels: true, waitFor: { program: (m, ghost) => cancelWatcher(m, ghost, 0), locals: [0] } }),
   },

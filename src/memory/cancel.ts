@@ -150,11 +150,19 @@ function copyReason(journal: Int32Array, header: Int32Array): void {
 
 /**
  * Finishes a cancellation that dead thread `lane` claimed and did not complete: with the reason it
- * had journaled before its claim.
+ * had journaled before its claim. Of a group already cancelled, wakes its watchers: the thread that
+ * cancelled it may have been this one, dead before its notify.
  */
 export function finishCancel(header: Int32Array, lane: Lane): void {
   const writing = cancelWriting(lane.index);
-  if (Atomics.load(header, H_CANCEL) !== writing) return;
+  const state = Atomics.load(header, H_CANCEL);
+  // The dead thread may have stored CANCEL_DONE and died before its notify, leaving the group's
+  // watchers asleep (the explorer found this; v3-cancel). A wake too many costs a watcher a re-check.
+  if (state === CANCEL_DONE) {
+    Atomics.notify(header, H_CANCEL);
+    return;
+  }
+  if (state !== writing) return;
   copyReason(lane.journal, header);
   if (Atomics.compareExchange(header, H_CANCEL, writing, CANCEL_DONE) === writing) Atomics.notify(header, H_CANCEL);
 }
