@@ -11,7 +11,7 @@ import { scenario } from '../model/scenarios.js';
  * seconds on an idle core, which the full suite's parallel files and a loaded machine can stretch
  * past the 30 s default without anything being wrong.
  */
-const EXPLORE_TIMEOUT = 120_000;
+export const EXPLORE_TIMEOUT = 120_000;
 
 /** The counterexamples of a report, printed: what a failing assertion should show. */
 export const found = (report: Report): string[] => report.violations.map(formatViolation);
