@@ -83,7 +83,8 @@ export class WaitGroup {
   /** This group's header and its ancestors': every add and done counts in all of them. */
   readonly #chain: WaitGroup[];
   readonly #links: WaitGroup[] = [];
-  readonly #failures: FailureView;
+  /** Made at the first failure looked for (most groups never fail). */
+  #failures: FailureView | undefined;
   readonly #host: GroupHost;
   #runner: Runner | undefined;
   #controller: AbortController | undefined;
@@ -114,7 +115,6 @@ export class WaitGroup {
     this.#header = this.#tree.record(this.#id);
     this.#asBlocker = { header: this.#header };
     this.#chain = this.#parent ? [this, ...this.#parent.#chain] : [this];
-    this.#failures = new FailureView(this.#tree, this.#id);
     const tree = this.#tree;
     const chain = this.#chain;
     this.#host = new GroupHost({
@@ -435,7 +435,11 @@ export class WaitGroup {
    */
   prefetch(): void {
     if (this.#links.length === 0 && failedOf(this.#header) === 0) return;
-    for (const group of this.#reported()) group.#failures.prefetch();
+    for (const group of this.#reported()) group.#failureView().prefetch();
+  }
+
+  #failureView(): FailureView {
+    return (this.#failures ??= new FailureView(this.#tree, this.#id));
   }
 
   /** What changes when a failure is recorded in this group or one it links to. */
@@ -446,7 +450,7 @@ export class WaitGroup {
   #collect(): { errors: unknown[]; origins: FailureOrigin[]; omitted: number } {
     const result = { errors: [] as unknown[], origins: [] as FailureOrigin[], omitted: 0 };
     for (const group of this.#reported()) {
-      const { failures, omitted } = group.#failures.collect(failedOf(group.#header));
+      const { failures, omitted } = group.#failureView().collect(failedOf(group.#header));
       for (const failure of failures) {
         result.errors.push(failure.value);
         result.origins.push(failure.origin);

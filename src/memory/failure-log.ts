@@ -41,11 +41,8 @@ export class FailureLog {
   #dataStart = 0;
   /** Entries the index of this buffer has room for: `maxFailures` but in a private tree's compact log. */
   #entries = 0;
-  /**
-   * Set on a private tree's compact log: moves it to a buffer with at least `entries` entries and
-   * `data` bytes of data area, and rebinds this view to it.
-   */
-  outgrow: ((entries: number, data: number) => void) | undefined;
+  /** A private tree's compact log: when full, it moves to a larger buffer (tree.ts) instead of growing. */
+  compact = false;
 
   /**
    * @param buffer - the log buffer of the tree
@@ -84,8 +81,30 @@ export class FailureLog {
   /** Makes room for `entries` index entries and `data` bytes of data area. */
   #fit(entries: number, data: number): void {
     if (entries <= this.#entries && this.#dataStart + data <= this.buffer.byteLength) return;
-    if (this.outgrow !== undefined) this.outgrow(entries, data);
-    else ensureLength(this.buffer, this.#dataStart + data);
+    if (!this.compact) {
+      ensureLength(this.buffer, this.#dataStart + data);
+      return;
+    }
+    // Twice as large (entries, data area or both), or as large as needed, up to the tree's limits.
+    const grown = (current: number, needed: number, max: number): number => (needed <= current ? current : Math.min(max, Math.max(needed, current * 2)));
+    const count = grown(this.#entries, entries, this.maxFailures);
+    const bytes = grown(this.dataBytes, data, this.#tree[T_LOG_MAX] ?? 0);
+    this.moveTo(new SharedArrayBuffer(FailureLog.indexBytes(count) + bytes), count);
+  }
+
+  /**
+   * Copies the log into `to`, whose index has room for `entries` entries, the data area following
+   * it, and views it there. Entries and cancellation reasons name data by its offset in the data
+   * area, which moves as a whole.
+   */
+  moveTo(to: SharedArrayBuffer, entries: number): void {
+    const from = this.buffer;
+    const index = FailureLog.indexBytes(this.#entries);
+    const start = FailureLog.indexBytes(entries);
+    const data = Math.min(this.dataBytes, to.byteLength - start);
+    new Uint8Array(to, 0, index).set(new Uint8Array(from, 0, index));
+    if (data > 0) new Uint8Array(to, start, data).set(new Uint8Array(from, this.#dataStart, data));
+    this.rebind(to, this.#tree, entries);
   }
 
   /** Bytes of the entry index for `maxFailures` kept failures. */

@@ -34,6 +34,9 @@ export function sweepingOwner(lane: number): number {
   return -(lane + 1);
 }
 
+/** Lane.up1 and Lane.down1 by lane index. */
+const DELTAS: { readonly up1: readonly [bigint, bigint]; readonly down1: readonly [bigint, bigint] }[] = [];
+
 /**
  * One thread's entry in a tree's registry: its lane number, the bit it flips in every laned
  * counter it changes, and its journal.
@@ -66,8 +69,13 @@ export class Lane {
     this.journal = new Int32Array(buffer, offset, ENTRY_WORDS);
     this.journal64 = new BigUint64Array(buffer, offset, ENTRY_WORDS / 2);
     this.journalF64 = new Float64Array(buffer, offset, ENTRY_WORDS / 2);
-    this.up1 = [COUNT_UNIT + this.bit64, COUNT_UNIT - this.bit64];
-    this.down1 = [-COUNT_UNIT + this.bit64, -COUNT_UNIT - this.bit64];
+    // The same for every tree: made once per lane index (a thread may make a tree per request).
+    const deltas = (DELTAS[index] ??= {
+      up1: [COUNT_UNIT + this.bit64, COUNT_UNIT - this.bit64],
+      down1: [-COUNT_UNIT + this.bit64, -COUNT_UNIT - this.bit64],
+    });
+    this.up1 = deltas.up1;
+    this.down1 = deltas.down1;
   }
 
   /**

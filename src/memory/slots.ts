@@ -31,29 +31,24 @@ import {
   T_SLOT_HIGH,
 } from './layout.js';
 
-/** The compact buffers of private trees, and how each moves its tree to a larger one (tree.ts). */
-const movers = new WeakMap<SharedArrayBuffer, (bytes: number) => boolean>();
-
 /**
- * Makes `move(bytes)` what `ensureLength(buffer, bytes)` does for a fixed-length buffer too short:
- * move the private tree that owns it to a larger buffer, and rebind every view of it. Undefined
- * forgets `buffer` (it was moved away from, or is final).
+ * On the compact slots buffer of a private tree: the Slots view that moves it to a larger buffer
+ * when full (`Slots#outgrow`). A property of the buffer, not a WeakMap entry nor a closure: V8's
+ * young-generation collector keeps a WeakMap's values alive, and with them every dropped tree.
  */
-export function moveWhenFull(buffer: SharedArrayBuffer, move: ((bytes: number) => boolean) | undefined): void {
-  if (move === undefined) movers.delete(buffer);
-  else movers.set(buffer, move);
-}
+const MOVER = Symbol('shared-waitgroup/mover');
+type Movable = SharedArrayBuffer & { [MOVER]?: Slots | undefined };
 
 /**
  * Makes `buffer` at least `bytes` long, growing it by at least half again to keep grows rare.
  * Safe to race: whichever thread grows first wins, and a smaller grow that loses is not an error.
- * A compact buffer of a private tree (fixed length) is not grown but replaced: its tree moves to a
- * larger buffer and its views follow (`moveWhenFull`); `buffer` itself is then left behind.
+ * A private tree's compact slots buffer (fixed length) is not grown but replaced: the slots move to
+ * a larger buffer and their views follow (`Slots#outgrow`); `buffer` itself is then left behind.
  * @returns false when `bytes` exceeds the buffer's maximum length
  */
 export function ensureLength(buffer: SharedArrayBuffer, bytes: number): boolean {
   if (buffer.byteLength >= bytes) return true;
-  if (!buffer.growable) return movers.get(buffer)?.(bytes) ?? false;
+  if (!buffer.growable) return (buffer as Movable)[MOVER]?.outgrow(bytes) ?? false;
   if (bytes > buffer.maxByteLength) return false;
   // Whole multiples of 64 bytes, so every view of a whole number of records stays aligned.
   const target = Math.min(buffer.maxByteLength, Math.ceil(Math.max(bytes, buffer.byteLength * 1.5) / 64) * 64);
@@ -151,6 +146,42 @@ export class Slots {
     this.#tree = tree;
     this.#journal = journal;
     this.#refresh();
+  }
+
+  /**
+   * Private trees (tree.ts): while `compact`, a full buffer moves to one twice as large (up to the
+   * capacity) instead of growing, through `ensureLength()`.
+   */
+  set compact(on: boolean) {
+    const buffer = this.buffer as Movable;
+    if (on) buffer[MOVER] = this;
+    else if (buffer[MOVER] !== undefined) buffer[MOVER] = undefined;
+  }
+
+  get compact(): boolean {
+    return (this.buffer as Movable)[MOVER] === this;
+  }
+
+  /**
+   * Moves a compact buffer that has no room for `bytes` to one twice as large, or as large as
+   * needed, up to the capacity (called by `ensureLength()`).
+   * @returns false when `bytes` is past the capacity
+   */
+  outgrow(bytes: number): boolean {
+    const capacity = this.#tree[T_CAPACITY] ?? 0;
+    const slots = Math.min(capacity, Math.max(Math.ceil(bytes / SLOT_BYTES), 2 * Math.floor(this.buffer.byteLength / SLOT_BYTES)));
+    if (slots * SLOT_BYTES < bytes) return false;
+    this.moveTo(new SharedArrayBuffer(slots * SLOT_BYTES));
+    return true;
+  }
+
+  /** Copies the slots into `to`, at least as long, and views them there; a compact buffer's `to` is compact too. */
+  moveTo(to: SharedArrayBuffer): void {
+    const compact = this.compact;
+    this.compact = false;
+    new Uint8Array(to, 0, this.buffer.byteLength).set(new Uint8Array(this.buffer));
+    this.rebind(to);
+    this.compact = compact;
   }
 
   /** Makes sure the views reach slot `index`, which another thread may have grown the buffer for. */

@@ -59,7 +59,7 @@ import {
   H_RUNNING,
   SLOT_BYTES,
 } from './layout.js';
-import { Slots, ensureLength, moveWhenFull } from './slots.js';
+import { Slots, ensureLength } from './slots.js';
 
 /**
  * The shared buffers of a tree, as they travel inside a `SharedWaitGroup`. Not in the API
@@ -82,14 +82,6 @@ export interface SharedTree {
 export interface Held {
   readonly host: { rebind(): void };
   readonly publish: () => void;
-}
-
-/** A private tree's state: which of its buffers are compact (they move), and its groups. */
-interface Private {
-  tree: boolean;
-  slots: boolean;
-  log: boolean;
-  readonly held: Held[];
 }
 
 /** A GroupRecord whose views a move replaces in place. */
@@ -128,58 +120,9 @@ function sharedForm(initial: number, max: number): SharedArrayBuffer {
   return max <= FIXED_MAX_BYTES ? new SharedArrayBuffer(max) : new SharedArrayBuffer(Math.min(initial, max), { maxByteLength: max });
 }
 
-/** Copies `length` bytes from `from` at `source` into `to` at `target`. */
-function copy(from: SharedArrayBuffer, source: number, to: SharedArrayBuffer, target: number, length: number): void {
-  if (length > 0) new Uint8Array(to, target, length).set(new Uint8Array(from, source, length));
-}
-
 /** Doubles `current` until it reaches `needed`, up to `max`. */
 function grown(current: number, needed: number, max: number): number {
   return needed <= current ? current : Math.min(max, Math.max(needed, current * 2));
-}
-
-// The movers of compact slots and logs hold the Slots or FailureLog object they move, never the
-// Tree: a cancel watcher holds the log (to read a reason), and a private tree holds its groups, so
-// a log that held its tree would keep a dropped group alive for as long as its watcher sleeps.
-
-/** Makes `slots`, a private tree's compact slots, move to a buffer twice as large when full (ensureLength). */
-function moveSlotsWhenFull(slots: Slots, capacity: number): void {
-  moveWhenFull(slots.buffer, (bytes) => {
-    const from = slots.buffer;
-    const count = grown(from.byteLength / SLOT_BYTES, Math.ceil(bytes / SLOT_BYTES), capacity);
-    if (count * SLOT_BYTES < bytes) return false;
-    moveWhenFull(from, undefined);
-    moveSlots(slots, new SharedArrayBuffer(count * SLOT_BYTES));
-    moveSlotsWhenFull(slots, capacity);
-    return true;
-  });
-}
-
-/** Copies the slots into `to` and views them there. */
-function moveSlots(slots: Slots, to: SharedArrayBuffer): void {
-  const from = slots.buffer;
-  copy(from, 0, to, 0, from.byteLength);
-  slots.rebind(to);
-}
-
-/** Makes `log`, a private tree's compact log, move to one twice as large (entries, data or both) when full. */
-function moveLogWhenFull(log: FailureLog, maxFailures: number, maxBytes: number): void {
-  log.outgrow = (entries, data) => {
-    const count = grown(log.entries, entries, maxFailures);
-    const bytes = grown(log.dataBytes, data, maxBytes);
-    moveLog(log, new SharedArrayBuffer(FailureLog.indexBytes(count) + bytes), count);
-  };
-}
-
-/** Copies the log into `to`, whose index has room for `entries` entries (the data area follows it), and views it there. */
-function moveLog(log: FailureLog, to: SharedArrayBuffer, entries: number): void {
-  const from = log.buffer;
-  const index = FailureLog.indexBytes(log.entries);
-  const start = FailureLog.indexBytes(entries);
-  copy(from, 0, to, 0, index);
-  // Entries and cancellation reasons name data by offset in the data area: it moves as a whole.
-  copy(from, index, to, start, Math.min(log.dataBytes, to.byteLength - start));
-  log.rebind(to, undefined, entries);
 }
 
 /**
@@ -199,19 +142,27 @@ export class Tree {
   /** Identity of the tree, the same in every thread. */
   readonly key: string;
   /** Failures recorded by this thread, by ordinal: waiters here get the original value, not a copy. */
-  readonly originals = new Map<number, { value: unknown; origin: FailureOrigin }>();
+  get originals(): Map<number, { value: unknown; origin: FailureOrigin }> {
+    return (this.#originals ??= new Map());
+  }
+  #originals: Map<number, { value: unknown; origin: FailureOrigin }> | undefined;
   /** Names of the groups of this tree that this thread has objects for, by id. */
   readonly names = new Map<number, string>();
   /** Failures of other threads already rebuilt here, by ordinal. */
-  readonly rebuilt = new Map<number, { value: unknown; origin: FailureOrigin }>();
+  get rebuilt(): Map<number, { value: unknown; origin: FailureOrigin }> {
+    return (this.#rebuilt ??= new Map());
+  }
+  #rebuilt: Map<number, { value: unknown; origin: FailureOrigin }> | undefined;
   /** This thread's lane in the tree's registry. */
   readonly lane: Lane;
   /** Every lane's journal view, made when first needed (to confirm a take, or to sweep). */
   readonly #lanes: Lane[] = [];
   /** Record views by group id, made once per group (rebound in place when a private tree moves). */
   readonly #records: GroupRecord[] = [];
-  /** Set while the tree is private: never shared, known to this thread only. */
-  #private: Private | undefined;
+  /** Set while the tree is private (never shared, known to this thread only): its groups (see Held). */
+  #held: Held[] | undefined;
+  /** True while the tree buffer is compact: it moves as groups are added (until the first share). */
+  #compact = false;
   /** Operations of this thread running code of the user's (see pin()): the tree buffer must not move. */
   #pins = 0;
 
@@ -258,15 +209,16 @@ export class Tree {
     };
     // Not watched for exits, nor in the thread's table of trees: no other thread can hold it yet.
     const made = new Tree(shared, logEntries);
-    made.#private = { ...compact, held: [] };
-    if (compact.slots) moveSlotsWhenFull(made.slots, limits.capacity);
-    if (compact.log) moveLogWhenFull(made.log, limits.maxFailures, limits.failureBytes);
+    made.#held = [];
+    made.#compact = compact.tree;
+    made.slots.compact = compact.slots;
+    made.log.compact = compact.log;
     return made;
   }
 
   /** True while the tree is private: never shared, so known to this thread only. */
   get isPrivate(): boolean {
-    return this.#private !== undefined;
+    return this.#held !== undefined;
   }
 
   /**
@@ -274,8 +226,8 @@ export class Tree {
    * already shared, publishes it at once.
    */
   hold(held: Held): void {
-    if (this.#private === undefined) held.publish();
-    else this.#private.held.push(held);
+    if (this.#held === undefined) held.publish();
+    else this.#held.push(held);
   }
 
   /**
@@ -286,28 +238,30 @@ export class Tree {
    * @throws {WaitGroupError} ERR_TREE_BUSY when called from code the tree runs inside an operation (see pin())
    */
   publish(): SharedTree {
-    const state = this.#private;
-    if (state === undefined) return this.shared;
-    if (state.tree) this.#checkUnpinned('share()');
+    const held = this.#held;
+    if (held === undefined) return this.shared;
+    if (this.#compact) this.#checkUnpinned('share()');
     const words = this.words;
-    if (state.slots) {
+    const { slots, log } = this;
+    if (slots.compact) {
       const { initial, max } = Slots.sizes(words[T_CAPACITY] ?? 0);
-      moveWhenFull(this.slots.buffer, undefined);
-      moveSlots(this.slots, sharedForm(Math.max(initial, this.slots.buffer.byteLength), max));
+      slots.compact = false;
+      slots.moveTo(sharedForm(Math.max(initial, slots.buffer.byteLength), max));
     }
-    if (state.log) {
+    if (log.compact) {
       const maxFailures = words[T_MAX_FAILURES] ?? 0;
       const { initial, max } = FailureLog.sizes(maxFailures, words[T_LOG_MAX] ?? 0);
-      this.log.outgrow = undefined;
-      moveLog(this.log, sharedForm(Math.max(initial, FailureLog.indexBytes(maxFailures) + this.log.dataBytes), max), maxFailures);
+      log.compact = false;
+      log.moveTo(sharedForm(Math.max(initial, FailureLog.indexBytes(maxFailures) + log.dataBytes), max), maxFailures);
     }
-    if (state.tree) {
+    if (this.#compact) {
       const max = Tree.#bytesFor(words[T_MAX_GROUPS] ?? 0);
       this.#moveTree(sharedForm(Math.max(Tree.#bytesFor(TREE_INITIAL_GROUPS), this.#buffer.byteLength), max));
+      this.#compact = false;
     }
-    this.#private = undefined;
+    this.#held = undefined;
     Tree.#remember(this);
-    for (const held of state.held) held.publish();
+    for (const group of held) group.publish();
     return this.shared;
   }
 
@@ -340,8 +294,7 @@ export class Tree {
    * again, at the new memory.
    */
   #moveTree(to: SharedArrayBuffer): void {
-    const from = this.#buffer;
-    copy(from, 0, to, 0, from.byteLength);
+    new Uint8Array(to, 0, this.#buffer.byteLength).set(new Uint8Array(this.#buffer));
     this.#buffer = to;
     this.words = new Int32Array(to, 0, GROUPS_BASE);
     // forEach: both arrays are sparse (indexed by lane and by group id), and it skips the holes.
@@ -357,7 +310,7 @@ export class Tree {
     });
     this.slots.rebind(this.slots.buffer, this.words, this.lane.journal);
     this.log.rebind(this.log.buffer, this.words);
-    for (const held of this.#private?.held ?? []) held.host.rebind();
+    for (const held of this.#held ?? []) held.host.rebind();
   }
 
   /**
@@ -484,9 +437,9 @@ export class Tree {
       const id = last + 1;
       const room = this.#buffer.byteLength >= Tree.#bytesFor(id);
       // Checked before the id is taken: a refused move leaves no id without its record.
-      if (!room && this.#private?.tree === true) this.#checkUnpinned('sub()');
+      if (!room && this.#compact) this.#checkUnpinned('sub()');
       if (Atomics.compareExchange(this.words, T_GROUP_SEQ, last, last + 1) !== last) continue;
-      if (!room && this.#private?.tree === true) {
+      if (!room && this.#compact) {
         const current = (this.#buffer.byteLength / 4 - GROUPS_BASE) / GROUP_WORDS;
         this.#moveTree(new SharedArrayBuffer(Tree.#bytesFor(grown(current, id, max))));
       } else if (!room) {
