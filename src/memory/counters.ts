@@ -1,23 +1,12 @@
 // Runs on both sides of a thread boundary: a group's record as the protocol sees it (views of its
 // words), and the changes to its laned counters that every path shares (add, done, a failure,
 // the sweep after a worker's death), in the order waiters need. See docs/protocol.md.
-import {
-  FLAG_CANCEL_ON_ERROR,
-  GROUP_WORDS,
-  H_ADDED_CELLS,
-  H_FAILED,
-  H_FAIL_WATCH,
-  H_FLAGS,
-  H_NAME16,
-  H_NAME_LEN,
-  H_PENDING,
-  HI32,
-  NAME_UNITS,
-  LANES,
-  LO32,
-  MAX_UNITS,
-  PENDING_WAITED,
-} from './layout.js';
+import * as layout from './layout.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { FLAG_CANCEL_ON_ERROR, GROUP_WORDS, H_ADDED_CELLS, H_FAILED, H_FAIL_WATCH, H_FLAGS, H_NAME16, H_NAME_LEN, H_PENDING, HI32, NAME_UNITS, LANES, LO32, MAX_UNITS, PENDING_WAITED } = layout;
 
 /** One group's record in the tree buffer, as views of the same GROUP_WORDS words. */
 export interface GroupRecord {
@@ -90,8 +79,17 @@ export function overLimit(record: GroupRecord, at: number): boolean {
  * notify() when nobody waits saves most of the cost of a done().
  */
 export function wakeAtZero(record: GroupRecord): void {
+  if (atZero(record)) wakeWaiters(record);
+}
+
+/** wakeAtZero()'s test, apart so that a hot path inlines it and calls wakeWaiters() only when due. */
+export function atZero(record: GroupRecord): boolean {
   const i32 = record.i32;
-  if ((i32[H_PENDING + HI32] ?? 0) !== 0 || ((i32[H_PENDING + LO32] ?? 0) & 1) === 0) return;
+  return (i32[H_PENDING + HI32] ?? 0) === 0 && ((i32[H_PENDING + LO32] ?? 0) & 1) !== 0;
+}
+
+/** wakeAtZero() once its test passed: clears PENDING_WAITED and wakes the sleepers. */
+export function wakeWaiters(record: GroupRecord): void {
   // Cleared before the notify: a thread that set the flag again just before the clear is either
   // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
   // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.

@@ -6,20 +6,12 @@
 import { threadId } from 'node:worker_threads';
 import { WaitGroupError } from '../errors/errors.js';
 import { whenCreatorKnown } from '../platform/lineage.js';
-import {
-  COUNT_UNIT,
-  E_OWNER,
-  E_PARENT,
-  E_SPARE,
-  E_TOKEN,
-  E_THREAD,
-  ENTRY_WORDS,
-  LANES,
-  LO32,
-  OP_NONE,
-  REGISTRY,
-  E_STEP,
-} from './layout.js';
+import * as layout from './layout.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { COUNT_UNIT, E_OWNER, E_PARENT, E_SPARE, E_TOKEN, E_THREAD, ENTRY_WORDS, LANES, LO32, OP_NONE, REGISTRY, E_STEP } = layout;
 
 /** Tells this thread's entries apart from another thread's with the same threadId. */
 const token = (Math.random() * 0x7fffffff) | 1;

@@ -1,7 +1,12 @@
 // Runs on both sides of a thread boundary: reading and making 64-bit slot states (layout.ts) with
 // 32-bit arithmetic. BigInt arithmetic allocates on every operation (Node 20): a scratch word
 // converts a state to its two halves and back, so a take allocates only the BigInts Atomics needs.
-import { HI32, LO32 } from './layout.js';
+import * as layout from './layout.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { HI32, LO32 } = layout;
 
 const scratch64 = new BigUint64Array(1);
 const scratch32 = new Int32Array(scratch64.buffer);

@@ -4,10 +4,17 @@
 // (E_NEW64): the sweeper finds that state still in the slot, or, if another thread has replaced it
 // since, a confirmation in the journal (E_CONFIRM), because whoever replaces a tagged state
 // first confirms the take that wrote it. Either way it knows whether the take happened.
-import { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64, S_STATE64, SLOT_WORDS64, TAG_MASK } from './layout.js';
+import * as layout from './layout.js';
 import type { Lane } from './registry.js';
-import { remainingOf } from './slots.js';
-import { fields, join, split } from './state.js';
+import * as slotsModule from './slots.js';
+import * as states from './state.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { fields, join, split } = states;
+const { remainingOf } = slotsModule;
+const { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64, S_STATE64, SLOT_WORDS64, TAG_MASK } = layout;
 
 /** The journals of a tree's lanes, by lane index, for confirming another thread's take. */
 export type Journals = (lane: number) => Lane;
