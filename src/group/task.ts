@@ -44,7 +44,7 @@ export class Task {
   /** True while this is the only handle of the task: created by `add()` here and never shared. */
   #own: boolean;
   /** True while this `go()` task holds one of its group's `limit` slots (given back by its completion). */
-  #limited = false;
+  #limited: boolean;
 
   /**
    * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
@@ -58,6 +58,8 @@ export class Task {
     this.#generation = generation;
     this.#remaining = remaining;
     this.#own = own;
+    // Assigned here rather than by a field initializer, which V8 compiles as a function of its own.
+    this.#limited = false;
     this.label = label;
   }
 
@@ -79,6 +81,15 @@ export class Task {
    * @returns true if a unit was completed; false if the task was already complete (nothing changed)
    */
   done(error?: unknown): boolean {
+    // The common case first, in few bytes of code so that V8 inlines it: a success on a task only
+    // this handle holds, with units left and no `limit` slot to give back.
+    if (error === undefined && this.#own && !this.#limited) {
+      const remaining = this.#remaining;
+      if (remaining === 0) return false;
+      this.#host.doneOne(this.#slot, this.#generation, remaining);
+      this.#remaining = remaining - 1;
+      return true;
+    }
     return this.settle(1, error !== undefined && error !== null, error);
   }
 

@@ -4,47 +4,25 @@
 // a sweeper that finds this thread dead can finish or undo it exactly (docs/protocol.md). A class
 // with small methods, so that V8 can inline the whole of `add()` and `done()` into their callers.
 import { WaitGroupError, describe } from '../errors/errors.js';
-import { cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, type GroupRecord } from './counters.js';
+import * as counters from './counters.js';
+import type { GroupRecord } from './counters.js';
 import { stageFailure, withdraw } from './failures.js';
-import {
-  E_CELL64,
-  E_ENTRY,
-  E_FLAGS,
-  E_GROUP,
-  E_REMAINING,
-  E_SLOT,
-  E_STEP,
-  E_UNITS,
-  H_FAILED,
-  H_LIMIT,
-  H_LIMIT_WAITERS,
-  H_PENDING,
-  H_RUNNING,
-  MAX_UNITS,
-  OPF_FAILED,
-  OPF_LIMITED,
-  OP_ADD,
-  OP_ADD_UNDO,
-  OP_DONE,
-  OP_DONE_SHARED,
-  OP_LIMIT,
-  OP_NONE,
-  PHASE_FAIL,
-  PHASE_FREE,
-  PHASE_LIMIT,
-  PHASE_COUNT,
-  PHASE_LOWER,
-  PHASE_TAKE,
-  SLOT_LIMITED,
-  step,
-} from './layout.js';
+import * as layout from './layout.js';
 import type { Lane } from './registry.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
 import { remainingOf } from './slots.js';
-import { takeShared, took, type Journals } from './take.js';
+import * as takes from './take.js';
+import type { Journals } from './take.js';
 import type { Tree } from './tree.js';
 import type { FailureOrigin } from '../errors/errors.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { takeShared, took } = takes;
+const { atZero, cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, wakeWaiters } = counters;
+const { E_CELL64, E_ENTRY, E_FLAGS, E_GROUP, E_REMAINING, E_SLOT, E_STEP, E_UNITS, H_FAILED, H_LIMIT, H_LIMIT_WAITERS, H_PENDING, H_RUNNING, MAX_UNITS, OPF_FAILED, OPF_LIMITED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_LIMIT, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LIMIT, PHASE_COUNT, PHASE_LOWER, PHASE_TAKE, SLOT_LIMITED, step } = layout;
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
@@ -74,6 +52,10 @@ export class GroupHost {
   readonly #options: HostOptions;
   /** Every lane's journal, for confirming another thread's take. */
   readonly #journals: Journals;
+  /** This thread's journal as float64 words (E_CELL64). */
+  readonly #journalF64: Float64Array;
+  /** Float64 index of this lane's added cell in a record. */
+  readonly #cell: number;
 
   constructor(options: HostOptions) {
     const chain = options.chain.map((group) => group.record);
@@ -90,6 +72,8 @@ export class GroupHost {
     this.#options = options;
     const tree = options.tree;
     this.#journals = (lane) => tree.journalOf(lane);
+    this.#journalF64 = options.tree.lane.journalF64;
+    this.#cell = cellOf(options.tree.lane.index);
   }
 
   /**
@@ -98,12 +82,14 @@ export class GroupHost {
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED, ERR_PENDING_OVERFLOW, with nothing changed
    */
   add(count: number, label: string | undefined): number {
-    const slots = this.slots;
-    const slot = slots.claim();
+    const slot = this.slots.claim();
     if (slot < 0) this.#full(label);
-    const lane = this.#lane;
+    if (this.#chain.length !== 1) return this.#addChain(slot, count, label);
+    // A root group, the common case, written out in few bytes of code so that V8 inlines it into
+    // the caller's loop: one laned step, the rest plain stores.
     const journal = this.#journal;
     const record = this.#record;
+    const lane = this.#lane;
     journal[E_GROUP] = this.#id;
     journal[E_SLOT] = slot;
     journal[E_UNITS] = count;
@@ -111,21 +97,38 @@ export class GroupHost {
     // From here a sweeper undoes this add if we die: the slot (already ours) is emptied and every
     // raise it can prove by our lane bit is lowered again.
     journal[E_STEP] = step(OP_ADD, 0, 0, parity);
-    slots.fill(slot, count, this.#id, label);
+    this.slots.fill(slot, count, this.#id, label);
     Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
     if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
-    if (this.#chain.length > 1) this.#raiseAncestors(slot, count);
+    // Counted last, in this lane's cell: a sweeper that undoes the add puts the cell back to the
+    // value journaled with it.
+    const f64 = record.f64;
+    const cell = this.#cell;
+    const value = f64[cell] ?? 0;
+    this.#journalF64[E_CELL64 / 2] = value;
+    journal[E_STEP] = step(OP_ADD, PHASE_COUNT, 0, 0);
+    f64[cell] = value + count;
+    journal[E_STEP] = OP_NONE;
+    return slot;
+  }
+
+  /** add() in a sub-group: the same steps at every level of the chain, raises first, then cells. */
+  #addChain(slot: number, count: number, label: string | undefined): number {
+    const lane = this.#lane;
+    const journal = this.#journal;
+    const record = this.#record;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = count;
+    const parity = lane.parity(record.i32, H_PENDING);
+    journal[E_STEP] = step(OP_ADD, 0, 0, parity);
+    this.slots.fill(slot, count, this.#id, label);
+    Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+    if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
+    this.#raiseAncestors(slot, count);
     // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
     // journaled level's cell back to the value journaled with it, and lowers the cells below it.
-    const cell = cellOf(lane.index);
-    if (this.#chain.length === 1) {
-      const value = record.f64[cell] ?? 0;
-      lane.journalF64[E_CELL64 / 2] = value;
-      journal[E_STEP] = step(OP_ADD, PHASE_COUNT, 0, 0);
-      record.f64[cell] = value + count;
-    } else {
-      this.#countAncestors(cell, count);
-    }
+    this.#countAncestors(this.#cell, count);
     journal[E_STEP] = OP_NONE;
     return slot;
   }
@@ -217,6 +220,35 @@ export class GroupHost {
     this.finish(OP_DONE, slot, taken, failed, error, entry, limited);
     if (remaining === taken) this.slots.keepOrRelease(slot);
     return taken;
+  }
+
+  /**
+   * `doneOwn()` of one unit, neither failed nor holding a `limit` slot (`remaining` > 0): the
+   * common case, written out for a root group in few bytes of code so that V8 inlines it.
+   */
+  doneOne(slot: number, generation: number, remaining: number): void {
+    if (this.#chain.length !== 1) {
+      this.doneOwn(slot, generation, remaining, 1, false, undefined, undefined, false);
+      return;
+    }
+    const journal = this.#journal;
+    const record = this.#record;
+    const lane = this.#lane;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = 1;
+    journal[E_REMAINING] = remaining;
+    journal[E_ENTRY] = -1;
+    journal[E_FLAGS] = 0;
+    journal[E_STEP] = step(OP_DONE, PHASE_TAKE, 0, 0);
+    // The take: a sweeper compares the slot's remaining units with E_REMAINING to know if it happened.
+    this.slots.storeOwn(slot, generation, remaining - 1);
+    const parity = lane.parity(record.i32, H_PENDING);
+    journal[E_STEP] = step(OP_DONE, PHASE_LOWER, 0, parity);
+    Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+    if (atZero(record)) wakeWaiters(record);
+    journal[E_STEP] = OP_NONE;
+    if (remaining === 1) this.slots.keepOrRelease(slot);
   }
 
   /**
