@@ -6,7 +6,6 @@ import { WaitGroupError, describe } from '../errors/errors.js';
 import { LAYOUT_VERSION } from '../memory/layout.js';
 import { checkSharedTask, type SharedTask, type SharedWaitGroup } from '../memory/share.js';
 import { generationOf, remainingOf, stateOf } from '../memory/slots.js';
-import { fields, split } from '../memory/state.js';
 import { took } from '../memory/take.js';
 import type { WaitGroup } from './group.js';
 import type { GroupHost } from '../memory/host.js';
@@ -81,14 +80,19 @@ export class Task {
    * @returns true if a unit was completed; false if the task was already complete (nothing changed)
    */
   done(error?: unknown): boolean {
-    // The common case first, in few bytes of code so that V8 inlines it: a success on a task only
-    // this handle holds, with units left and no `limit` slot to give back.
-    if (error === undefined && this.#own && !this.#limited) {
+    // The common case first, in few bytes of code so that V8 inlines it: a success with no
+    // `limit` slot to give back, on a task only this handle holds or through a shared handle.
+    if (error === undefined && !this.#limited) {
       const remaining = this.#remaining;
       if (remaining === 0) return false;
-      this.#host.doneOne(this.#slot, this.#generation, remaining);
-      this.#remaining = remaining - 1;
-      return true;
+      if (this.#own) {
+        this.#host.doneOne(this.#slot, this.#generation, remaining);
+        this.#remaining = remaining - 1;
+        return true;
+      }
+      const taken = this.#host.doneSharedOne(this.#slot, this.#generation);
+      this.#remaining = took.remaining;
+      return taken > 0;
     }
     return this.settle(1, error !== undefined && error !== null, error);
   }
@@ -108,8 +112,7 @@ export class Task {
       return taken > 0;
     }
     const taken = host.doneShared(this.#slot, this.#generation, units, failed, error, this.label, this.#limited);
-    split(took.state);
-    this.#remaining = fields.generation === this.#generation ? fields.remaining : 0;
+    this.#remaining = took.remaining;
     this.#limited &&= this.#remaining > 0;
     return taken > 0;
   }

@@ -11,7 +11,6 @@ import * as layout from './layout.js';
 import type { Lane } from './registry.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
-import { remainingOf } from './slots.js';
 import * as takes from './take.js';
 import type { Journals } from './take.js';
 import type { Tree } from './tree.js';
@@ -253,7 +252,7 @@ export class GroupHost {
 
   /**
    * Completes up to `units` of a shared task: a tagged compare-and-exchange on its slot (take.ts).
-   * @returns units taken; the state it left or saw is in take.ts's `took.state`
+   * @returns units taken; what the task has left is in take.ts's `took`
    */
   doneShared(slot: number, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): number {
     const entry = failed ? stageFailure(this.tree, this.#id, error, this.#options.origin(label)) : -1;
@@ -270,8 +269,40 @@ export class GroupHost {
     }
     // The last unit: the slot is given back in PHASE_FREE, after the journal has left PHASE_TAKE,
     // so no claimer can replace our tagged state while a sweeper might still need to find it.
-    this.finish(OP_DONE_SHARED, slot, taken, failed, error, entry, limited, remainingOf(took.state) === 0 ? generation : -1);
+    this.finish(OP_DONE_SHARED, slot, taken, failed, error, entry, limited, took.remaining === 0 ? generation : -1);
     return taken;
+  }
+
+  /**
+   * `doneShared()` of one unit, neither failed nor holding a `limit` slot: the common case,
+   * written out for a root group.
+   * @returns units taken (0 or 1); what the task has left is in take.ts's `took`
+   */
+  doneSharedOne(slot: number, generation: number): number {
+    if (this.#chain.length !== 1) return this.doneShared(slot, generation, 1, false, undefined, undefined, false);
+    const journal = this.#journal;
+    journal[E_GROUP] = this.#id;
+    journal[E_UNITS] = 1;
+    journal[E_ENTRY] = -1;
+    journal[E_FLAGS] = 0;
+    const lane = this.#lane;
+    if (takeShared(this.slots.words64(slot), lane, this.#journals, slot, generation, 1, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0)) === 0) {
+      journal[E_STEP] = OP_NONE;
+      return 0;
+    }
+    const record = this.#record;
+    const parity = lane.parity(record.i32, H_PENDING);
+    journal[E_STEP] = step(OP_DONE_SHARED, PHASE_LOWER, 0, parity);
+    Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+    if (atZero(record)) wakeWaiters(record);
+    if (took.remaining === 0) {
+      // The last unit: the slot is given back after the journal has left PHASE_TAKE, so no
+      // claimer can replace our tagged state while a sweeper might still need to find it.
+      journal[E_STEP] = step(OP_DONE_SHARED, PHASE_FREE, 0, 0);
+      this.slots.freeShared(slot, generation);
+    }
+    journal[E_STEP] = OP_NONE;
+    return 1;
   }
 
   /**

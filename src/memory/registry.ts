@@ -45,6 +45,9 @@ export class Lane {
   readonly journalF64: Float64Array;
   /** Sequence number of this thread's last shared take, modulo 2^30 (see E_CONFIRM). */
   seq = 0;
+  /** Slot and state of this thread's last successful shared take (take.ts: its next take there may start from it). */
+  lastSlot = -1;
+  lastState = 0n;
   /** Deltas of one unit up (index: the lane bit before, 0 or 1), with the bit flipped. */
   readonly up1: readonly [bigint, bigint];
   /** Deltas of one unit down, with the bit flipped. */

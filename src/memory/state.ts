@@ -16,15 +16,17 @@ const GEN_SHIFT_HI = 4;
 
 /** The fields of the state last given to `split()`. */
 export const fields = { remaining: 0, tag: 0, generation: 0 };
+/** The same object, for this module's functions: an exported binding is read through its cell, a local one is folded. */
+const out = fields;
 
 /** Splits `state` into `fields`. */
 export function split(state: bigint): void {
   scratch64[0] = state;
   const lo = scratch32[LO32] ?? 0;
   const hi = scratch32[HI32] ?? 0;
-  fields.remaining = lo & 0x7fffffff;
-  fields.tag = (lo >>> 31) | ((hi & 0xf) << 1);
-  fields.generation = hi >>> GEN_SHIFT_HI;
+  out.remaining = lo & 0x7fffffff;
+  out.tag = (lo >>> 31) | ((hi & 0xf) << 1);
+  out.generation = hi >>> GEN_SHIFT_HI;
 }
 
 /** The state of `remaining` units at `generation` written by tag `tag` (lane + 1; 0 for none). */
