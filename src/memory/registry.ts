@@ -45,9 +45,15 @@ export class Lane {
   readonly journalF64: Float64Array;
   /** Sequence number of this thread's last shared take, modulo 2^30 (see E_CONFIRM). */
   seq = 0;
-  /** Slot and state of this thread's last successful shared take (take.ts: its next take there may start from it). */
+  /**
+   * This thread's last successful shared take, if it left units in its task: the slot (-1: none),
+   * the generation and the remainder of the state it wrote there (with this lane's tag). Its next
+   * take in that slot may start from that state (take.ts). Numbers, not the state as a BigInt: a
+   * new BigInt stored in this long-lived object would cost a write barrier on every take.
+   */
   lastSlot = -1;
-  lastState = 0n;
+  lastGeneration = 0;
+  lastRemaining = 0;
   /** Deltas of one unit up (index: the lane bit before, 0 or 1), with the bit flipped. */
   readonly up1: readonly [bigint, bigint];
   /** Deltas of one unit down, with the bit flipped. */

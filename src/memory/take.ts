@@ -40,11 +40,10 @@ export function confirm(journals: Journals, lane: number, index: number, state: 
 }
 
 /**
- * What the last takeShared() in this thread left, read right after the call (an object per take
- * would be allocated): the state it wrote or saw, and the units the task has left for its handle
- * (0 once it is complete or gone).
+ * What the last takeShared() in this thread left for its handle, read right after the call (an
+ * object per take would be allocated): the units the task has left, 0 once it is complete or gone.
  */
-export const took = { state: 0n, remaining: 0 };
+export const took = { remaining: 0 };
 /** The same object, for this module's functions: an exported binding is read through its cell, a local one is folded. */
 const result = took;
 
@@ -52,7 +51,7 @@ const result = took;
  * Takes up to `units` units of the task of `generation` in slot `index`. Writes the journal fields
  * a sweeper needs (E_SLOT, E_OLD64, E_NEW64, E_CONFIRM), then `step` (the caller has written the
  * operation's other fields).
- * @returns units taken (0 if the task was complete or gone); see `took` for the state left
+ * @returns units taken (0 if the task was complete or gone); see `took` for what the task has left
  */
 export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals, index: number, generation: number, units: number, step: number): number {
   const word = index * SLOT_WORDS64 + S_STATE64;
@@ -71,24 +70,31 @@ export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals
   // Where to start. Not the handle's last reading: a state computed from a stale one may be a
   // state this very thread wrote before through another handle of the task, and if the attempt
   // failed and we died, a sweeper would take it for a take that happened. The state this thread
-  // wrote last into this slot serves: within a generation remainders only go down, so the state
-  // computed from our last one, with our tag and a lower remainder, is one the slot never held.
-  // When another thread has taken since, the compare-and-exchange fails and returns a fresh
-  // reading. Otherwise (our last take was elsewhere, or of another task) a fresh reading.
-  let current = lane.lastSlot === index ? lane.lastState : 0n;
-  split(current);
-  if (fields.remaining === 0 || fields.generation !== generation) current = Atomics.load(words, word);
-  for (;;) {
+  // wrote last into this slot serves, with no atomic step: within a generation remainders only go
+  // down, so the state computed from our last one, with our tag and a lower remainder, is one the
+  // slot never held. If another thread has taken since, the compare-and-exchange fails and returns
+  // a fresh reading. Otherwise (our last take was elsewhere, or of another task) a fresh reading.
+  let current: bigint;
+  let left: number;
+  let previous: number;
+  if (lane.lastSlot === index && lane.lastGeneration === generation) {
+    left = lane.lastRemaining;
+    previous = tag;
+    current = join(generation, tag, left);
+  } else {
+    current = Atomics.load(words, word);
     split(current);
-    const left = fields.remaining;
-    if (left === 0 || fields.generation !== generation) {
-      result.state = current;
+    left = fields.remaining;
+    previous = fields.tag;
+    if (fields.generation !== generation) left = 0;
+  }
+  for (;;) {
+    if (left === 0) {
       result.remaining = 0;
       return 0;
     }
-    const taken = Math.min(units, left);
+    const taken = units < left ? units : left;
     const rest = left - taken;
-    const previous = fields.tag;
     // The last unit advances the generation: no handle of this task can match the slot again.
     const next = rest === 0 ? join((generation + 1) % GENERATIONS, tag, 0) : join(generation, tag, rest);
     journal64[E_OLD64 / 2] = current;
@@ -101,13 +107,16 @@ export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals
       // Our own acknowledgement: the journal first (what a sweeper reads), then the slot.
       journal[E_CONFIRM] = (seq << 1) | 1;
       words[index * SLOT_WORDS64 + S_ACK64] = next;
-      lane.lastSlot = index;
-      lane.lastState = next;
-      result.state = next;
+      lane.lastSlot = rest === 0 ? -1 : index;
+      lane.lastGeneration = generation;
+      lane.lastRemaining = rest;
       result.remaining = rest;
       return taken;
     }
     current = seen;
+    split(current);
+    left = fields.generation === generation ? fields.remaining : 0;
+    previous = fields.tag;
   }
 }
 
