@@ -6,7 +6,7 @@ import * as layout from './layout.js';
 // Imported bindings are live: V8 loads one from its module's cell, with a check that it is
 // initialized, at every use, and cannot fold it into optimized code; it folds this module's own
 // constants. So the hot paths read copies.
-const { FLAG_CANCEL_ON_ERROR, GROUP_WORDS, H_ADDED_CELLS, H_FAILED, H_FAIL_WATCH, H_FLAGS, H_NAME16, H_NAME_LEN, H_PENDING, HI32, NAME_UNITS, LANES, LO32, MAX_UNITS, PENDING_WAITED } = layout;
+const { FLAG_CANCEL_ON_ERROR, GROUP_WORDS, H_ADDED_CELLS, H_FAILED, H_FAIL_WATCH, H_FLAGS, H_NAME16, H_NAME_LEN, H_PENDING, H_RUNNING, HI32, NAME_UNITS, LANES, LO32, MAX_UNITS, PENDING_WAITED } = layout;
 
 /** One group's record in the tree buffer, as views of the same GROUP_WORDS words. */
 export interface GroupRecord {
@@ -15,6 +15,13 @@ export interface GroupRecord {
   readonly i64: BigInt64Array;
   readonly f64: Float64Array;
   readonly u16: Uint16Array;
+  /**
+   * This thread's lane bits in the record's laned counters as this thread left them (bit 0:
+   * H_PENDING, bit 1: H_FAILED, bit 2: H_RUNNING), or -1 before it first needs one. Records are
+   * this thread's own objects, and only a lane's thread flips its bits while it lives, so this
+   * copy is exact: a step need not read the word it is about to change (see myParity()).
+   */
+  mine: number;
 }
 
 /** The views of the record at byte `offset` of `buffer`. */
@@ -25,7 +32,30 @@ export function recordAt(buffer: SharedArrayBuffer, offset: number, id: number):
     i64: new BigInt64Array(buffer, offset, GROUP_WORDS / 2),
     f64: new Float64Array(buffer, offset, GROUP_WORDS / 2),
     u16: new Uint16Array(buffer, offset, GROUP_WORDS * 2),
+    mine: -1,
   };
+}
+
+/**
+ * This thread's lane bit (`bit`: its Lane#bit) in the laned counter at Int32 word `at` (H_PENDING,
+ * H_FAILED or H_RUNNING) of `record`, before its next step there: what it journals with the step.
+ * From the record's thread-local copy (GroupRecord#mine), read from shared memory only the first
+ * time. Reading the word itself right before the atomic step would fetch its cache line twice
+ * when other threads are changing it (shared for the read, then exclusive for the step). Every
+ * step this thread makes there must then call stepped().
+ */
+export function myParity(record: GroupRecord, bit: number, at: number): 0 | 1 {
+  let mine = record.mine;
+  if (mine < 0) {
+    const i32 = record.i32;
+    mine = record.mine = ((i32[H_PENDING + LO32] ?? 0) & bit ? 1 : 0) | ((i32[H_FAILED + LO32] ?? 0) & bit ? 2 : 0) | ((i32[H_RUNNING + LO32] ?? 0) & bit ? 4 : 0);
+  }
+  return (mine >> ((at - H_PENDING) >> 1)) & 1 ? 1 : 0;
+}
+
+/** Notes in the thread-local copy that this thread's step at word `at` of `record` happened: its lane bit flipped. */
+export function stepped(record: GroupRecord, at: number): void {
+  record.mine ^= 1 << ((at - H_PENDING) >> 1);
 }
 
 /** Level `level` of a group chain (0: the group, 1: its parent, ...). */

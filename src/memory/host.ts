@@ -20,7 +20,7 @@ import type { FailureOrigin } from '../errors/errors.js';
 // initialized, at every use, and cannot fold it into optimized code; it folds this module's own
 // constants. So the hot paths read copies.
 const { takeShared, took } = takes;
-const { atZero, cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, wakeWaiters } = counters;
+const { atZero, cancelsOnError, cellOf, levelOf, myParity, overLimit, stepped, wakeAtZero, wakeFailureWatchers, wakeWaiters } = counters;
 const { E_CELL64, E_ENTRY, E_FLAGS, E_GROUP, E_REMAINING, E_SLOT, E_STEP, E_UNITS, H_FAILED, H_LIMIT, H_LIMIT_WAITERS, H_PENDING, H_RUNNING, MAX_UNITS, OPF_FAILED, OPF_LIMITED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_LIMIT, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LIMIT, PHASE_COUNT, PHASE_LOWER, PHASE_TAKE, SLOT_LIMITED, step } = layout;
 
 /** What a group gives its host: the parts of it that tasks need. */
@@ -92,12 +92,13 @@ export class GroupHost {
     journal[E_GROUP] = this.#id;
     journal[E_SLOT] = slot;
     journal[E_UNITS] = count;
-    const parity = lane.parity(record.i32, H_PENDING);
+    const parity = myParity(record, lane.bit, H_PENDING);
     // From here a sweeper undoes this add if we die: the slot (already ours) is emptied and every
     // raise it can prove by our lane bit is lowered again.
     journal[E_STEP] = step(OP_ADD, 0, 0, parity);
     this.slots.fill(slot, count, this.#id, label);
     Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
+    stepped(record, H_PENDING);
     if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
     // Counted last, in this lane's cell: a sweeper that undoes the add puts the cell back to the
     // value journaled with it.
@@ -119,10 +120,11 @@ export class GroupHost {
     journal[E_GROUP] = this.#id;
     journal[E_SLOT] = slot;
     journal[E_UNITS] = count;
-    const parity = lane.parity(record.i32, H_PENDING);
+    const parity = myParity(record, lane.bit, H_PENDING);
     journal[E_STEP] = step(OP_ADD, 0, 0, parity);
     this.slots.fill(slot, count, this.#id, label);
     Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+    stepped(record, H_PENDING);
     if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
     this.#raiseAncestors(slot, count);
     // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
@@ -147,9 +149,10 @@ export class GroupHost {
     const lane = this.#lane;
     for (let level = 1; level < this.#chain.length; level++) {
       const record = levelOf(this.#chain, level);
-      const parity = lane.parity(record.i32, H_PENDING);
+      const parity = myParity(record, lane.bit, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD, 0, level, parity);
       Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+      stepped(record, H_PENDING);
       if (overLimit(record, H_PENDING)) this.#overflow(level, slot, count);
     }
   }
@@ -177,9 +180,10 @@ export class GroupHost {
     }
     for (let level = top; level >= 0; level--) {
       const record = levelOf(this.#chain, level);
-      const parity = lane.parity(record.i32, H_PENDING);
+      const parity = myParity(record, lane.bit, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD_UNDO, 0, level, parity);
       Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
+      stepped(record, H_PENDING);
       // The count passed through a value above MAX_UNITS, never through zero; but an undo of a
       // tryGo() may be what brings it back to zero.
       wakeAtZero(record);
@@ -242,9 +246,10 @@ export class GroupHost {
     journal[E_STEP] = step(OP_DONE, PHASE_TAKE, 0, 0);
     // The take: a sweeper compares the slot's remaining units with E_REMAINING to know if it happened.
     this.slots.storeOwn(slot, generation, remaining - 1);
-    const parity = lane.parity(record.i32, H_PENDING);
+    const parity = myParity(record, lane.bit, H_PENDING);
     journal[E_STEP] = step(OP_DONE, PHASE_LOWER, 0, parity);
     Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+    stepped(record, H_PENDING);
     if (atZero(record)) wakeWaiters(record);
     journal[E_STEP] = OP_NONE;
     if (remaining === 1) this.slots.keepOrRelease(slot);
@@ -291,9 +296,10 @@ export class GroupHost {
       return 0;
     }
     const record = this.#record;
-    const parity = lane.parity(record.i32, H_PENDING);
+    const parity = myParity(record, lane.bit, H_PENDING);
     journal[E_STEP] = step(OP_DONE_SHARED, PHASE_LOWER, 0, parity);
     Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+    stepped(record, H_PENDING);
     if (atZero(record)) wakeWaiters(record);
     if (took.remaining === 0) {
       // The last unit: the slot is given back after the journal has left PHASE_TAKE, so no
@@ -318,7 +324,7 @@ export class GroupHost {
     journal[E_ENTRY] = entry;
     journal[E_FLAGS] = OPF_FAILED;
     // Named before the entry is published: from here a sweeper publishes and counts it.
-    journal[E_STEP] = step(OP_DONE, PHASE_FAIL, 0, this.#lane.parity(this.#record.i32, H_FAILED));
+    journal[E_STEP] = step(OP_DONE, PHASE_FAIL, 0, myParity(this.#record, this.#lane.bit, H_FAILED));
     this.finish(OP_DONE, -1, 0, true, error, entry, false);
   }
 
@@ -336,25 +342,28 @@ export class GroupHost {
       if (entry >= 0) this.tree.log.publish(entry, lane.index);
       for (let level = 0; level < chain.length; level++) {
         const record = levelOf(chain, level);
-        const parity = lane.parity(record.i32, H_FAILED);
+        const parity = myParity(record, lane.bit, H_FAILED);
         journal[E_STEP] = step(op, PHASE_FAIL, level, parity);
         Atomics.add(record.i64, H_FAILED / 2, lane.up1[parity]);
+        stepped(record, H_FAILED);
         if (cancelsOnError(record)) this.#options.cancel(level, error, entry);
         wakeFailureWatchers(record);
       }
     }
     if (limited) {
-      const parity = lane.parity(this.#record.i32, H_RUNNING);
+      const parity = myParity(this.#record, lane.bit, H_RUNNING);
       journal[E_STEP] = step(op, PHASE_LIMIT, 0, parity);
       releaseRunning(this.#record, lane.down1[parity]);
+      stepped(this.#record, H_RUNNING);
       if (op === OP_DONE) this.slots.setFlag(slot, SLOT_LIMITED, false);
     }
     const down = units === 1 ? lane.down1 : undefined;
     for (let level = 0; units > 0 && level < chain.length; level++) {
       const record = levelOf(chain, level);
-      const parity = lane.parity(record.i32, H_PENDING);
+      const parity = myParity(record, lane.bit, H_PENDING);
       journal[E_STEP] = step(op, PHASE_LOWER, level, parity);
       Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
+      stepped(record, H_PENDING);
       wakeAtZero(record);
     }
     if (free >= 0) {
@@ -373,7 +382,7 @@ export class GroupHost {
     const record = this.#record;
     const lane = this.#lane;
     const limit = Atomics.load(record.i32, H_LIMIT);
-    const parity = lane.parity(record.i32, H_RUNNING);
+    const parity = myParity(record, lane.bit, H_RUNNING);
     this.#journal[E_GROUP] = this.#id;
     this.#journal[E_SLOT] = slot;
     this.#journal[E_STEP] = step(OP_LIMIT, 0, 0, parity);
@@ -387,6 +396,7 @@ export class GroupHost {
       }
       if (Atomics.compareExchange(record.i64, H_RUNNING / 2, running, running + up) === running) break;
     }
+    stepped(record, H_RUNNING);
     this.slots.setFlag(slot, SLOT_LIMITED, true);
     this.#journal[E_STEP] = OP_NONE;
     return true;
