@@ -6,9 +6,14 @@ import { WaitGroupError, describe } from '../errors/errors.js';
 import { LAYOUT_VERSION } from '../memory/layout.js';
 import { checkSharedTask, type SharedTask, type SharedWaitGroup } from '../memory/share.js';
 import { generationOf, remainingOf, stateOf } from '../memory/slots.js';
-import { took } from '../memory/take.js';
+import * as takes from '../memory/take.js';
 import type { WaitGroup } from './group.js';
 import type { GroupHost } from '../memory/host.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { took } = takes;
 
 function refuse(): never {
   throw new TypeError('Task is created by WaitGroup#add(), or rebuilt by Task.from()');
