@@ -48,7 +48,7 @@ export class Task {
   /** True while this is the only handle of the task: created by `add()` here and never shared. */
   #own: boolean;
   /** True while this `go()` task holds one of its group's `limit` slots (given back by its completion). */
-  #limited: boolean;
+  #limited = false;
 
   /**
    * Not for users (it throws for them): tasks come from `WaitGroup#add()` and `Task.from()`. Kept in
@@ -62,8 +62,6 @@ export class Task {
     this.#generation = generation;
     this.#remaining = remaining;
     this.#own = own;
-    // Assigned here rather than by a field initializer, which V8 compiles as a function of its own.
-    this.#limited = false;
     this.label = label;
   }
 
