@@ -18,8 +18,10 @@ export interface GroupRecord {
   /**
    * This thread's lane bits in the record's laned counters as this thread left them (bit 0:
    * H_PENDING, bit 1: H_FAILED, bit 2: H_RUNNING), or -1 before it first needs one. Records are
-   * this thread's own objects, and only a lane's thread flips its bits while it lives, so this
-   * copy is exact: a step need not read the word it is about to change (see myParity()).
+   * this thread's own objects, one per group (Tree#record caches them: a second object for the
+   * same record would keep a second copy that the first one's steps do not flip), and only a
+   * lane's thread flips its bits while it lives, so this copy is exact: a step need not read the
+   * word it is about to change (see myParity()).
    */
   mine: number;
 }
