@@ -20,8 +20,12 @@ const { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64
 export type Journals = (lane: number) => Lane;
 
 /**
- * E_NEW64 before a take has chosen its state: all tag bits set, a lane + 1 no thread has, so it
- * never equals a slot state (the state a previous take wrote may still be in the slot).
+ * E_NEW64 before a take has chosen its state: generation 0, tag 31 (all tag bits), no units left.
+ * No slot ever holds it, so it never equals the state in the slot (the state a previous take wrote
+ * may still be there): a state with a tag and no units left is written only by a task's last
+ * take, which moves the generation on, to 1 or more, because the last generation of a slot keeps
+ * its number instead of wrapping to 0 (the slot retires). Tag 31 alone would not do: it is lane
+ * 30's.
  */
 const NOT_WRITTEN = TAG_MASK;
 
@@ -96,7 +100,9 @@ export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals
     const taken = units < left ? units : left;
     const rest = left - taken;
     // The last unit advances the generation: no handle of this task can match the slot again.
-    const next = rest === 0 ? join((generation + 1) % GENERATIONS, tag, 0) : join(generation, tag, rest);
+    // In the slot's last generation it stays (the slot retires, Slots#freeShared): wrapping to 0
+    // could write NOT_WRITTEN itself.
+    const next = rest === 0 ? join(generation + 1 < GENERATIONS ? generation + 1 : generation, tag, 0) : join(generation, tag, rest);
     journal64[E_OLD64 / 2] = current;
     journal64[E_NEW64 / 2] = next;
     // The previous taker acknowledges its take in the slot right after it: only a taker caught
