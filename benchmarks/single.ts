@@ -80,7 +80,7 @@ export const addDone: Scenario = {
         title,
         ours: { label: 'add().done()', unit: 'ns', samples: ours },
         baseline: { label: 'Atomics.add+sub', unit: 'ns', samples: raw },
-        goal: { text: '<= 5x', max: 5 },
+        goal: { text: '<= 3x', max: 3 },
       },
       {
         id: '1b',

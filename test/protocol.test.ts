@@ -55,6 +55,9 @@ describe('protocol v3', () => {
     const rebuilt = Task.from({ ...shared, state: (BigInt(last) << L.GENERATION_SHIFT) | 1n });
     expect(rebuilt.done()).toBe(true);
     expect(Number((words[ownerWord] ?? 0n) & 0xffffffffn)).toBe(L.OWNER_RETIRED);
+    // The last take keeps the last generation rather than wrapping to 0: a tagged state of
+    // generation 0 with no units left would be take.ts's NOT_WRITTEN for lane 30 (tag 31).
+    expect(Number((words[slot * L.SLOT_WORDS64 + L.S_STATE64] ?? 0n) >> L.GENERATION_SHIFT)).toBe(last);
     // The next tasks never take the retired slot, and the stale handle of the first task takes nothing.
     const next = [wg.add('a')];
     expect(codeOf(() => wg.add('b'))).toBe('ERR_CAPACITY_EXCEEDED');

@@ -170,7 +170,10 @@ export class WaitGroup {
   add(count: number, label?: string): Task;
   add(countOrLabel?: number | string, maybeLabel?: string): Task {
     // add() and add(label) first, in few bytes: V8 inlines small functions into the caller's loop.
-    if (maybeLabel === undefined && (countOrLabel === undefined || typeof countOrLabel === 'string')) return this.#add(1, countOrLabel);
+    if (maybeLabel === undefined && (countOrLabel === undefined || typeof countOrLabel === 'string')) {
+      const host = this.#host;
+      return Task.create(host, host.add(1, countOrLabel), 1, countOrLabel);
+    }
     return this.#addChecked(countOrLabel, maybeLabel);
   }
 

@@ -1,23 +1,12 @@
 // Runs on both sides of a thread boundary: a group's record as the protocol sees it (views of its
 // words), and the changes to its laned counters that every path shares (add, done, a failure,
 // the sweep after a worker's death), in the order waiters need. See docs/protocol.md.
-import {
-  FLAG_CANCEL_ON_ERROR,
-  GROUP_WORDS,
-  H_ADDED_CELLS,
-  H_FAILED,
-  H_FAIL_WATCH,
-  H_FLAGS,
-  H_NAME16,
-  H_NAME_LEN,
-  H_PENDING,
-  HI32,
-  NAME_UNITS,
-  LANES,
-  LO32,
-  MAX_UNITS,
-  PENDING_WAITED,
-} from './layout.js';
+import * as layout from './layout.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { FLAG_CANCEL_ON_ERROR, GROUP_WORDS, H_ADDED_CELLS, H_FAILED, H_FAIL_WATCH, H_FLAGS, H_NAME16, H_NAME_LEN, H_PENDING, H_RUNNING, HI32, NAME_UNITS, LANES, LO32, MAX_UNITS, PENDING_WAITED } = layout;
 
 /** One group's record in the tree buffer, as views of the same GROUP_WORDS words. */
 export interface GroupRecord {
@@ -26,6 +15,15 @@ export interface GroupRecord {
   readonly i64: BigInt64Array;
   readonly f64: Float64Array;
   readonly u16: Uint16Array;
+  /**
+   * This thread's lane bits in the record's laned counters as this thread left them (bit 0:
+   * H_PENDING, bit 1: H_FAILED, bit 2: H_RUNNING), or -1 before it first needs one. Records are
+   * this thread's own objects, one per group (Tree#record caches them: a second object for the
+   * same record would keep a second copy that the first one's steps do not flip), and only a
+   * lane's thread flips its bits while it lives, so this copy is exact: a step need not read the
+   * word it is about to change (see myParity()).
+   */
+  mine: number;
 }
 
 /** The views of the record at byte `offset` of `buffer`. */
@@ -36,7 +34,30 @@ export function recordAt(buffer: SharedArrayBuffer, offset: number, id: number):
     i64: new BigInt64Array(buffer, offset, GROUP_WORDS / 2),
     f64: new Float64Array(buffer, offset, GROUP_WORDS / 2),
     u16: new Uint16Array(buffer, offset, GROUP_WORDS * 2),
+    mine: -1,
   };
+}
+
+/**
+ * This thread's lane bit (`bit`: its Lane#bit) in the laned counter at Int32 word `at` (H_PENDING,
+ * H_FAILED or H_RUNNING) of `record`, before its next step there: what it journals with the step.
+ * From the record's thread-local copy (GroupRecord#mine), read from shared memory only the first
+ * time. Reading the word itself right before the atomic step would fetch its cache line twice
+ * when other threads are changing it (shared for the read, then exclusive for the step). Every
+ * step this thread makes there must then call stepped().
+ */
+export function myParity(record: GroupRecord, bit: number, at: number): 0 | 1 {
+  let mine = record.mine;
+  if (mine < 0) {
+    const i32 = record.i32;
+    mine = record.mine = ((i32[H_PENDING + LO32] ?? 0) & bit ? 1 : 0) | ((i32[H_FAILED + LO32] ?? 0) & bit ? 2 : 0) | ((i32[H_RUNNING + LO32] ?? 0) & bit ? 4 : 0);
+  }
+  return (mine >> ((at - H_PENDING) >> 1)) & 1 ? 1 : 0;
+}
+
+/** Notes in the thread-local copy that this thread's step at word `at` of `record` happened: its lane bit flipped. */
+export function stepped(record: GroupRecord, at: number): void {
+  record.mine ^= 1 << ((at - H_PENDING) >> 1);
 }
 
 /** Level `level` of a group chain (0: the group, 1: its parent, ...). */
@@ -90,8 +111,17 @@ export function overLimit(record: GroupRecord, at: number): boolean {
  * notify() when nobody waits saves most of the cost of a done().
  */
 export function wakeAtZero(record: GroupRecord): void {
+  if (atZero(record)) wakeWaiters(record);
+}
+
+/** wakeAtZero()'s test, apart so that a hot path inlines it and calls wakeWaiters() only when due. */
+export function atZero(record: GroupRecord): boolean {
   const i32 = record.i32;
-  if ((i32[H_PENDING + HI32] ?? 0) !== 0 || ((i32[H_PENDING + LO32] ?? 0) & 1) === 0) return;
+  return (i32[H_PENDING + HI32] ?? 0) === 0 && ((i32[H_PENDING + LO32] ?? 0) & 1) !== 0;
+}
+
+/** wakeAtZero() once its test passed: clears PENDING_WAITED and wakes the sleepers. */
+export function wakeWaiters(record: GroupRecord): void {
   // Cleared before the notify: a thread that set the flag again just before the clear is either
   // not asleep yet (its expected value no longer matches) or is woken by the notify below, and
   // sets it again before it sleeps. Clearing keeps later completions from notifying for nobody.
@@ -124,9 +154,14 @@ export function cancelsOnError(record: GroupRecord): boolean {
   return (Atomics.load(record.i32, H_FLAGS) & FLAG_CANCEL_ON_ERROR) !== 0;
 }
 
-/** Float64 index of lane `lane`'s added cell in a record. */
+/**
+ * Float64 index of lane `lane`'s added cell in a record. The cells fill four cache lines of eight,
+ * lanes dealt round them (lanes 0-3 each start a line, 4-7 come second, ...), so that threads
+ * adding to one group at once each write a line of their own: with lanes side by side, every add
+ * of three threads took the same line from the others (benchmark 8).
+ */
 export function cellOf(lane: number): number {
-  return H_ADDED_CELLS / 2 + lane;
+  return H_ADDED_CELLS / 2 + (lane & 3) * 8 + (lane >> 2);
 }
 
 /** Units ever added to the group: the sum of its lanes' cells. */

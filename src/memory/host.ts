@@ -4,47 +4,24 @@
 // a sweeper that finds this thread dead can finish or undo it exactly (docs/protocol.md). A class
 // with small methods, so that V8 can inline the whole of `add()` and `done()` into their callers.
 import { WaitGroupError, describe } from '../errors/errors.js';
-import { cancelsOnError, cellOf, levelOf, overLimit, wakeAtZero, wakeFailureWatchers, type GroupRecord } from './counters.js';
+import * as counters from './counters.js';
+import type { GroupRecord } from './counters.js';
 import { stageFailure, withdraw } from './failures.js';
-import {
-  E_CELL64,
-  E_ENTRY,
-  E_FLAGS,
-  E_GROUP,
-  E_REMAINING,
-  E_SLOT,
-  E_STEP,
-  E_UNITS,
-  H_FAILED,
-  H_LIMIT,
-  H_LIMIT_WAITERS,
-  H_PENDING,
-  H_RUNNING,
-  MAX_UNITS,
-  OPF_FAILED,
-  OPF_LIMITED,
-  OP_ADD,
-  OP_ADD_UNDO,
-  OP_DONE,
-  OP_DONE_SHARED,
-  OP_LIMIT,
-  OP_NONE,
-  PHASE_FAIL,
-  PHASE_FREE,
-  PHASE_LIMIT,
-  PHASE_COUNT,
-  PHASE_LOWER,
-  PHASE_TAKE,
-  SLOT_LIMITED,
-  step,
-} from './layout.js';
+import * as layout from './layout.js';
 import type { Lane } from './registry.js';
 import type { SharedWaitGroup } from './share.js';
 import type { Slots } from './slots.js';
-import { remainingOf } from './slots.js';
-import { takeShared, took, type Journals } from './take.js';
+import * as takes from './take.js';
+import type { Journals } from './take.js';
 import type { Tree } from './tree.js';
 import type { FailureOrigin } from '../errors/errors.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { takeShared, took } = takes;
+const { atZero, cancelsOnError, cellOf, levelOf, myParity, overLimit, stepped, wakeAtZero, wakeFailureWatchers, wakeWaiters } = counters;
+const { E_CELL64, E_ENTRY, E_FLAGS, E_GROUP, E_REMAINING, E_SLOT, E_STEP, E_UNITS, H_FAILED, H_LIMIT, H_LIMIT_WAITERS, H_PENDING, H_RUNNING, MAX_UNITS, OPF_FAILED, OPF_LIMITED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_LIMIT, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LIMIT, PHASE_COUNT, PHASE_LOWER, PHASE_TAKE, SLOT_LIMITED, step } = layout;
 
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
@@ -75,6 +52,10 @@ export class GroupHost {
   readonly #options: HostOptions;
   /** Every lane's journal, for confirming another thread's take. */
   readonly #journals: Journals;
+  /** This thread's journal as float64 words (E_CELL64); a new view after a move, as #journal. */
+  #journalF64: Float64Array;
+  /** Float64 index of this lane's added cell in a record. */
+  readonly #cell: number;
 
   constructor(options: HostOptions) {
     const chain = options.chain.map((group) => group.record);
@@ -92,6 +73,8 @@ export class GroupHost {
     // Bound, not an arrow function: V8 kept every tree whose host held an arrow function that
     // captured it alive through the young-generation collections (a group per request piled up).
     this.#journals = options.tree.journalOf.bind(options.tree);
+    this.#journalF64 = options.tree.lane.journalF64;
+    this.#cell = cellOf(options.tree.lane.index);
   }
 
   /**
@@ -100,34 +83,55 @@ export class GroupHost {
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED, ERR_PENDING_OVERFLOW, with nothing changed
    */
   add(count: number, label: string | undefined): number {
-    const slots = this.slots;
-    const slot = slots.claim();
+    const slot = this.slots.claim();
     if (slot < 0) this.#full(label);
+    if (this.#chain.length !== 1) return this.#addChain(slot, count, label);
+    // A root group, the common case, written out in few bytes of code so that V8 inlines it into
+    // the caller's loop: one laned step, the rest plain stores.
+    const journal = this.#journal;
+    const record = this.#record;
+    const lane = this.#lane;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = count;
+    const parity = myParity(record, lane.bit, H_PENDING);
+    // From here a sweeper undoes this add if we die: the slot (already ours) is emptied and every
+    // raise it can prove by our lane bit is lowered again.
+    journal[E_STEP] = step(OP_ADD, 0, 0, parity);
+    this.slots.fill(slot, count, this.#id, label);
+    Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
+    stepped(record, H_PENDING);
+    if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
+    // Counted last, in this lane's cell: a sweeper that undoes the add puts the cell back to the
+    // value journaled with it.
+    const f64 = record.f64;
+    const cell = this.#cell;
+    const value = f64[cell] ?? 0;
+    this.#journalF64[E_CELL64 / 2] = value;
+    journal[E_STEP] = step(OP_ADD, PHASE_COUNT, 0, 0);
+    f64[cell] = value + count;
+    journal[E_STEP] = OP_NONE;
+    return slot;
+  }
+
+  /** add() in a sub-group: the same steps at every level of the chain, raises first, then cells. */
+  #addChain(slot: number, count: number, label: string | undefined): number {
     const lane = this.#lane;
     const journal = this.#journal;
     const record = this.#record;
     journal[E_GROUP] = this.#id;
     journal[E_SLOT] = slot;
     journal[E_UNITS] = count;
-    const parity = lane.parity(record.i32, H_PENDING);
-    // From here a sweeper undoes this add if we die: the slot (already ours) is emptied and every
-    // raise it can prove by our lane bit is lowered again.
+    const parity = myParity(record, lane.bit, H_PENDING);
     journal[E_STEP] = step(OP_ADD, 0, 0, parity);
-    slots.fill(slot, count, this.#id, label);
-    Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
+    this.slots.fill(slot, count, this.#id, label);
+    Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+    stepped(record, H_PENDING);
     if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
-    if (this.#chain.length > 1) this.#raiseAncestors(slot, count);
+    this.#raiseAncestors(slot, count);
     // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
     // journaled level's cell back to the value journaled with it, and lowers the cells below it.
-    const cell = cellOf(lane.index);
-    if (this.#chain.length === 1) {
-      const value = record.f64[cell] ?? 0;
-      lane.journalF64[E_CELL64 / 2] = value;
-      journal[E_STEP] = step(OP_ADD, PHASE_COUNT, 0, 0);
-      record.f64[cell] = value + count;
-    } else {
-      this.#countAncestors(cell, count);
-    }
+    this.#countAncestors(this.#cell, count);
     journal[E_STEP] = OP_NONE;
     return slot;
   }
@@ -147,9 +151,10 @@ export class GroupHost {
     const lane = this.#lane;
     for (let level = 1; level < this.#chain.length; level++) {
       const record = levelOf(this.#chain, level);
-      const parity = lane.parity(record.i32, H_PENDING);
+      const parity = myParity(record, lane.bit, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD, 0, level, parity);
       Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
+      stepped(record, H_PENDING);
       if (overLimit(record, H_PENDING)) this.#overflow(level, slot, count);
     }
   }
@@ -177,9 +182,10 @@ export class GroupHost {
     }
     for (let level = top; level >= 0; level--) {
       const record = levelOf(this.#chain, level);
-      const parity = lane.parity(record.i32, H_PENDING);
+      const parity = myParity(record, lane.bit, H_PENDING);
       this.#journal[E_STEP] = step(OP_ADD_UNDO, 0, level, parity);
       Atomics.add(record.i64, H_PENDING / 2, lane.delta(-count, parity));
+      stepped(record, H_PENDING);
       // The count passed through a value above MAX_UNITS, never through zero; but an undo of a
       // tryGo() may be what brings it back to zero.
       wakeAtZero(record);
@@ -222,8 +228,38 @@ export class GroupHost {
   }
 
   /**
+   * `doneOwn()` of one unit, neither failed nor holding a `limit` slot (`remaining` > 0): the
+   * common case, written out for a root group in few bytes of code so that V8 inlines it.
+   */
+  doneOne(slot: number, generation: number, remaining: number): void {
+    if (this.#chain.length !== 1) {
+      this.doneOwn(slot, generation, remaining, 1, false, undefined, undefined, false);
+      return;
+    }
+    const journal = this.#journal;
+    const record = this.#record;
+    const lane = this.#lane;
+    journal[E_GROUP] = this.#id;
+    journal[E_SLOT] = slot;
+    journal[E_UNITS] = 1;
+    journal[E_REMAINING] = remaining;
+    journal[E_ENTRY] = -1;
+    journal[E_FLAGS] = 0;
+    journal[E_STEP] = step(OP_DONE, PHASE_TAKE, 0, 0);
+    // The take: a sweeper compares the slot's remaining units with E_REMAINING to know if it happened.
+    this.slots.storeOwn(slot, generation, remaining - 1);
+    const parity = myParity(record, lane.bit, H_PENDING);
+    journal[E_STEP] = step(OP_DONE, PHASE_LOWER, 0, parity);
+    Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+    stepped(record, H_PENDING);
+    if (atZero(record)) wakeWaiters(record);
+    journal[E_STEP] = OP_NONE;
+    if (remaining === 1) this.slots.keepOrRelease(slot);
+  }
+
+  /**
    * Completes up to `units` of a shared task: a tagged compare-and-exchange on its slot (take.ts).
-   * @returns units taken; the state it left or saw is in take.ts's `took.state`
+   * @returns units taken; what the task has left is in take.ts's `took`
    */
   doneShared(slot: number, generation: number, units: number, failed: boolean, error: unknown, label: string | undefined, limited: boolean): number {
     const entry = failed ? stageFailure(this.tree, this.#id, error, this.#options.origin(label)) : -1;
@@ -240,8 +276,41 @@ export class GroupHost {
     }
     // The last unit: the slot is given back in PHASE_FREE, after the journal has left PHASE_TAKE,
     // so no claimer can replace our tagged state while a sweeper might still need to find it.
-    this.finish(OP_DONE_SHARED, slot, taken, failed, error, entry, limited, remainingOf(took.state) === 0 ? generation : -1);
+    this.finish(OP_DONE_SHARED, slot, taken, failed, error, entry, limited, took.remaining === 0 ? generation : -1);
     return taken;
+  }
+
+  /**
+   * `doneShared()` of one unit, neither failed nor holding a `limit` slot: the common case,
+   * written out for a root group.
+   * @returns units taken (0 or 1); what the task has left is in take.ts's `took`
+   */
+  doneSharedOne(slot: number, generation: number): number {
+    if (this.#chain.length !== 1) return this.doneShared(slot, generation, 1, false, undefined, undefined, false);
+    const journal = this.#journal;
+    journal[E_GROUP] = this.#id;
+    journal[E_UNITS] = 1;
+    journal[E_ENTRY] = -1;
+    journal[E_FLAGS] = 0;
+    const lane = this.#lane;
+    if (takeShared(this.slots.words64(slot), lane, this.#journals, slot, generation, 1, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0)) === 0) {
+      journal[E_STEP] = OP_NONE;
+      return 0;
+    }
+    const record = this.#record;
+    const parity = myParity(record, lane.bit, H_PENDING);
+    journal[E_STEP] = step(OP_DONE_SHARED, PHASE_LOWER, 0, parity);
+    Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+    stepped(record, H_PENDING);
+    if (atZero(record)) wakeWaiters(record);
+    if (took.remaining === 0) {
+      // The last unit: the slot is given back after the journal has left PHASE_TAKE, so no
+      // claimer can replace our tagged state while a sweeper might still need to find it.
+      journal[E_STEP] = step(OP_DONE_SHARED, PHASE_FREE, 0, 0);
+      this.slots.freeShared(slot, generation);
+    }
+    journal[E_STEP] = OP_NONE;
+    return 1;
   }
 
   /**
@@ -257,7 +326,7 @@ export class GroupHost {
     journal[E_ENTRY] = entry;
     journal[E_FLAGS] = OPF_FAILED;
     // Named before the entry is published: from here a sweeper publishes and counts it.
-    journal[E_STEP] = step(OP_DONE, PHASE_FAIL, 0, this.#lane.parity(this.#record.i32, H_FAILED));
+    journal[E_STEP] = step(OP_DONE, PHASE_FAIL, 0, myParity(this.#record, this.#lane.bit, H_FAILED));
     this.finish(OP_DONE, -1, 0, true, error, entry, false);
   }
 
@@ -275,25 +344,28 @@ export class GroupHost {
       if (entry >= 0) this.tree.log.publish(entry, lane.index);
       for (let level = 0; level < chain.length; level++) {
         const record = levelOf(chain, level);
-        const parity = lane.parity(record.i32, H_FAILED);
+        const parity = myParity(record, lane.bit, H_FAILED);
         journal[E_STEP] = step(op, PHASE_FAIL, level, parity);
         Atomics.add(record.i64, H_FAILED / 2, lane.up1[parity]);
+        stepped(record, H_FAILED);
         if (cancelsOnError(record)) this.#options.cancel(level, error, entry);
         wakeFailureWatchers(record);
       }
     }
     if (limited) {
-      const parity = lane.parity(this.#record.i32, H_RUNNING);
+      const parity = myParity(this.#record, lane.bit, H_RUNNING);
       journal[E_STEP] = step(op, PHASE_LIMIT, 0, parity);
       releaseRunning(this.#record, lane.down1[parity]);
+      stepped(this.#record, H_RUNNING);
       if (op === OP_DONE) this.slots.setFlag(slot, SLOT_LIMITED, false);
     }
     const down = units === 1 ? lane.down1 : undefined;
     for (let level = 0; units > 0 && level < chain.length; level++) {
       const record = levelOf(chain, level);
-      const parity = lane.parity(record.i32, H_PENDING);
+      const parity = myParity(record, lane.bit, H_PENDING);
       journal[E_STEP] = step(op, PHASE_LOWER, level, parity);
       Atomics.add(record.i64, H_PENDING / 2, down === undefined ? lane.delta(-units, parity) : down[parity]);
+      stepped(record, H_PENDING);
       wakeAtZero(record);
     }
     if (free >= 0) {
@@ -312,7 +384,7 @@ export class GroupHost {
     const record = this.#record;
     const lane = this.#lane;
     const limit = Atomics.load(record.i32, H_LIMIT);
-    const parity = lane.parity(record.i32, H_RUNNING);
+    const parity = myParity(record, lane.bit, H_RUNNING);
     this.#journal[E_GROUP] = this.#id;
     this.#journal[E_SLOT] = slot;
     this.#journal[E_STEP] = step(OP_LIMIT, 0, 0, parity);
@@ -326,6 +398,7 @@ export class GroupHost {
       }
       if (Atomics.compareExchange(record.i64, H_RUNNING / 2, running, running + up) === running) break;
     }
+    stepped(record, H_RUNNING);
     this.slots.setFlag(slot, SLOT_LIMITED, true);
     this.#journal[E_STEP] = OP_NONE;
     return true;
@@ -338,6 +411,7 @@ export class GroupHost {
    */
   rebind(): void {
     this.#journal = this.#lane.journal;
+    this.#journalF64 = this.#lane.journalF64;
   }
 
   /** Index of the root's record in the chain: the depth of the group below its root. */

@@ -222,9 +222,11 @@ export const H_LINK_TABLE = 24;
 export const LINK_WORDS = 3;
 export const MAX_LINKS = 10;
 /**
- * LANES float64 cells (two words each): the units lane `lane` ever added to the group, written only
- * by the lane's thread with plain stores (an `add()` makes no atomic operation for them). A cell
- * outlives its thread: the next owner of the lane goes on counting in it.
+ * LANES float64 cells (two words each; words 64-127, four cache lines): the units lane `lane` ever
+ * added to the group, written only by the lane's thread with plain stores (an `add()` makes no
+ * atomic operation for them). A cell outlives its thread: the next owner of the lane goes on
+ * counting in it. Lane `lane`'s cell is float64 `H_ADDED_CELLS / 2 + (lane & 3) * 8 + (lane >> 2)`
+ * (counters.ts cellOf()): lanes 0-3 each on a line of their own.
  */
 export const H_ADDED_CELLS = 64;
 /** Length of the group's name kept in H_NAME16, in UTF-16 units. */

@@ -6,20 +6,12 @@
 import { threadId } from 'node:worker_threads';
 import { WaitGroupError } from '../errors/errors.js';
 import { whenCreatorKnown } from '../platform/lineage.js';
-import {
-  COUNT_UNIT,
-  E_OWNER,
-  E_PARENT,
-  E_SPARE,
-  E_TOKEN,
-  E_THREAD,
-  ENTRY_WORDS,
-  LANES,
-  LO32,
-  OP_NONE,
-  REGISTRY,
-  E_STEP,
-} from './layout.js';
+import * as layout from './layout.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { COUNT_UNIT, E_OWNER, E_PARENT, E_SPARE, E_TOKEN, E_THREAD, ENTRY_WORDS, LANES, LO32, OP_NONE, REGISTRY, E_STEP } = layout;
 
 /** Tells this thread's entries apart from another thread's with the same threadId. */
 const token = (Math.random() * 0x7fffffff) | 1;
@@ -56,6 +48,15 @@ export class Lane {
   journalF64: Float64Array;
   /** Sequence number of this thread's last shared take, modulo 2^30 (see E_CONFIRM). */
   seq = 0;
+  /**
+   * This thread's last successful shared take, if it left units in its task: the slot (-1: none),
+   * the generation and the remainder of the state it wrote there (with this lane's tag). Its next
+   * take in that slot may start from that state (take.ts). Numbers, not the state as a BigInt: a
+   * new BigInt stored in this long-lived object would cost a write barrier on every take.
+   */
+  lastSlot = -1;
+  lastGeneration = 0;
+  lastRemaining = 0;
   /** Deltas of one unit up (index: the lane bit before, 0 or 1), with the bit flipped. */
   readonly up1: readonly [bigint, bigint];
   /** Deltas of one unit down, with the bit flipped. */

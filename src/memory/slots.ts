@@ -4,32 +4,17 @@
 // spare: its next add() reuses it with plain writes and no atomic operation. A task whose only
 // handle is its creator's is completed with plain writes too (nobody else may take its units);
 // a shared task's units are taken by compare-and-exchange on the state word (see take.ts).
-import { now } from '../platform/clock.js';
+import * as clock from '../platform/clock.js';
 import type { Lane } from './registry.js';
-import { fields, highHalf, join, split } from './state.js';
-import {
-  E_SPARE,
-  GENERATIONS,
-  HI32,
-  LABEL_UNITS,
-  LO32,
-  NO_LABEL,
-  OWNER_RETIRED,
-  S_FLAGS,
-  S_GROUP,
-  S_LABEL16,
-  S_LABEL_LEN16,
-  S_OWNER64,
-  S_SINCE64,
-  S_STATE64,
-  SLOT_BYTES,
-  SLOT_CHUNK,
-  SLOT_WORDS32,
-  SLOT_WORDS64,
-  T_CAPACITY,
-  T_SLOT_CURSOR,
-  T_SLOT_HIGH,
-} from './layout.js';
+import * as states from './state.js';
+import * as layout from './layout.js';
+
+// Imported bindings are live: V8 loads one from its module's cell, with a check that it is
+// initialized, at every use, and cannot fold it into optimized code; it folds this module's own
+// constants. So the hot paths read copies.
+const { now } = clock;
+const { fields, highHalf, join, split } = states;
+const { E_SPARE, GENERATIONS, HI32, LABEL_UNITS, LO32, NO_LABEL, OWNER_RETIRED, S_FLAGS, S_GROUP, S_LABEL16, S_LABEL_LEN16, S_OWNER64, S_SINCE64, S_STATE64, SLOT_BYTES, SLOT_CHUNK, SLOT_WORDS32, SLOT_WORDS64, T_CAPACITY, T_SLOT_CURSOR, T_SLOT_HIGH } = layout;
 
 /**
  * On the compact slots buffer of a private tree: the Slots view that moves it to a larger buffer
