@@ -47,12 +47,15 @@ export function recordAt(buffer: SharedArrayBuffer, offset: number, id: number):
  * step this thread makes there must then call stepped().
  */
 export function myParity(record: GroupRecord, bit: number, at: number): 0 | 1 {
-  let mine = record.mine;
-  if (mine < 0) {
-    const i32 = record.i32;
-    mine = record.mine = ((i32[H_PENDING + LO32] ?? 0) & bit ? 1 : 0) | ((i32[H_FAILED + LO32] ?? 0) & bit ? 2 : 0) | ((i32[H_RUNNING + LO32] ?? 0) & bit ? 4 : 0);
-  }
+  // Small, so that V8 inlines it into the hot paths; the first reading is out of line.
+  const mine = record.mine < 0 ? readMine(record, bit) : record.mine;
   return (mine >> ((at - H_PENDING) >> 1)) & 1 ? 1 : 0;
+}
+
+/** Fills GroupRecord#mine from shared memory: this thread's first step in the record. */
+function readMine(record: GroupRecord, bit: number): number {
+  const i32 = record.i32;
+  return (record.mine = ((i32[H_PENDING + LO32] ?? 0) & bit ? 1 : 0) | ((i32[H_FAILED + LO32] ?? 0) & bit ? 2 : 0) | ((i32[H_RUNNING + LO32] ?? 0) & bit ? 4 : 0));
 }
 
 /** Notes in the thread-local copy that this thread's step at word `at` of `record` happened: its lane bit flipped. */

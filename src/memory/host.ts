@@ -23,6 +23,19 @@ const { takeShared, took } = takes;
 const { atZero, cancelsOnError, cellOf, levelOf, myParity, overLimit, stepped, wakeAtZero, wakeFailureWatchers, wakeWaiters } = counters;
 const { E_CELL64, E_ENTRY, E_FLAGS, E_GROUP, E_REMAINING, E_SLOT, E_STEP, E_UNITS, H_FAILED, H_LIMIT, H_LIMIT_WAITERS, H_PENDING, H_RUNNING, MAX_UNITS, OPF_FAILED, OPF_LIMITED, OP_ADD, OP_ADD_UNDO, OP_DONE, OP_DONE_SHARED, OP_LIMIT, OP_NONE, PHASE_FAIL, PHASE_FREE, PHASE_LIMIT, PHASE_COUNT, PHASE_LOWER, PHASE_TAKE, SLOT_LIMITED, step } = layout;
 
+// The step words of the fast paths, by the lane bit where they carry one: a constant costs the hot
+// functions fewer bytes of code than a call of step(), and V8 inlines functions by their size.
+const ADD_RAISE0 = step(OP_ADD, 0, 0, 0);
+const ADD_RAISE1 = step(OP_ADD, 0, 0, 1);
+const ADD_COUNT = step(OP_ADD, PHASE_COUNT, 0, 0);
+const DONE_TAKE = step(OP_DONE, PHASE_TAKE, 0, 0);
+const DONE_LOWER0 = step(OP_DONE, PHASE_LOWER, 0, 0);
+const DONE_LOWER1 = step(OP_DONE, PHASE_LOWER, 0, 1);
+const SHARED_TAKE = step(OP_DONE_SHARED, PHASE_TAKE, 0, 0);
+const SHARED_LOWER0 = step(OP_DONE_SHARED, PHASE_LOWER, 0, 0);
+const SHARED_LOWER1 = step(OP_DONE_SHARED, PHASE_LOWER, 0, 1);
+const SHARED_FREE = step(OP_DONE_SHARED, PHASE_FREE, 0, 0);
+
 /** What a group gives its host: the parts of it that tasks need. */
 export interface HostOptions {
   readonly tree: Tree;
@@ -83,11 +96,13 @@ export class GroupHost {
    * @throws {WaitGroupError} ERR_CAPACITY_EXCEEDED, ERR_PENDING_OVERFLOW, with nothing changed
    */
   add(count: number, label: string | undefined): number {
+    // One method for root groups and sub-groups alike, on purpose: its bytecode is then above V8's
+    // limit for inlining a function into its caller (460 bytes), so it is compiled on its own with
+    // claim(), fill() and the rest inlined into it. Split into a small root path, it was inlined
+    // into the caller's loop instead, where no inlining budget was left for what it calls, and
+    // add().done() cost a fifth more in benchmark 1, depending on when V8's background compiler ran.
     const slot = this.slots.claim();
     if (slot < 0) this.#full(label);
-    if (this.#chain.length !== 1) return this.#addChain(slot, count, label);
-    // A root group, the common case, written out in few bytes of code so that V8 inlines it into
-    // the caller's loop: one laned step, the rest plain stores.
     const journal = this.#journal;
     const record = this.#record;
     const lane = this.#lane;
@@ -97,41 +112,25 @@ export class GroupHost {
     const parity = myParity(record, lane.bit, H_PENDING);
     // From here a sweeper undoes this add if we die: the slot (already ours) is emptied and every
     // raise it can prove by our lane bit is lowered again.
-    journal[E_STEP] = step(OP_ADD, 0, 0, parity);
+    journal[E_STEP] = parity === 0 ? ADD_RAISE0 : ADD_RAISE1;
     this.slots.fill(slot, count, this.#id, label);
     Atomics.add(record.i64, H_PENDING / 2, count === 1 ? lane.up1[parity] : lane.delta(count, parity));
     stepped(record, H_PENDING);
     if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
-    // Counted last, in this lane's cell: a sweeper that undoes the add puts the cell back to the
-    // value journaled with it.
-    const f64 = record.f64;
-    const cell = this.#cell;
-    const value = f64[cell] ?? 0;
-    this.#journalF64[E_CELL64 / 2] = value;
-    journal[E_STEP] = step(OP_ADD, PHASE_COUNT, 0, 0);
-    f64[cell] = value + count;
-    journal[E_STEP] = OP_NONE;
-    return slot;
-  }
-
-  /** add() in a sub-group: the same steps at every level of the chain, raises first, then cells. */
-  #addChain(slot: number, count: number, label: string | undefined): number {
-    const lane = this.#lane;
-    const journal = this.#journal;
-    const record = this.#record;
-    journal[E_GROUP] = this.#id;
-    journal[E_SLOT] = slot;
-    journal[E_UNITS] = count;
-    const parity = myParity(record, lane.bit, H_PENDING);
-    journal[E_STEP] = step(OP_ADD, 0, 0, parity);
-    this.slots.fill(slot, count, this.#id, label);
-    Atomics.add(record.i64, H_PENDING / 2, lane.delta(count, parity));
-    stepped(record, H_PENDING);
-    if (overLimit(record, H_PENDING)) this.#overflow(0, slot, count);
-    this.#raiseAncestors(slot, count);
     // Counted last, in each level's cell of this lane: a sweeper that undoes the add puts the
     // journaled level's cell back to the value journaled with it, and lowers the cells below it.
-    this.#countAncestors(this.#cell, count);
+    if (this.#chain.length === 1) {
+      // A root group, the common case, written out.
+      const f64 = record.f64;
+      const cell = this.#cell;
+      const value = f64[cell] ?? 0;
+      this.#journalF64[E_CELL64 / 2] = value;
+      journal[E_STEP] = ADD_COUNT;
+      f64[cell] = value + count;
+    } else {
+      this.#raiseAncestors(slot, count);
+      this.#countAncestors(this.#cell, count);
+    }
     journal[E_STEP] = OP_NONE;
     return slot;
   }
@@ -229,31 +228,32 @@ export class GroupHost {
 
   /**
    * `doneOwn()` of one unit, neither failed nor holding a `limit` slot (`remaining` > 0): the
-   * common case, written out for a root group in few bytes of code so that V8 inlines it.
+   * common case, written out for a root group (a sub-group's levels are lowered by finish()).
    */
   doneOne(slot: number, generation: number, remaining: number): void {
-    if (this.#chain.length !== 1) {
-      this.doneOwn(slot, generation, remaining, 1, false, undefined, undefined, false);
-      return;
-    }
     const journal = this.#journal;
-    const record = this.#record;
-    const lane = this.#lane;
     journal[E_GROUP] = this.#id;
     journal[E_SLOT] = slot;
     journal[E_UNITS] = 1;
     journal[E_REMAINING] = remaining;
     journal[E_ENTRY] = -1;
     journal[E_FLAGS] = 0;
-    journal[E_STEP] = step(OP_DONE, PHASE_TAKE, 0, 0);
+    journal[E_STEP] = DONE_TAKE;
     // The take: a sweeper compares the slot's remaining units with E_REMAINING to know if it happened.
     this.slots.storeOwn(slot, generation, remaining - 1);
-    const parity = myParity(record, lane.bit, H_PENDING);
-    journal[E_STEP] = step(OP_DONE, PHASE_LOWER, 0, parity);
-    Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
-    stepped(record, H_PENDING);
-    if (atZero(record)) wakeWaiters(record);
-    journal[E_STEP] = OP_NONE;
+    if (this.#chain.length === 1) {
+      // A root group, the common case, written out: PHASE_LOWER's one laned step.
+      const record = this.#record;
+      const lane = this.#lane;
+      const parity = myParity(record, lane.bit, H_PENDING);
+      journal[E_STEP] = parity === 0 ? DONE_LOWER0 : DONE_LOWER1;
+      Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+      stepped(record, H_PENDING);
+      if (atZero(record)) wakeWaiters(record);
+      journal[E_STEP] = OP_NONE;
+    } else {
+      this.finish(OP_DONE, slot, 1, false, undefined, -1, false);
+    }
     if (remaining === 1) this.slots.keepOrRelease(slot);
   }
 
@@ -293,20 +293,20 @@ export class GroupHost {
     journal[E_ENTRY] = -1;
     journal[E_FLAGS] = 0;
     const lane = this.#lane;
-    if (takeShared(this.slots.words64(slot), lane, this.#journals, slot, generation, 1, step(OP_DONE_SHARED, PHASE_TAKE, 0, 0)) === 0) {
+    if (takeShared(this.slots.words64(slot), lane, this.#journals, slot, generation, 1, SHARED_TAKE) === 0) {
       journal[E_STEP] = OP_NONE;
       return 0;
     }
     const record = this.#record;
     const parity = myParity(record, lane.bit, H_PENDING);
-    journal[E_STEP] = step(OP_DONE_SHARED, PHASE_LOWER, 0, parity);
+    journal[E_STEP] = parity === 0 ? SHARED_LOWER0 : SHARED_LOWER1;
     Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
     stepped(record, H_PENDING);
     if (atZero(record)) wakeWaiters(record);
     if (took.remaining === 0) {
       // The last unit: the slot is given back after the journal has left PHASE_TAKE, so no
       // claimer can replace our tagged state while a sweeper might still need to find it.
-      journal[E_STEP] = step(OP_DONE_SHARED, PHASE_FREE, 0, 0);
+      journal[E_STEP] = SHARED_FREE;
       this.slots.freeShared(slot, generation);
     }
     journal[E_STEP] = OP_NONE;
