@@ -38,7 +38,7 @@ describe('a private tree in memory', () => {
     expect(tree.isPrivate).toBe(true);
     const start = tree.shared;
     for (const buffer of [start.tree, start.slots, start.log]) expect(buffer.growable).toBe(false);
-    expect(start.slots.byteLength).toBe(L.COMPACT_SLOTS * L.SLOT_BYTES);
+    expect(start.slots.byteLength).toBe(L.slotsBytes(L.COMPACT_SLOTS));
     expect(start.tree.byteLength).toBe((L.GROUPS_BASE + L.COMPACT_GROUPS * L.GROUP_WORDS) * 4);
     expect(start.tree.byteLength + start.slots.byteLength + start.log.byteLength).toBeLessThan(16 * 1024);
 
@@ -60,12 +60,12 @@ describe('a private tree in memory', () => {
   });
 
   it('keeps each buffer whose full size fits FIXED_MAX_BYTES fixed at that size from the start: it never moves', () => {
-    const small = { capacity: 300, maxGroups: 90, maxFailures: 100, failureBytes: 60_000 };
+    const small = { capacity: 290, maxGroups: 90, maxFailures: 100, failureBytes: 60_000 };
     const tree = Tree.create(small);
     const start = tree.shared;
     expect([start.tree.byteLength, start.slots.byteLength, start.log.byteLength]).toEqual([
       (L.GROUPS_BASE + 90 * L.GROUP_WORDS) * 4,
-      300 * L.SLOT_BYTES,
+      L.slotsBytes(290),
       100 * L.LOG_ENTRY_WORDS * 4 + 60_000,
     ]);
     for (let i = 0; i < 90; i++) tree.addGroup(0, 0, 0, () => `g ${i}`);

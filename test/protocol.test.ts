@@ -49,15 +49,15 @@ describe('protocol v3', () => {
     const words = new BigUint64Array(wg.share().tree.slots);
     // Jump the slot to its last generation, as 2^28 shared tasks would have.
     const last = L.GENERATIONS - 1;
-    words[slot * L.SLOT_WORDS64 + L.S_STATE64] = (BigInt(last) << L.GENERATION_SHIFT) | 1n;
-    const ownerWord = slot * L.SLOT_WORDS64 + L.S_OWNER64;
+    words[(L.slotByte(slot) >> 3) + L.S_STATE64] = (BigInt(last) << L.GENERATION_SHIFT) | 1n;
+    const ownerWord = (L.slotByte(slot) >> 3) + L.S_OWNER64;
     words[ownerWord] = (BigInt(last) << 32n) | ((words[ownerWord] ?? 0n) & 0xffffffffn);
     const rebuilt = Task.from({ ...shared, state: (BigInt(last) << L.GENERATION_SHIFT) | 1n });
     expect(rebuilt.done()).toBe(true);
     expect(Number((words[ownerWord] ?? 0n) & 0xffffffffn)).toBe(L.OWNER_RETIRED);
     // The last take keeps the last generation rather than wrapping to 0: a tagged state of
     // generation 0 with no units left would be take.ts's NOT_WRITTEN for lane 30 (tag 31).
-    expect(Number((words[slot * L.SLOT_WORDS64 + L.S_STATE64] ?? 0n) >> L.GENERATION_SHIFT)).toBe(last);
+    expect(Number((words[(L.slotByte(slot) >> 3) + L.S_STATE64] ?? 0n) >> L.GENERATION_SHIFT)).toBe(last);
     // The next tasks never take the retired slot, and the stale handle of the first task takes nothing.
     const next = [wg.add('a')];
     expect(codeOf(() => wg.add('b'))).toBe('ERR_CAPACITY_EXCEEDED');

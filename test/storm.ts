@@ -440,6 +440,11 @@ async function inspect(plan: Scenario, dead: number, count: number): Promise<str
   if (stats.pending > 2 ** 30) wrong.push('pending wrapped below zero');
   else if (stats.pending > held) wrong.push(inTasks > held ? 'units left pending (in tasks)' : 'units left pending (no task holds them)');
   else if (stats.pending < held) wrong.push('pending is below what the main thread holds (a unit lowered that was never raised)');
+  // The census (what a timeout's summary reads) names the same tasks as the slots, thread by thread.
+  const summary = group.pendingSummary();
+  const byThread = new Map<number, number>();
+  for (const task of pending) byThread.set(task.threadId, (byThread.get(task.threadId) ?? 0) + 1);
+  if (summary.count !== pending.length || [...summary.byThread].some(([thread, n]) => byThread.get(thread) !== n)) wrong.push('the census disagrees with the slots');
   if (pending.some((task) => task.threadId === dead)) wrong.push("a task of the dead thread's is still pending");
   else if (pending.some((task) => task.threadId !== threadId)) wrong.push("a task of another thread's is pending");
   wrong.push(...plan.release(count));

@@ -19,8 +19,8 @@ import {
   PENDING_WAITED,
   REGISTRY,
   S_STATE64,
-  SLOT_BYTES,
-  SLOT_WORDS64,
+  slotByte,
+  slotsBytes,
   stepOp,
 } from '../../src/memory/layout.js';
 import { Lane } from '../../src/memory/registry.js';
@@ -238,7 +238,7 @@ class Scratch {
   readonly #halves = new Int32Array(this.#word.buffer);
 
   constructor(slots: number) {
-    this.#slots = new BigUint64Array(new SharedArrayBuffer(Math.max(1, slots) * SLOT_BYTES));
+    this.#slots = new BigUint64Array(new SharedArrayBuffer(slotsBytes(Math.max(1, slots))));
   }
 
   parity(lane: Lane, value: number): 0 | 1 {
@@ -255,7 +255,7 @@ class Scratch {
     lane.journal[E_CONFIRM] = at(J_CONFIRM);
     lane.journal64[E_OLD64 / 2] = BigInt(at(J_OLD));
     lane.journal64[E_NEW64 / 2] = BigInt(at(J_NEW));
-    if (slot >= 0) this.#slots[slot * SLOT_WORDS64 + S_STATE64] = BigInt(slotSeen);
+    if (slot >= 0) this.#slots[(slotByte(slot) >> 3) + S_STATE64] = BigInt(slotSeen);
     return fn(this.#slots, lane);
   }
 }

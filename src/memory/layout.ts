@@ -5,7 +5,8 @@
 // A group tree (a root WaitGroup and its sub-groups) owns three SharedArrayBuffers:
 //   tree  - tree-wide counters, the thread registry (one journal per registered thread), then one
 //           record of GROUP_WORDS Int32 words per group;
-//   slots - one 192-byte record per task, allocated from this arena by every group of the tree;
+//   slots - one 192-byte record per task, allocated from this arena by every group of the tree,
+//           in blocks of 256 that start with the census of their tasks (16 bytes each);
 //   log   - the failure log: a fixed index of entries, then the serialized envelopes.
 // Once shared, each buffer is either fixed at its full size (FIXED_MAX_BYTES or less) or growable
 // up to it. Before its first share a tree is private to its thread and its buffers are compact
@@ -283,7 +284,7 @@ export const COMPACT_LOG_BYTES = 2048;
  */
 export const FIXED_MAX_BYTES = 64 * 1024;
 
-// ---- slots: one record of SLOT_BYTES per task ----
+// ---- slots: one record of SLOT_BYTES per task, in blocks of BLOCK_SLOTS behind their census ----
 // bytes 0-7:   state (64-bit): remaining units (bits 0-30), tag (bits 31-35: lane + 1 of the thread
 //              whose shared take wrote this state, 0 for none), generation (bits 36-63). The
 //              generation advances when a task that was shared completes, so no handle of it can
@@ -294,7 +295,7 @@ export const FIXED_MAX_BYTES = 64 * 1024;
 //              another occupant's generation.
 // bytes 16-19: group id
 // bytes 20-23: flags (SLOT_LIMITED), written by the owner
-// bytes 24-31: time the task was added (ms since the epoch, float64)
+// bytes 24-31: unused (the time the task was added is in its census entry)
 // bytes 32-39: ack (64-bit): the state the last shared take wrote, written by that taker right
 //              after it acknowledged the take in its journal, so that the next taker, reading it
 //              in the same cache line as the state, knows it need not confirm that take
@@ -306,7 +307,6 @@ export const S_STATE64 = 0;
 export const S_OWNER64 = 1;
 export const S_GROUP = 4;
 export const S_FLAGS = 5;
-export const S_SINCE64 = 3;
 export const S_ACK64 = 4;
 export const S_LABEL_LEN16 = 20;
 export const S_LABEL16 = 21;
@@ -315,6 +315,56 @@ export const NO_LABEL = 0xffff;
 export const SLOT_LIMITED = 2;
 /** Slots the arena starts with and grows by; it never grows past the capacity. */
 export const SLOT_CHUNK = 64;
+
+// ---- the census: what a pending-task summary reads, CENSUS_BYTES per slot ----
+// A WaitTimeoutError summarizes up to a million pending tasks. Read from the slots themselves, that
+// is one 64-byte line per 192-byte slot, 26-38 ms for a million; the census packs what the summary
+// needs into 16 bytes per slot, at the head of each block of BLOCK_SLOTS slots. It is diagnostic
+// only: no step of the protocol reads it, so a thread that dies while writing it can make a summary
+// miscount that slot's task, never lose or double a unit.
+// bytes 0-7:  a 64-bit key: its low 32 bits (the Int32 at LO32) are 0 while the slot holds no task,
+//             else the group id (bits 0-20) | (lane + 1) << 21 of the thread holding it (kept equal
+//             to the owner word's lane, see Slots#adopt); its high 32 bits are the task's
+//             generation, so that a late update meant for an earlier occupant fails
+// bytes 8-15: the time the task was added (ms since the epoch, float64)
+// Entries are not in slot order within a block: slot j's entry is at ((j % 64) * 4 + j / 64), so
+// that the entries of neighbouring slots, the spares of different threads, are on different cache
+// lines (each add() and done() writes its slot's entry).
+/** Slots per block: the block starts with their census entries, then the slots follow. */
+export const BLOCK_SLOTS = 256;
+export const CENSUS_BYTES = 16;
+export const CENSUS_BLOCK_BYTES = BLOCK_SLOTS * CENSUS_BYTES;
+export const BLOCK_BYTES = CENSUS_BLOCK_BYTES + BLOCK_SLOTS * SLOT_BYTES;
+/** Census word 0: the group id bits. */
+export const CENSUS_GROUP_MASK = (1 << 21) - 1;
+export const CENSUS_LANE_SHIFT = 21;
+
+/** Byte offset of slot `index` in the slots buffer. */
+export function slotByte(index: number): number {
+  return (index >>> 8) * BLOCK_BYTES + CENSUS_BLOCK_BYTES + (index & 255) * SLOT_BYTES;
+}
+
+/** Byte offset of the census entry of slot `index`. */
+export function censusByte(index: number): number {
+  return (index >>> 8) * BLOCK_BYTES + (((index & 63) << 2) | ((index & 255) >>> 6)) * CENSUS_BYTES;
+}
+
+/** The slot whose census entry is entry `entry` (0-255) of block `block`: the inverse of censusByte(). */
+export function censusSlot(block: number, entry: number): number {
+  return block * BLOCK_SLOTS + (entry & 3) * 64 + (entry >>> 2);
+}
+
+/** Bytes a slots buffer needs to hold slots 0 to `count` - 1 and their census. */
+export function slotsBytes(count: number): number {
+  return count <= 0 ? 0 : slotByte(count - 1) + SLOT_BYTES;
+}
+
+/** Slots a slots buffer of `bytes` holds in full, census included (the inverse of slotsBytes()). */
+export function slotsWithin(bytes: number): number {
+  const blocks = Math.floor(bytes / BLOCK_BYTES);
+  const rest = bytes - blocks * BLOCK_BYTES - CENSUS_BLOCK_BYTES;
+  return blocks * BLOCK_SLOTS + (rest <= 0 ? 0 : Math.min(BLOCK_SLOTS, Math.floor(rest / SLOT_BYTES)));
+}
 
 export const REMAINING_BITS = 31n;
 export const REMAINING_MASK = (1n << REMAINING_BITS) - 1n;
@@ -351,7 +401,7 @@ export const LOG_DATA_CHUNK = 64 * 1024;
 // ---- defaults ----
 /** Default `capacity`: tasks pending at once in a tree. Memory is committed as slots are used. */
 export const DEFAULT_CAPACITY = 65_536;
-/** Largest `capacity`: 192 MiB of slots. */
+/** Largest `capacity`: 208 MiB of slots and their census. */
 export const MAX_CAPACITY = 1 << 20;
 /** Default most groups (root and sub-groups) a tree can ever create. */
 export const DEFAULT_MAX_GROUPS = 65_536;

@@ -5,6 +5,7 @@
 // handle is its creator's is completed with plain writes too (nobody else may take its units);
 // a shared task's units are taken by compare-and-exchange on the state word (see take.ts).
 import * as clock from '../platform/clock.js';
+import { Census, type CensusCount } from './census.js';
 import type { Lane } from './registry.js';
 import * as states from './state.js';
 import * as layout from './layout.js';
@@ -14,7 +15,7 @@ import * as layout from './layout.js';
 // constants. So the hot paths read copies.
 const { now } = clock;
 const { fields, highHalf, join, split } = states;
-const { E_SPARE, GENERATIONS, HI32, LABEL_UNITS, LO32, NO_LABEL, OWNER_RETIRED, S_FLAGS, S_GROUP, S_LABEL16, S_LABEL_LEN16, S_OWNER64, S_SINCE64, S_STATE64, SLOT_BYTES, SLOT_CHUNK, SLOT_WORDS32, SLOT_WORDS64, T_CAPACITY, T_SLOT_CURSOR, T_SLOT_HIGH } = layout;
+const { E_SPARE, GENERATIONS, HI32, LABEL_UNITS, LO32, NO_LABEL, OWNER_RETIRED, S_FLAGS, S_GROUP, S_LABEL16, S_LABEL_LEN16, S_OWNER64, S_STATE64, SLOT_CHUNK, T_CAPACITY, T_SLOT_CURSOR, T_SLOT_HIGH, slotByte, slotsBytes, slotsWithin } = layout;
 
 /**
  * On the compact slots buffer of a private tree: the Slots view that moves it to a larger buffer
@@ -85,8 +86,9 @@ export class Slots {
   // growable buffer about three times slower.
   #u64!: BigUint64Array;
   #i32!: Int32Array;
-  #f64!: Float64Array;
   #u16!: Uint16Array;
+  /** The census entries of the slots (what a pending-task summary reads). */
+  #census!: Census;
   /** Slots the views cover. */
   #covered = 0;
   /** Generation of the task the last successful claim() placed. */
@@ -113,12 +115,12 @@ export class Slots {
   }
 
   #refresh(): void {
-    this.#covered = Math.floor(this.buffer.byteLength / SLOT_BYTES);
-    const bytes = this.#covered * SLOT_BYTES;
+    this.#covered = slotsWithin(this.buffer.byteLength);
+    const bytes = slotsBytes(this.#covered);
     this.#u64 = new BigUint64Array(this.buffer, 0, bytes / 8);
     this.#i32 = new Int32Array(this.buffer, 0, bytes / 4);
-    this.#f64 = new Float64Array(this.buffer, 0, bytes / 8);
     this.#u16 = new Uint16Array(this.buffer, 0, bytes / 2);
+    this.#census = new Census(this.#i32, new Float64Array(this.buffer, 0, bytes / 8), this.#u64);
   }
 
   /**
@@ -154,9 +156,11 @@ export class Slots {
    */
   outgrow(bytes: number): boolean {
     const capacity = this.#tree[T_CAPACITY] ?? 0;
-    const slots = Math.min(capacity, Math.max(Math.ceil(bytes / SLOT_BYTES), 2 * Math.floor(this.buffer.byteLength / SLOT_BYTES)));
-    if (slots * SLOT_BYTES < bytes) return false;
-    this.moveTo(new SharedArrayBuffer(slots * SLOT_BYTES));
+    let needed = slotsWithin(bytes);
+    if (slotsBytes(needed) < bytes) needed++;
+    const slots = Math.min(capacity, Math.max(needed, 2 * slotsWithin(this.buffer.byteLength)));
+    if (slotsBytes(slots) < bytes) return false;
+    this.moveTo(new SharedArrayBuffer(slotsBytes(slots)));
     return true;
   }
 
@@ -182,7 +186,7 @@ export class Slots {
 
   /** Initial byte length and maximum byte length of a slots buffer for `capacity` slots. */
   static sizes(capacity: number): { initial: number; max: number } {
-    return { initial: Math.min(capacity, SLOT_CHUNK) * SLOT_BYTES, max: capacity * SLOT_BYTES };
+    return { initial: slotsBytes(Math.min(capacity, SLOT_CHUNK)), max: slotsBytes(capacity) };
   }
 
   /**
@@ -200,7 +204,7 @@ export class Slots {
       index = this.#claimElsewhere();
       if (index < 0) return -1;
     }
-    this.claimedGeneration = this.#i32[index * SLOT_WORDS32 + 2 + HI32] ?? 0;
+    this.claimedGeneration = this.#i32[(slotByte(index) >> 2) + 2 + HI32] ?? 0;
     return index;
   }
 
@@ -208,14 +212,14 @@ export class Slots {
   fill(index: number, count: number, group: number, label: string | undefined): void {
     // Plain writes: only this thread writes a slot it owns while its task is unshared, and a
     // handle of an earlier task has an earlier generation, so no compare-and-exchange can match.
-    const base = index * SLOT_WORDS32;
+    const base = slotByte(index) >> 2;
     // Two 32-bit halves (remaining, then generation with no tag): a 64-bit write would cost a BigInt.
     this.#i32[base + LO32] = count;
     this.#i32[base + HI32] = highHalf(this.claimedGeneration);
     this.#i32[base + S_GROUP] = group;
     this.#i32[base + S_FLAGS] = 0;
-    this.#f64[index * SLOT_WORDS64 + S_SINCE64] = now();
-    if (label === undefined) this.#u16[index * (SLOT_BYTES / 2) + S_LABEL_LEN16] = NO_LABEL;
+    this.#census.fill(index, group, this.#owner - 1, this.claimedGeneration, now());
+    if (label === undefined) this.#u16[(slotByte(index) >> 1) + S_LABEL_LEN16] = NO_LABEL;
     else this.#writeLabel(index, label);
   }
 
@@ -226,7 +230,7 @@ export class Slots {
 
   /** Claims slot `index` if it is free: its owner word goes from (generation, 0) to (generation, us). */
   #tryClaim(index: number): boolean {
-    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const word = (slotByte(index) >> 3) + S_OWNER64;
     const owner = Atomics.load(this.#u64, word);
     if ((owner & 0xffffffffn) !== 0n) return false;
     return Atomics.compareExchange(this.#u64, word, owner, (owner & ~0xffffffffn) | BigInt(this.#owner)) === owner;
@@ -239,7 +243,7 @@ export class Slots {
       if (high >= capacity) return -1;
       // Claim the index first so no two threads take the same fresh slot, then make sure it exists.
       if (Atomics.compareExchange(this.#tree, T_SLOT_HIGH, high, high + 1) !== high) continue;
-      ensureLength(this.buffer, (high + 1) * SLOT_BYTES);
+      ensureLength(this.buffer, slotsBytes(high + 1));
       this.cover(high);
       // A scan may already have taken this never-used slot (it reads as free): then look further.
       if (this.#tryClaim(high)) return high;
@@ -261,7 +265,7 @@ export class Slots {
   }
 
   #writeLabel(index: number, label: string): void {
-    const base = index * (SLOT_BYTES / 2);
+    const base = slotByte(index) >> 1;
     let length = Math.min(label.length, LABEL_UNITS);
     if (label.length > LABEL_UNITS) {
       // Cut before the ellipsis, never between the two halves of a surrogate pair.
@@ -277,12 +281,12 @@ export class Slots {
   /** The current state word of slot `index`. */
   load(index: number): bigint {
     this.cover(index);
-    return Atomics.load(this.#u64, index * SLOT_WORDS64 + S_STATE64);
+    return Atomics.load(this.#u64, (slotByte(index) >> 3) + S_STATE64);
   }
 
   /** Writes the state of an unshared task this thread owns (a take of its own units, or an undone add). */
   storeOwn(index: number, generation: number, remaining: number): void {
-    const base = index * SLOT_WORDS32;
+    const base = slotByte(index) >> 2;
     this.#i32[base + LO32] = remaining;
     this.#i32[base + HI32] = highHalf(generation);
   }
@@ -292,6 +296,8 @@ export class Slots {
    * or gives it back to the arena when there is a spare already.
    */
   keepOrRelease(index: number): void {
+    // Plain: the task was never shared, so no other thread writes its entry (see census.ts).
+    this.#census.clearOwn(index);
     if (this.#spare >= 0) {
       this.release(index, this.#owner - 1);
       return;
@@ -307,14 +313,16 @@ export class Slots {
    */
   release(index: number, lane: number): void {
     this.cover(index);
-    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const word = (slotByte(index) >> 3) + S_OWNER64;
     const owner = Atomics.load(this.#u64, word);
     if ((owner & 0xffffffffn) !== BigInt(lane + 1)) return;
     // Only a slot that is empty at the generation it is owned at: one holding a task (which a
     // hasty reading may have missed), or a shared task whose last taker is freeing it (the state's
     // generation moved on first), is not ours to give back.
-    split(Atomics.load(this.#u64, index * SLOT_WORDS64 + S_STATE64));
+    split(Atomics.load(this.#u64, (slotByte(index) >> 3) + S_STATE64));
     if (fields.remaining !== 0 || fields.generation !== Number(owner >> 32n)) return;
+    // Before the owner word frees the slot: after it, the entry may already be a new task's.
+    this.#census.clear(index);
     Atomics.compareExchange(this.#u64, word, owner, owner & ~0xffffffffn);
   }
 
@@ -325,12 +333,14 @@ export class Slots {
    */
   freeShared(index: number, generation: number): void {
     this.cover(index);
-    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const word = (slotByte(index) >> 3) + S_OWNER64;
     const next = generation + 1 >= GENERATIONS ? (BigInt(generation) << 32n) | BigInt(OWNER_RETIRED) : BigInt(generation + 1) << 32n;
     for (;;) {
       const owner = Atomics.load(this.#u64, word);
       // Freed already (by us before we died, or by another sweeper), or adopted then freed.
       if (Number(owner >> 32n) !== generation || (owner & 0xffffffffn) === BigInt(OWNER_RETIRED)) return;
+      // Not freed yet, so the entry is still this task's: clear it before the slot can change hands.
+      this.#census.clear(index);
       if (Atomics.compareExchange(this.#u64, word, owner, next) === owner) return;
     }
   }
@@ -342,20 +352,30 @@ export class Slots {
    */
   adopt(index: number, generation: number): void {
     this.cover(index);
-    const word = index * SLOT_WORDS64 + S_OWNER64;
+    const word = (slotByte(index) >> 3) + S_OWNER64;
     for (;;) {
       const owner = Atomics.load(this.#u64, word);
       const lane = owner & 0xffffffffn;
       if (Number(owner >> 32n) !== generation || lane === 0n || lane === BigInt(OWNER_RETIRED) || lane === BigInt(this.#owner)) return;
       const state = this.load(index);
       if (generationOf(state) !== generation || remainingOf(state) === 0) return;
-      if (Atomics.compareExchange(this.#u64, word, owner, (owner & ~0xffffffffn) | BigInt(this.#owner)) === owner) return;
+      if (Atomics.compareExchange(this.#u64, word, owner, (owner & ~0xffffffffn) | BigInt(this.#owner)) === owner) break;
+    }
+    // The census entry follows the owner word. Another adopter may write its lane after we read
+    // the owner word: whoever writes the entry reads the owner word again after, and writes again
+    // if it changed, so the last writer leaves them equal.
+    for (;;) {
+      const owner = Atomics.load(this.#u64, word);
+      const lane = Number(owner & 0xffffffffn);
+      if (Number(owner >> 32n) !== generation || lane === 0 || lane === OWNER_RETIRED) return;
+      if (!this.#census.sync(index, generation, lane - 1)) return;
+      if (Atomics.load(this.#u64, word) === owner) return;
     }
   }
 
   /** Sets or clears flag bits of a slot this thread owns (plain: only the owner writes them). */
   setFlag(index: number, flag: number, on: boolean): void {
-    const word = index * SLOT_WORDS32 + S_FLAGS;
+    const word = (slotByte(index) >> 2) + S_FLAGS;
     const flags = this.#i32[word] ?? 0;
     this.#i32[word] = on ? flags | flag : flags & ~flag;
   }
@@ -368,13 +388,13 @@ export class Slots {
   /** The flags of slot `index`. */
   flags(index: number): number {
     this.cover(index);
-    return this.#i32[index * SLOT_WORDS32 + S_FLAGS] ?? 0;
+    return this.#i32[(slotByte(index) >> 2) + S_FLAGS] ?? 0;
   }
 
   /** The lane owning slot `index` (-1: none), and the generation it owns it at. */
   ownerOf(index: number): { lane: number; generation: number } {
     this.cover(index);
-    const owner = Atomics.load(this.#u64, index * SLOT_WORDS64 + S_OWNER64);
+    const owner = Atomics.load(this.#u64, (slotByte(index) >> 3) + S_OWNER64);
     const lane = Number(owner & 0xffffffffn);
     return { lane: lane === 0 || lane === OWNER_RETIRED ? -1 : lane - 1, generation: Number(owner >> 32n) };
   }
@@ -384,7 +404,7 @@ export class Slots {
     const high = this.#highWater();
     const owner = lane + 1;
     for (let index = 0; index < high; index++) {
-      if ((this.#i32[index * SLOT_WORDS32 + 2 + LO32] ?? 0) === owner) visit(index);
+      if ((this.#i32[(slotByte(index) >> 2) + 2 + LO32] ?? 0) === owner) visit(index);
     }
   }
 
@@ -400,43 +420,11 @@ export class Slots {
   }
 
   /**
-   * One pass over the occupied slots whose group passes `belongs`, reading plain words, with no
-   * object per task: counts them by lane and by group, and keeps the indices of the `oldest` oldest.
+   * One pass over the census of the slots handed out (16 bytes each, no object per task): counts
+   * the tasks whose group passes `belongs` by lane and by group, and keeps the `oldest` oldest.
    */
-  scan(belongs: (group: number) => boolean, oldest: number): { lanes: Int32Array; groups: Map<number, number>; oldest: number[] } {
-    const high = this.#highWater();
-    const i32 = this.#i32;
-    const f64 = this.#f64;
-    const lanes = new Int32Array(OWNER_RETIRED);
-    const groups = new Map<number, number>();
-    const kept: { index: number; since: number }[] = [];
-    // Slots of one group tend to come in runs: its count and verdict are carried until the group changes.
-    let group = -1;
-    let inside = false;
-    let run = 0;
-    for (let index = 0; index < high; index++) {
-      const base = index * SLOT_WORDS32;
-      const owner = i32[base + 2 + LO32] ?? 0;
-      if (((i32[base + LO32] ?? 0) & 0x7fffffff) === 0 || owner === 0 || owner === OWNER_RETIRED) continue;
-      const id = i32[base + S_GROUP] ?? 0;
-      if (id !== group) {
-        if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
-        group = id;
-        inside = belongs(id);
-        run = 0;
-      }
-      if (!inside) continue;
-      run++;
-      lanes[owner - 1] = (lanes[owner - 1] ?? 0) + 1;
-      const since = f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0;
-      if (kept.length === oldest && since >= (kept[kept.length - 1]?.since ?? Infinity)) continue;
-      let at = kept.length;
-      while (at > 0 && (kept[at - 1]?.since ?? 0) > since) at--;
-      kept.splice(at, 0, { index, since });
-      if (kept.length > oldest) kept.pop();
-    }
-    if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
-    return { lanes, groups, oldest: kept.map((entry) => entry.index) };
+  scan(belongs: (group: number) => boolean, oldest: number): CensusCount {
+    return this.#census.count(this.#highWater(), belongs, oldest);
   }
 
   /** Slots handed out so far (the rest have never held a task), as far as this thread's views reach. */
@@ -460,8 +448,8 @@ export class Slots {
     const { lane, generation: owned } = this.ownerOf(index);
     // Free, or the owner word belongs to another occupant than the state.
     if (remaining === 0 || lane < 0 || owned !== generation) return undefined;
-    const base = index * SLOT_WORDS32;
-    const labelBase = index * (SLOT_BYTES / 2);
+    const base = slotByte(index) >> 2;
+    const labelBase = slotByte(index) >> 1;
     const length = this.#u16[labelBase + S_LABEL_LEN16] ?? 0;
     const label = length === NO_LABEL ? undefined : String.fromCharCode(...this.#u16.subarray(labelBase + S_LABEL16, labelBase + S_LABEL16 + Math.min(length, LABEL_UNITS)));
     const snapshot: SlotSnapshot = {
@@ -472,7 +460,7 @@ export class Slots {
       lane,
       flags: this.#i32[base + S_FLAGS] ?? 0,
       label,
-      since: this.#f64[index * SLOT_WORDS64 + S_SINCE64] ?? 0,
+      since: this.#census.since(index),
       remaining,
     };
     // If the slot changed hands while we read, the fields may mix two tasks: report neither.

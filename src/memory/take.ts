@@ -14,7 +14,7 @@ import * as states from './state.js';
 // constants. So the hot paths read copies.
 const { fields, join, split } = states;
 const { remainingOf } = slotsModule;
-const { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64, S_STATE64, SLOT_WORDS64, TAG_MASK } = layout;
+const { E_CONFIRM, E_NEW64, E_OLD64, E_SEQ, E_SLOT, E_STEP, GENERATIONS, S_ACK64, S_STATE64, TAG_MASK, slotByte } = layout;
 
 /** The journals of a tree's lanes, by lane index, for confirming another thread's take. */
 export type Journals = (lane: number) => Lane;
@@ -58,7 +58,8 @@ const result = took;
  * @returns units taken (0 if the task was complete or gone); see `took` for what the task has left
  */
 export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals, index: number, generation: number, units: number, step: number): number {
-  const word = index * SLOT_WORDS64 + S_STATE64;
+  const base = slotByte(index) >> 3;
+  const word = base + S_STATE64;
   const tag = lane.index + 1;
   const seq = (lane.seq = (lane.seq + 1) & 0x3fffffff);
   const journal = lane.journal;
@@ -107,12 +108,12 @@ export function takeShared(words: BigUint64Array, lane: Lane, journals: Journals
     journal64[E_NEW64 / 2] = next;
     // The previous taker acknowledges its take in the slot right after it: only a taker caught
     // between its compare-and-exchange and that acknowledgement (or dead there) needs confirming.
-    if (previous !== 0 && previous !== tag && words[index * SLOT_WORDS64 + S_ACK64] !== current) confirm(journals, previous - 1, index, current);
+    if (previous !== 0 && previous !== tag && words[base + S_ACK64] !== current) confirm(journals, previous - 1, index, current);
     const seen = Atomics.compareExchange(words, word, current, next);
     if (seen === current) {
       // Our own acknowledgement: the journal first (what a sweeper reads), then the slot.
       journal[E_CONFIRM] = (seq << 1) | 1;
-      words[index * SLOT_WORDS64 + S_ACK64] = next;
+      words[base + S_ACK64] = next;
       lane.lastSlot = rest === 0 ? -1 : index;
       lane.lastGeneration = generation;
       lane.lastRemaining = rest;
@@ -140,6 +141,6 @@ export function tookShared(words: BigUint64Array, lane: Lane): boolean {
   const index = lane.journal[E_SLOT] ?? -1;
   if (index < 0) return false;
   const written = lane.journal64[E_NEW64 / 2] ?? 0n;
-  if (Atomics.load(words, index * SLOT_WORDS64 + S_STATE64) === written) return true;
+  if (Atomics.load(words, (slotByte(index) >> 3) + S_STATE64) === written) return true;
   return Atomics.load(lane.journal, E_CONFIRM) === (((lane.journal[E_SEQ] ?? 0) << 1) | 1);
 }

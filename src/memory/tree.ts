@@ -57,7 +57,7 @@ import {
   H_CANCEL,
   H_PENDING,
   H_RUNNING,
-  SLOT_BYTES,
+  slotsBytes,
 } from './layout.js';
 import { Slots, ensureLength } from './slots.js';
 
@@ -204,7 +204,7 @@ export class Tree {
     words[T_LOG_MAX] = limits.failureBytes;
     const shared = {
       tree,
-      slots: new SharedArrayBuffer(compact.slots ? Math.min(limits.capacity, COMPACT_SLOTS) * SLOT_BYTES : slotsMax),
+      slots: new SharedArrayBuffer(compact.slots ? slotsBytes(Math.min(limits.capacity, COMPACT_SLOTS)) : slotsMax),
       log: new SharedArrayBuffer(compact.log ? FailureLog.indexBytes(logEntries) + Math.min(limits.failureBytes, COMPACT_LOG_BYTES) : logMax),
     };
     // Not watched for exits, nor in the thread's table of trees: no other thread can hold it yet.

@@ -1,0 +1,154 @@
+// Runs on both sides of a thread boundary: the census of a tree's slots, 16 bytes per slot at the
+// head of each block of slots (layout.ts), so that summarizing a million pending tasks reads 16 MB
+// rather than a 64-byte line of each slot. Diagnostic only: no protocol step reads it. Every writer
+// keeps one rule, so that an entry names the slot's current task or none: an entry is written in
+// full only by the thread that claimed the slot, before anyone else can know of the task; cleared
+// only while the slot's owner word still holds the task's generation (nobody can claim the slot
+// again before the owner word is freed); and changed otherwise only by compare-and-exchange on its
+// 64-bit (word, generation) key, which fails once the task it was meant for is gone.
+import * as layout from './layout.js';
+
+const { BLOCK_BYTES, BLOCK_SLOTS, CENSUS_BYTES, CENSUS_GROUP_MASK, CENSUS_LANE_SHIFT, HI32, LO32, censusByte, censusSlot } = layout;
+
+/** The census word of a task of group `group` held by lane `lane`. */
+export function censusWord(group: number, lane: number): number {
+  return (group & CENSUS_GROUP_MASK) | ((lane + 1) << CENSUS_LANE_SHIFT);
+}
+
+/** What one pass over the census found: tasks by lane and by group, and the oldest ones' slots. */
+export interface CensusCount {
+  /** Tasks held, by lane index. */
+  readonly lanes: Int32Array;
+  /** Tasks, by group id. */
+  readonly groups: Map<number, number>;
+  /** Slot indices of the oldest tasks, oldest first. */
+  readonly oldest: number[];
+}
+
+/** One thread's views of the census entries in a slots buffer (made again when Slots' views are). */
+export class Census {
+  #i32: Int32Array;
+  #f64: Float64Array;
+  #u64: BigUint64Array;
+
+  /**
+   * @param i32 - Int32 view of the slots buffer
+   * @param f64 - Float64 view of the same bytes
+   * @param u64 - BigUint64 view of the same bytes
+   */
+  constructor(i32: Int32Array, f64: Float64Array, u64: BigUint64Array) {
+    this.#i32 = i32;
+    this.#f64 = f64;
+    this.#u64 = u64;
+  }
+
+  /**
+   * Writes the entry of a task the calling thread has just placed in slot `index` (plain stores:
+   * nobody else knows of the task yet, and any earlier update aimed at the slot's previous
+   * occupant carries another generation or has found its entry cleared).
+   */
+  fill(index: number, group: number, lane: number, generation: number, since: number): void {
+    const byte = censusByte(index);
+    const word = byte >> 2;
+    this.#i32[word + LO32] = censusWord(group, lane);
+    this.#i32[word + HI32] = generation;
+    this.#f64[(byte >> 3) + 1] = since;
+  }
+
+  /** Clears the entry of a slot whose owner word still holds its task's generation (see the file's rule). */
+  clearOwn(index: number): void {
+    this.#i32[(censusByte(index) >> 2) + LO32] = 0;
+  }
+
+  /** clearOwn() by another thread than the task's (a sweeper, a last taker): atomic against a concurrent sync(). */
+  clear(index: number): void {
+    Atomics.store(this.#i32, (censusByte(index) >> 2) + LO32, 0);
+  }
+
+  /**
+   * Makes the entry of the task of `generation` in slot `index` name lane `lane` (its owner word's
+   * lane, just read): a compare-and-exchange, so that it fails if the task is gone.
+   * @returns false when the entry is cleared or holds another generation (nothing left to do)
+   */
+  sync(index: number, generation: number, lane: number): boolean {
+    const word64 = censusByte(index) >> 3;
+    for (;;) {
+      const key = Atomics.load(this.#u64, word64);
+      const word = Number(key & 0xffffffffn);
+      if (word === 0 || Number(key >> 32n) !== generation) return false;
+      const wanted = censusWord(word & CENSUS_GROUP_MASK, lane);
+      if (word === wanted) return true;
+      if (Atomics.compareExchange(this.#u64, word64, key, (key & ~0xffffffffn) | BigInt(wanted)) === key) return true;
+    }
+  }
+
+  /** The time the task in slot `index` was added, per its entry. */
+  since(index: number): number {
+    return this.#f64[(censusByte(index) >> 3) + 1] ?? 0;
+  }
+
+  /** The census word of slot `index` (0: no task). */
+  word(index: number): number {
+    return this.#i32[(censusByte(index) >> 2) + LO32] ?? 0;
+  }
+
+  /**
+   * One pass over the entries of slots 0 to `high` - 1, with no object per task: counts the tasks
+   * of the groups that pass `belongs` by lane and by group, and keeps the `oldest` oldest.
+   */
+  count(high: number, belongs: (group: number) => boolean, oldest: number): CensusCount {
+    const i32 = this.#i32;
+    const f64 = this.#f64;
+    const lanes = new Int32Array(32);
+    const groups = new Map<number, number>();
+    const kept: { index: number; since: number }[] = [];
+    // Only a task older than the youngest kept one is placed: one comparison for the others.
+    let threshold = oldest > 0 ? Infinity : -Infinity;
+    // Entries of one group tend to come in runs: its count and verdict are carried until it changes.
+    let group = -1;
+    let inside = false;
+    let run = 0;
+    let runLane = 0;
+    let laneRun = 0;
+    const blocks = Math.ceil(high / BLOCK_SLOTS);
+    for (let block = 0; block < blocks; block++) {
+      const base32 = (block * BLOCK_BYTES) >> 2;
+      for (let entry = 0; entry < BLOCK_SLOTS; entry++) {
+        const at = base32 + entry * (CENSUS_BYTES / 4);
+        const word = i32[at + LO32] ?? 0;
+        if (word === 0) continue;
+        const id = word & CENSUS_GROUP_MASK;
+        if (id !== group) {
+          if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
+          group = id;
+          inside = belongs(id);
+          run = 0;
+        }
+        if (!inside) continue;
+        run++;
+        // Counted in a local while the lane stays the same: an increment in memory per task would
+        // chain each one to the previous through its store.
+        const lane = word >>> CENSUS_LANE_SHIFT;
+        if (lane === runLane) laneRun++;
+        else {
+          if (laneRun > 0) lanes[runLane - 1] = (lanes[runLane - 1] ?? 0) + laneRun;
+          runLane = lane;
+          laneRun = 1;
+        }
+        const since = f64[(at >> 1) + 1] ?? 0;
+        if (since >= threshold) continue;
+        const index = censusSlot(block, entry);
+        // An entry past the slots handed out can only be forged: not a task.
+        if (index >= high) continue;
+        let place = kept.length;
+        while (place > 0 && (kept[place - 1]?.since ?? 0) > since) place--;
+        kept.splice(place, 0, { index, since });
+        if (kept.length > oldest) kept.pop();
+        if (kept.length === oldest) threshold = kept[oldest - 1]?.since ?? Infinity;
+      }
+    }
+    if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
+    if (laneRun > 0) lanes[runLane - 1] = (lanes[runLane - 1] ?? 0) + laneRun;
+    return { lanes, groups, oldest: kept.map((entry) => entry.index) };
+  }
+}
