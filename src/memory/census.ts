@@ -8,10 +8,10 @@
 // 64-bit (word, generation) key, which fails once the task it was meant for is gone.
 import * as layout from './layout.js';
 
-const { BLOCK_BYTES, BLOCK_SLOTS, CENSUS_BYTES, CENSUS_GROUP_MASK, CENSUS_LANE_SHIFT, HI32, LO32, censusByte, censusSlot } = layout;
+const { BLOCK_BYTES, BLOCK_SLOTS, CENSUS_BYTES, CENSUS_GROUP_MASK, CENSUS_LANE_SHIFT, LO32, censusByte, censusSlot } = layout;
 
 /** The census word of a task of group `group` held by lane `lane`. */
-export function censusWord(group: number, lane: number): number {
+function censusWord(group: number, lane: number): number {
   return (group & CENSUS_GROUP_MASK) | ((lane + 1) << CENSUS_LANE_SHIFT);
 }
 
@@ -43,24 +43,10 @@ export class Census {
   }
 
   /**
-   * Writes the entry of a task the calling thread has just placed in slot `index` (plain stores:
-   * nobody else knows of the task yet, and any earlier update aimed at the slot's previous
-   * occupant carries another generation or has found its entry cleared).
+   * Clears the entry of slot `index`, whose owner word still holds its task's generation, for a
+   * thread that may race an adopter's sync() (a sweeper, a last taker). The slot's owner clears
+   * the entry of a task never shared with a plain store instead, and fill() writes it (slots.ts).
    */
-  fill(index: number, group: number, lane: number, generation: number, since: number): void {
-    const byte = censusByte(index);
-    const word = byte >> 2;
-    this.#i32[word + LO32] = censusWord(group, lane);
-    this.#i32[word + HI32] = generation;
-    this.#f64[(byte >> 3) + 1] = since;
-  }
-
-  /** Clears the entry of a slot whose owner word still holds its task's generation (see the file's rule). */
-  clearOwn(index: number): void {
-    this.#i32[(censusByte(index) >> 2) + LO32] = 0;
-  }
-
-  /** clearOwn() by another thread than the task's (a sweeper, a last taker): atomic against a concurrent sync(). */
   clear(index: number): void {
     Atomics.store(this.#i32, (censusByte(index) >> 2) + LO32, 0);
   }

@@ -15,7 +15,7 @@ import * as layout from './layout.js';
 // constants. So the hot paths read copies.
 const { now } = clock;
 const { fields, highHalf, join, split } = states;
-const { E_SPARE, GENERATIONS, HI32, LABEL_UNITS, LO32, NO_LABEL, OWNER_RETIRED, S_FLAGS, S_GROUP, S_LABEL16, S_LABEL_LEN16, S_OWNER64, S_STATE64, SLOT_CHUNK, T_CAPACITY, T_SLOT_CURSOR, T_SLOT_HIGH, slotByte, slotsBytes, slotsWithin } = layout;
+const { E_SPARE, GENERATIONS, HI32, LABEL_UNITS, LO32, NO_LABEL, OWNER_RETIRED, S_FLAGS, S_GROUP, S_LABEL16, S_LABEL_LEN16, S_OWNER64, S_STATE64, SLOT_CHUNK, T_CAPACITY, T_SLOT_CURSOR, T_SLOT_HIGH, CENSUS_GROUP_MASK, CENSUS_LANE_SHIFT, censusByte, slotByte, slotsBytes, slotsWithin } = layout;
 
 /**
  * On the compact slots buffer of a private tree: the Slots view that moves it to a larger buffer
@@ -86,6 +86,7 @@ export class Slots {
   // growable buffer about three times slower.
   #u64!: BigUint64Array;
   #i32!: Int32Array;
+  #f64!: Float64Array;
   #u16!: Uint16Array;
   /** The census entries of the slots (what a pending-task summary reads). */
   #census!: Census;
@@ -120,7 +121,8 @@ export class Slots {
     this.#u64 = new BigUint64Array(this.buffer, 0, bytes / 8);
     this.#i32 = new Int32Array(this.buffer, 0, bytes / 4);
     this.#u16 = new Uint16Array(this.buffer, 0, bytes / 2);
-    this.#census = new Census(this.#i32, new Float64Array(this.buffer, 0, bytes / 8), this.#u64);
+    this.#f64 = new Float64Array(this.buffer, 0, bytes / 8);
+    this.#census = new Census(this.#i32, this.#f64, this.#u64);
   }
 
   /**
@@ -218,7 +220,11 @@ export class Slots {
     this.#i32[base + HI32] = highHalf(this.claimedGeneration);
     this.#i32[base + S_GROUP] = group;
     this.#i32[base + S_FLAGS] = 0;
-    this.#census.fill(index, group, this.#owner - 1, this.claimedGeneration, now());
+    // The census entry (census.ts), written here rather than through Census: this is add()'s hot path.
+    const entry = censusByte(index) >> 2;
+    this.#i32[entry + LO32] = (group & CENSUS_GROUP_MASK) | (this.#owner << CENSUS_LANE_SHIFT);
+    this.#i32[entry + HI32] = this.claimedGeneration;
+    this.#f64[(entry >> 1) + 1] = now();
     if (label === undefined) this.#u16[(slotByte(index) >> 1) + S_LABEL_LEN16] = NO_LABEL;
     else this.#writeLabel(index, label);
   }
@@ -297,7 +303,7 @@ export class Slots {
    */
   keepOrRelease(index: number): void {
     // Plain: the task was never shared, so no other thread writes its entry (see census.ts).
-    this.#census.clearOwn(index);
+    this.#i32[(censusByte(index) >> 2) + LO32] = 0;
     if (this.#spare >= 0) {
       this.release(index, this.#owner - 1);
       return;
