@@ -21,6 +21,9 @@ function timeoutCost(group: WaitGroup): number {
   throw new Error('scenario 10a: the wait did not time out');
 }
 
+/** Timeouts of each group, unmeasured, before the measured rounds of 10a. */
+const WARM_UP = 4;
+
 function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 }
@@ -62,9 +65,20 @@ export const scale: Scenario = {
     const onLarge: number[] = [];
     const onSmall: number[] = [];
     const heapGrowth: number[] = [];
+    // The rows are of a process that has timed out before: the first timeouts run the scan before
+    // V8 has optimized it. The very first is reported beside them.
+    const cold = timeoutCost(large);
+    for (let i = 0; i < WARM_UP; i++) {
+      timeoutCost(large);
+      timeoutCost(small);
+      await Promise.resolve();
+    }
     await alternate(rounds, [
       async () => {
         gc();
+        // Let V8's background sweeping of the collection just forced finish first: on 2 cores it
+        // would run beside the scan and be measured with it.
+        await new Promise((resolve) => setTimeout(resolve, 200));
         const before = process.memoryUsage().heapUsed;
         onLarge.push(timeoutCost(large));
         heapGrowth.push(process.memoryUsage().heapUsed - before);
@@ -120,7 +134,10 @@ export const scale: Scenario = {
         baseline: { label: '1,000 pending', unit: 'ms', samples: onSmall },
         goal: {
           text: '< 10 ms, bounded memory',
-          check: { ok: median(onLarge) < 10, why: `median ${median(onLarge).toFixed(1)} ms; heap growth while building it ${(median(heapGrowth) / 1024).toFixed(0)} KiB` },
+          check: {
+            ok: median(onLarge) < 10,
+            why: `median ${median(onLarge).toFixed(1)} ms after ${WARM_UP + 1} timeouts unmeasured (the first one in the process: ${cold.toFixed(1)} ms); heap growth while building it ${(median(heapGrowth) / 1024).toFixed(0)} KiB`,
+          },
         },
       },
       {

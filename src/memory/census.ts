@@ -90,51 +90,56 @@ export class Census {
     const kept: { index: number; since: number }[] = [];
     // Only a task older than the youngest kept one is placed: one comparison for the others.
     let threshold = oldest > 0 ? Infinity : -Infinity;
-    // Entries of one group tend to come in runs: its count and verdict are carried until it changes.
-    let group = -1;
+    // Tasks come in runs of one census word (one group, one thread): the run is counted in a
+    // local and added to its lane and group when the word changes.
+    let last = 0;
     let inside = false;
     let run = 0;
-    let runLane = 0;
-    let laneRun = 0;
-    const blocks = Math.ceil(high / BLOCK_SLOTS);
-    for (let block = 0; block < blocks; block++) {
-      const base32 = (block * BLOCK_BYTES) >> 2;
-      for (let entry = 0; entry < BLOCK_SLOTS; entry++) {
-        const at = base32 + entry * (CENSUS_BYTES / 4);
+    const end = Math.ceil(high / BLOCK_SLOTS) * BLOCK_SLOTS;
+    let position = 0;
+    while (position < end) {
+      // The inner loop makes no call and touches no object (V8 keeps its variables in registers);
+      // it stops where a run ends or a task may be among the oldest, handled below.
+      for (; position < end; position++) {
+        const at = (((position >> 8) * BLOCK_BYTES) >> 2) + (position & (BLOCK_SLOTS - 1)) * (CENSUS_BYTES / 4);
         const word = i32[at + LO32] ?? 0;
         if (word === 0) continue;
-        const id = word & CENSUS_GROUP_MASK;
-        if (id !== group) {
-          if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
-          group = id;
-          inside = belongs(id);
-          run = 0;
-        }
-        if (!inside) continue;
+        if (word !== last) break;
         run++;
-        // Counted in a local while the lane stays the same: an increment in memory per task would
-        // chain each one to the previous through its store.
-        const lane = word >>> CENSUS_LANE_SHIFT;
-        if (lane === runLane) laneRun++;
-        else {
-          if (laneRun > 0) lanes[runLane - 1] = (lanes[runLane - 1] ?? 0) + laneRun;
-          runLane = lane;
-          laneRun = 1;
-        }
-        const since = f64[(at >> 1) + 1] ?? 0;
-        if (since >= threshold) continue;
-        const index = censusSlot(block, entry);
-        // An entry past the slots handed out can only be forged: not a task.
-        if (index >= high) continue;
+        if (inside && (f64[(at >> 1) + 1] ?? 0) < threshold) break;
+      }
+      if (position >= end) break;
+      const at = (((position >> 8) * BLOCK_BYTES) >> 2) + (position & (BLOCK_SLOTS - 1)) * (CENSUS_BYTES / 4);
+      const word = i32[at + LO32] ?? 0;
+      if (word !== last) {
+        if (inside) addRun(lanes, groups, last, run);
+        last = word;
+        run = 0;
+        inside = belongs(word & CENSUS_GROUP_MASK);
+        continue; // count this entry in the new run
+      }
+      const since = f64[(at >> 1) + 1] ?? 0;
+      const index = censusSlot(position >> 8, position & (BLOCK_SLOTS - 1));
+      // An entry past the slots handed out can only be forged: not a task.
+      if (index < high) {
         let place = kept.length;
         while (place > 0 && (kept[place - 1]?.since ?? 0) > since) place--;
         kept.splice(place, 0, { index, since });
         if (kept.length > oldest) kept.pop();
         if (kept.length === oldest) threshold = kept[oldest - 1]?.since ?? Infinity;
       }
+      position++;
     }
-    if (run > 0) groups.set(group, (groups.get(group) ?? 0) + run);
-    if (laneRun > 0) lanes[runLane - 1] = (lanes[runLane - 1] ?? 0) + laneRun;
+    if (inside) addRun(lanes, groups, last, run);
     return { lanes, groups, oldest: kept.map((entry) => entry.index) };
   }
+}
+
+/** Adds a run of `run` tasks of census word `word` to its lane's and its group's counts. */
+function addRun(lanes: Int32Array, groups: Map<number, number>, word: number, run: number): void {
+  if (run === 0) return;
+  const group = word & CENSUS_GROUP_MASK;
+  const lane = (word >>> CENSUS_LANE_SHIFT) - 1;
+  lanes[lane] = (lanes[lane] ?? 0) + run;
+  groups.set(group, (groups.get(group) ?? 0) + run);
 }
