@@ -2,31 +2,26 @@
 // one churn run (benchmarks/churn.ts) in a process of its own, so that nothing else's mappings or
 // heap count; prints its figures as one line of JSON. The test suite runs it in a child process, and
 // `npm run bench:churn` runs the full million.
-import { parseArgs } from 'node:util';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { churn } from './churn.js';
 
-const { values } = parseArgs({
-  options: {
-    mode: { type: 'string', default: 'io' },
-    groups: { type: 'string', default: '1000000' },
-    'in-flight': { type: 'string', default: '500' },
-    every: { type: 'string', default: '1000' },
-    'stop-at-maps': { type: 'string', default: '30000' },
-  },
-});
-
-function whole(name: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`--${name} must be a whole number from 1 up; received ${text}`);
-  return value;
+function positive(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number from 1 up');
+  return parsed;
 }
 
-if (values.mode !== 'io' && values.mode !== 'tight' && values.mode !== 'bare') throw new RangeError(`--mode must be io, tight or bare; received ${values.mode}`);
-const result = await churn({
-  mode: values.mode,
-  groups: whole('groups', values.groups),
-  inFlight: whole('in-flight', values['in-flight']),
-  every: whole('every', values.every),
-  stopAtMaps: whole('stop-at-maps', values['stop-at-maps']),
-});
-process.stdout.write(`${JSON.stringify(result)}\n`);
+const program = new Command()
+  .name('churn-run')
+  .description('one churn run (a group per request) in a process of its own; prints its figures as one line of JSON')
+  .addOption(new Option('--mode <mode>', 'io: completed by a setImmediate callback; tight: all in one job; bare: no group').choices(['io', 'tight', 'bare'] as const).default('io'))
+  .option('--groups <n>', 'groups (requests) in all', positive, 1_000_000)
+  .option('--in-flight <n>', 'requests in flight at once', positive, 500)
+  .option('--every <n>', 'groups between two readings of the mappings and RSS', positive, 1000)
+  .option('--stop-at-maps <n>', 'stop once the process has this many memory mappings', positive, 30_000)
+  .action(async (options: { mode: 'io' | 'tight' | 'bare'; groups: number; inFlight: number; every: number; stopAtMaps: number }) => {
+    const result = await churn(options);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+await program.parseAsync();
