@@ -230,6 +230,43 @@ describe('graceful shutdown', () => {
     expect(wg.stats().pending).toBe(0);
   });
 
+  it("waits for every run() to settle, not only for the group: piscina's close() destroyed a worker whose task was still running", async () => {
+    // Task b completes its group unit, then goes on running. shutdown() begins once the group is
+    // done, before a's result is read; piscina's close() then counted a's worker as done three
+    // times (its flush check is registered once per worker, plus once), found "every worker"
+    // done, and destroyed b's worker: b's run() rejected with piscina's termination error.
+    const wg = new WaitGroup();
+    const latch = new Int32Array(new SharedArrayBuffer(4));
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const late = new Int32Array(new SharedArrayBuffer(4));
+    const tracked = new TrackedPool<PoolJob>(pool(2), wg);
+    const a = tracked.run({ kind: 'gate', latch, gate });
+    const b = tracked.run({ kind: 'done-early', latch, gate: late }).catch((error: unknown) => error);
+    await reached(latch, 2);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    // Blocking, so that no result is read before shutdown() has closed the pool.
+    wg.waitSync({ timeout: 20_000 });
+    const shutdown = tracked.shutdown({ deadline: 20_000 });
+    expect(await a).toBe('opened');
+    Atomics.store(late, 0, 1);
+    Atomics.notify(late, 0);
+    expect(await shutdown).toEqual({ timedOut: false, pending: [], failure: undefined });
+    expect(await b).toBe('late');
+  });
+
+  it('on the deadline, destroys the pool under a task function still running after its group task completed', async () => {
+    const wg = new WaitGroup();
+    const latch = new Int32Array(new SharedArrayBuffer(4));
+    const never = new Int32Array(new SharedArrayBuffer(4));
+    const tracked = new TrackedPool<PoolJob>(pool(2), wg);
+    const run = tracked.run({ kind: 'done-early', latch, gate: never }).catch((error: unknown) => error);
+    await reached(latch, 1);
+    expect(await tracked.shutdown({ deadline: 0 })).toEqual({ timedOut: true, pending: [], failure: undefined });
+    expect(await run).toBeInstanceOf(Error);
+    expect(wg.stats()).toEqual({ added: 1, done: 1, failed: 0, pending: 0 });
+  });
+
   it('cancels the group when asked: the signal reaches the running tasks', async () => {
     const wg = new WaitGroup();
     const tracked = new TrackedPool<PoolJob>(pool(2), wg);

@@ -10,9 +10,11 @@ export type PoolJob =
   | { readonly kind: 'hold'; readonly latch: Int32Array }
   | { readonly kind: 'until-cancelled' }
   /** Bumps `latch`, then waits (without blocking its thread) until `gate` is set; returns 'opened'. */
-  | { readonly kind: 'gate'; readonly latch: Int32Array; readonly gate: Int32Array };
+  | { readonly kind: 'gate'; readonly latch: Int32Array; readonly gate: Int32Array }
+  /** Completes its group task itself, bumps `latch`, then waits until `gate` is set; returns 'late'. */
+  | { readonly kind: 'done-early'; readonly latch: Int32Array; readonly gate: Int32Array };
 
-export default tracked(async (job: PoolJob, { group, signal }) => {
+export default tracked(async (job: PoolJob, { group, task, signal }) => {
   switch (job.kind) {
     case 'echo':
       return job.value;
@@ -41,6 +43,12 @@ export default tracked(async (job: PoolJob, { group, signal }) => {
       Atomics.notify(job.latch, 0);
       while (Atomics.load(job.gate, 0) === 0) await Atomics.waitAsync(job.gate, 0, 0).value;
       return 'opened';
+    case 'done-early':
+      task.done();
+      Atomics.add(job.latch, 0, 1);
+      Atomics.notify(job.latch, 0);
+      while (Atomics.load(job.gate, 0) === 0) await Atomics.waitAsync(job.gate, 0, 0).value;
+      return 'late';
     case 'until-cancelled':
       if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
       return String(signal.reason);

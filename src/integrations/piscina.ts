@@ -70,7 +70,7 @@ export interface ShutdownOptions {
 
 /** What a shutdown met. */
 export interface ShutdownReport {
-  /** True when the deadline expired and the pool was destroyed. */
+  /** True when the deadline expired (tasks of the group pending, or a `run()` not settled) and the pool was destroyed. */
   readonly timedOut: boolean;
   /** The tasks still pending when the deadline expired: label, thread, age. */
   readonly pending: readonly PendingTask[];
@@ -126,6 +126,10 @@ export class TrackedPool<T = unknown, R = unknown> {
    * it; a 'workerCreate' listener would not help the tasks already queued for it.
    */
   #recheck = true;
+  /** Calls of `pool.run()` not settled yet: shutdown() waits for them before it closes the pool. */
+  #inFlight = 0;
+  /** Resolves shutdown()'s wait once `#inFlight` falls to 0. */
+  #landed: (() => void) | undefined;
 
   /**
    * Every setting is checked before any error is thrown: the error names all that need changing
@@ -183,6 +187,7 @@ export class TrackedPool<T = unknown, R = unknown> {
     // complete before its thread exits, so the exit sweep finds nothing to fail.
     const stopListening = signal === undefined ? undefined : onAbort(signal, () => task.done());
     let result: unknown;
+    this.#inFlight++;
     try {
       // Objects in a transferList are gone after one send: such a task is sent once, in full.
       const slotOnly = runOptions.transferList === undefined && this.#threadsHoldGroup();
@@ -203,6 +208,7 @@ export class TrackedPool<T = unknown, R = unknown> {
       throw this.#fail(task, error, handled);
     } finally {
       stopListening?.();
+      if (--this.#inFlight === 0) this.#landed?.();
     }
     if (isFailure(result)) {
       // Recorded by the worker already (unless handled); the origin is the worker's.
@@ -241,26 +247,58 @@ export class TrackedPool<T = unknown, R = unknown> {
   }
 
   /**
-   * Graceful shutdown: take no new tasks, cancel the group if asked, wait for every task of the group
-   * (queued pool tasks included) until the deadline, then close the pool. When the deadline expires,
-   * report what is pending and destroy the pool, which fails what it held.
+   * Graceful shutdown: take no new tasks, cancel the group if asked, wait until the deadline for
+   * every task of the group (queued pool tasks included) and then for every `run()` to settle (a
+   * task function may go on after completing its task, and results travel after it), then close
+   * the pool. When the deadline expires, report what is pending and destroy the pool, which fails
+   * what it held.
    * @param options - `deadline` in ms, `cancel` the group first, and its `reason`
    * @returns what the shutdown met: whether the deadline expired, what was pending then, and the
    *   group's failure if any task failed; it never rejects for a task's failure
    */
   async shutdown(options: ShutdownOptions = {}): Promise<ShutdownReport> {
     this.#closing = true;
+    const deadline = options.deadline ?? Infinity;
+    const started = performance.now();
     if (options.cancel === true) this.group.cancel(options.reason);
     let pending: readonly PendingTask[] = [];
-    let outcome = await settle(this.group.wait({ timeout: options.deadline ?? Infinity }));
+    let timedOut = false;
+    let outcome = await settle(this.group.wait({ timeout: deadline }));
     if (outcome instanceof WaitTimeoutError) {
       pending = outcome.pending;
+      timedOut = true;
       await this.pool.destroy();
       outcome = await settle(this.group.wait());
-    } else {
+    } else if (await this.#landing(deadline - (performance.now() - started))) {
       await this.pool.close();
+    } else {
+      timedOut = true;
+      await this.pool.destroy();
     }
-    return { timedOut: pending.length > 0, pending, failure: outcome as TaskGroupError | undefined };
+    return { timedOut, pending, failure: outcome as TaskGroupError | undefined };
+  }
+
+  /**
+   * Waits up to `ms` for every `pool.run()` to settle. The group is done, but a task function may
+   * still run after completing its task, or its result be on its way: piscina's close() (5.3)
+   * can count one worker that becomes idle as all of them and destroy the others, failing their
+   * runs, so close() comes after.
+   * @returns false if some were still running after `ms`
+   */
+  async #landing(ms: number): Promise<boolean> {
+    if (this.#inFlight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const landed = new Promise<boolean>((resolve) => {
+      this.#landed = () => resolve(true);
+      // Past Node's longest timer (about 24.8 days) a timer would fire at once: no timer, then.
+      if (ms <= 0x7fffffff) timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    });
+    try {
+      return await landed;
+    } finally {
+      clearTimeout(timer);
+      this.#landed = undefined;
+    }
   }
 }
 
