@@ -99,6 +99,23 @@ describe('census entries', () => {
     );
   });
 
+  it('counts by label, when first asked, the 100 labels with the most tasks; tasks with no label are not counted', () => {
+    const wg = new WaitGroup({ name: 'labels', capacity: 12_000 });
+    const byLabel = new Map<string, Task[]>();
+    for (let i = 0; i < 150; i++) byLabel.set(`L${i}`, Array.from({ length: i + 1 }, () => wg.add(`L${i}`)));
+    const unlabelled = Array.from({ length: 500 }, () => wg.add());
+    const summary = wg.pendingSummary();
+    expect(summary.count).toBe((150 * 151) / 2 + 500);
+    // Read when first asked: L149's tasks are done by then.
+    for (const task of byLabel.get('L149') ?? []) task.done();
+    const counted = [...summary.byLabel];
+    expect(counted).toHaveLength(100);
+    expect(counted[0]).toEqual(['L148', 149]);
+    expect(counted.at(-1)).toEqual(['L49', 50]);
+    expect(summary.byLabel).toBe(summary.byLabel);
+    for (const task of unlabelled) task.done();
+  });
+
   it('covers more than one block', () => {
     const wg = new WaitGroup({ name: 'blocks', capacity: 3 * L.BLOCK_SLOTS });
     const tasks = Array.from({ length: 3 * L.BLOCK_SLOTS - 5 }, (_, i) => wg.add(`t${i}`));

@@ -141,6 +141,7 @@ describe('large groups (issue #11, item 3)', () => {
     expect(error.summary.oldest[0]?.label).toBe('t0');
     expect([...error.summary.byThread]).toEqual([[0, 100_000]]);
     expect(Object.fromEntries(error.summary.byGroup)).toEqual({ large: 50_000, 'large/kid': 50_000 });
+    expect([...error.summary.byLabel.values()]).toEqual(Array.from({ length: 100 }, () => 1));
     expect(error.message.length).toBeLessThan(2_000);
     expect(error.pending).toHaveLength(100_000);
     for (const task of tasks) task.done();

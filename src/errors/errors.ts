@@ -196,6 +196,13 @@ export interface PendingSummary {
   readonly byThread: ReadonlyMap<number, number>;
   /** Pending tasks by group name. */
   readonly byGroup: ReadonlyMap<string, number>;
+  /**
+   * Pending tasks by label, for the 100 labels with the most tasks (most first; tasks with no
+   * label are not counted). Read from shared memory when first asked, not at the timeout: it costs
+   * what `pendingTasks()` costs (labels are free text, often one per task, so counting them means
+   * reading every one), and it counts what is pending then.
+   */
+  readonly byLabel: ReadonlyMap<string, number>;
 }
 
 /**

@@ -598,7 +598,17 @@ export class WaitGroup {
       }
     }
     oldest.sort((a, b) => a.since - b.since);
-    return { count, oldest: oldest.slice(0, 10), byThread, byGroup };
+    let byLabel: ReadonlyMap<string, number> | undefined;
+    const list = (): PendingTask[] => this.pendingTasks();
+    return {
+      count,
+      oldest: oldest.slice(0, 10),
+      byThread,
+      byGroup,
+      get byLabel(): ReadonlyMap<string, number> {
+        return (byLabel ??= countLabels(list()));
+      },
+    };
   }
 
   /**
@@ -681,3 +691,13 @@ function cancelOnAbort(signal: AbortSignal, group: WaitGroup): void {
 }
 
 provideGroupFrom((shared) => WaitGroup.from(shared));
+
+/** Labels `PendingSummary#byLabel` keeps: those with the most tasks. */
+const LABELS_KEPT = 100;
+
+/** Tasks by label, for the LABELS_KEPT labels with the most (then by label, for a stable order). */
+function countLabels(tasks: readonly PendingTask[]): ReadonlyMap<string, number> {
+  const counts = new Map<string, number>();
+  for (const { label } of tasks) if (label !== undefined) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return new Map([...counts].sort(([a, m], [b, n]) => n - m || (a < b ? -1 : a > b ? 1 : 0)).slice(0, LABELS_KEPT));
+}
