@@ -73,11 +73,6 @@ export class Census {
     return this.#f64[(censusByte(index) >> 3) + 1] ?? 0;
   }
 
-  /** The census word of slot `index` (0: no task). */
-  word(index: number): number {
-    return this.#i32[(censusByte(index) >> 2) + LO32] ?? 0;
-  }
-
   /**
    * One pass over the entries of slots 0 to `high` - 1, with no object per task: counts the tasks
    * of the groups that pass `belongs` by lane and by group, and keeps the `oldest` oldest.

@@ -243,13 +243,7 @@ export class GroupHost {
     this.slots.storeOwn(slot, generation, remaining - 1);
     if (this.#chain.length === 1) {
       // A root group, the common case, written out: PHASE_LOWER's one laned step.
-      const record = this.#record;
-      const lane = this.#lane;
-      const parity = myParity(record, lane.bit, H_PENDING);
-      journal[E_STEP] = parity === 0 ? DONE_LOWER0 : DONE_LOWER1;
-      Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
-      stepped(record, H_PENDING);
-      if (atZero(record)) wakeWaiters(record);
+      lowerRoot(this.#record, this.#lane, journal, DONE_LOWER0, DONE_LOWER1);
       journal[E_STEP] = OP_NONE;
     } else {
       this.finish(OP_DONE, slot, 1, false, undefined, -1, false);
@@ -298,11 +292,7 @@ export class GroupHost {
       return 0;
     }
     const record = this.#record;
-    const parity = myParity(record, lane.bit, H_PENDING);
-    journal[E_STEP] = parity === 0 ? SHARED_LOWER0 : SHARED_LOWER1;
-    Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
-    stepped(record, H_PENDING);
-    if (atZero(record)) wakeWaiters(record);
+    lowerRoot(record, lane, journal, SHARED_LOWER0, SHARED_LOWER1);
     if (took.remaining === 0) {
       // The last unit: the slot is given back after the journal has left PHASE_TAKE, so no
       // claimer can replace our tagged state while a sweeper might still need to find it.
@@ -427,6 +417,19 @@ export class GroupHost {
   #full(label: string | undefined): never {
     throw new WaitGroupError('ERR_CAPACITY_EXCEEDED', `cannot add task ${describe(label)}: all ${this.capacity} task slots of the group are pending (the capacity option)`);
   }
+}
+
+/**
+ * PHASE_LOWER of a done() on a root group, the common case written out: journal the step with this
+ * lane's bit before it (so a sweeper can tell whether it happened), lower pending with the bit
+ * flipped in the same atomic step, and wake the waiters if it reached zero.
+ */
+function lowerRoot(record: GroupRecord, lane: Lane, journal: Int32Array, lower0: number, lower1: number): void {
+  const parity = myParity(record, lane.bit, H_PENDING);
+  journal[E_STEP] = parity === 0 ? lower0 : lower1;
+  Atomics.add(record.i64, H_PENDING / 2, lane.down1[parity]);
+  stepped(record, H_PENDING);
+  if (atZero(record)) wakeWaiters(record);
 }
 
 /** Gives a `limit` slot back (`down`: one unit down with the releaser's lane bit flipped) and wakes queued starters. */
