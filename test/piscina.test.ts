@@ -248,10 +248,13 @@ describe('graceful shutdown', () => {
     // Blocking, so that no result is read before shutdown() has closed the pool.
     wg.waitSync({ timeout: 20_000 });
     const shutdown = tracked.shutdown({ deadline: 20_000 });
+    // A second shutdown() meanwhile (a second signal, say) waits too, and does not strand the first.
+    const again = tracked.shutdown({ deadline: 20_000 });
     expect(await a).toBe('opened');
     Atomics.store(late, 0, 1);
     Atomics.notify(late, 0);
     expect(await shutdown).toEqual({ timedOut: false, pending: [], failure: undefined });
+    expect(await again).toEqual({ timedOut: false, pending: [], failure: undefined });
     expect(await b).toBe('late');
   });
 

@@ -128,8 +128,8 @@ export class TrackedPool<T = unknown, R = unknown> {
   #recheck = true;
   /** Calls of `pool.run()` not settled yet: shutdown() waits for them before it closes the pool. */
   #inFlight = 0;
-  /** Resolves shutdown()'s wait once `#inFlight` falls to 0. */
-  #landed: (() => void) | undefined;
+  /** Resolve the waits of shutdown() calls (there may be several) once `#inFlight` falls to 0. */
+  readonly #landed = new Set<() => void>();
 
   /**
    * Every setting is checked before any error is thrown: the error names all that need changing
@@ -208,7 +208,7 @@ export class TrackedPool<T = unknown, R = unknown> {
       throw this.#fail(task, error, handled);
     } finally {
       stopListening?.();
-      if (--this.#inFlight === 0) this.#landed?.();
+      if (--this.#inFlight === 0) for (const landed of this.#landed) landed();
     }
     if (isFailure(result)) {
       // Recorded by the worker already (unless handled); the origin is the worker's.
@@ -288,16 +288,18 @@ export class TrackedPool<T = unknown, R = unknown> {
   async #landing(ms: number): Promise<boolean> {
     if (this.#inFlight === 0) return true;
     let timer: NodeJS.Timeout | undefined;
-    const landed = new Promise<boolean>((resolve) => {
-      this.#landed = () => resolve(true);
+    let landed: (() => void) | undefined;
+    const settled = new Promise<boolean>((resolve) => {
+      landed = () => resolve(true);
+      this.#landed.add(landed);
       // Past Node's longest timer (about 24.8 days) a timer would fire at once: no timer, then.
       if (ms <= 0x7fffffff) timer = setTimeout(() => resolve(false), Math.max(0, ms));
     });
     try {
-      return await landed;
+      return await settled;
     } finally {
       clearTimeout(timer);
-      this.#landed = undefined;
+      if (landed !== undefined) this.#landed.delete(landed);
     }
   }
 }
